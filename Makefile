@@ -1,0 +1,41 @@
+# camcheck — the whole set-up is `make run` or `make test` on a fresh Debian machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test venv system-deps services bench clean help
+
+help:
+	@echo "make run    - install into $(VENV) and start camcheck with a demo fleet"
+	@echo "make test   - install everything the tests need (Debian packages too) and run them"
+	@echo "make bench  - run the benchmarks under bench/"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,simulator]'
+	touch $(STAMP)
+
+# Debian packages the tests use as real peers (RTSP servers/clients we did not write, browsers, ...).
+system-deps:
+	bash scripts/install-system-deps.sh
+
+# PostgreSQL and Mosquitto must be up for the tests; start them if they are not.
+services:
+	bash scripts/ensure-services.sh
+
+run: venv
+	$(PY) -m camcheck demo
+
+test: venv system-deps services
+	bash scripts/run-tests.sh $(PY)
+
+bench: venv system-deps
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
