@@ -1,0 +1,1 @@
+"""Servers and clients camcheck did not write, driven for tests and benchmarks."""
