@@ -1,0 +1,145 @@
+"""Configuration model for `camcheck run`.
+
+Every section forbids unknown keys, so a typo is an error naming the key, not a silently ignored
+setting. Secrets are never written here in clear if it can be helped: credentials name an
+environment variable or a file (systemd's LoadCredential puts them in $CREDENTIALS_DIRECTORY).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from camcheck.secrets import Secret
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded for the person who edits the file."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _state_dir() -> Path:
+    # systemd's StateDirectory= sets $STATE_DIRECTORY; elsewhere keep state beside the working directory.
+    return Path(os.environ.get("STATE_DIRECTORY", "var")).absolute()
+
+
+class DatabaseConfig(_Section):
+    url: str = Field(
+        default_factory=lambda: f"sqlite:///{_state_dir() / 'camcheck.db'}",
+        description="sqlite:///path.db (embedded default) or postgresql://user@host/db (multi-node)",
+    )
+
+
+class HttpConfig(_Section):
+    bind: str = "127.0.0.1"
+    port: int = Field(9470, ge=0, le=65535)
+
+
+class ScheduleConfig(_Section):
+    interval: float = Field(300.0, gt=0, description="seconds between checks of a camera")
+    jitter: float = Field(0.1, ge=0, le=1, description="fraction of the interval added at random")
+    onvif_interval: float = Field(3600.0, gt=0, description="seconds between ONVIF inventory/recording checks")
+    max_in_flight: int = Field(200, ge=1)
+    per_parent: int = Field(4, ge=1, description="checks at once per NVR/switch/site")
+    broken_max_interval: float = Field(3600.0, gt=0, description="long-broken cameras: checked at least this often")
+
+
+class ProbeConfig(_Section):
+    timeout: float = Field(10.0, gt=0, le=120)
+    window: float = Field(2.0, gt=0, le=30)
+    transport: Literal["tcp", "udp"] = "tcp"
+    snapshot_max_width: int = Field(640, ge=64, le=3840)
+
+
+class HistoryConfig(_Section):
+    checks_days: float = Field(30, gt=0, description="keep compact check results this long")
+    evidence_days: float = Field(90, gt=0, description="keep evidence snapshots this long")
+
+
+class CredentialConfig(_Section):
+    username: str
+    password_env: str | None = None
+    password_file: Path | None = None
+    password_credential: str | None = Field(
+        None, description="name of a systemd credential (LoadCredential=) in $CREDENTIALS_DIRECTORY"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "CredentialConfig":
+        sources = [s for s in (self.password_env, self.password_file, self.password_credential) if s]
+        if len(sources) > 1:
+            raise ValueError("give only one of password_env, password_file, password_credential")
+        return self
+
+    def password(self) -> Secret | None:
+        if self.password_env:
+            return Secret.from_env(self.password_env)
+        if self.password_file:
+            return Secret.from_file(self.password_file)
+        if self.password_credential:
+            base = os.environ.get("CREDENTIALS_DIRECTORY")
+            if not base:
+                raise KeyError("CREDENTIALS_DIRECTORY is not set (is the service using LoadCredential=?)")
+            return Secret.from_file(Path(base) / self.password_credential)
+        return None
+
+
+class Config(_Section):
+    node_id: str = Field(default_factory=socket.gethostname)
+    province: str | None = None
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    probe: ProbeConfig = Field(default_factory=ProbeConfig)
+    history: HistoryConfig = Field(default_factory=HistoryConfig)
+    credentials: dict[str, CredentialConfig] = Field(default_factory=dict)
+    # Sections owned by later parts (status policy, exporters) are validated by their own models.
+    status: dict[str, Any] = Field(default_factory=dict)
+    exporters: dict[str, Any] = Field(default_factory=dict)
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def parse_config(data: Any, source: str = "config") -> Config:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys, got {type(data).__name__}")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check the spelling; see config/camcheck.example.yaml)"
+            lines.append(f"  {_where(err['loc'])}: {msg}")
+        raise ConfigError(f"{source}: {len(lines)} problem(s):\n" + "\n".join(lines)) from None
+
+
+def load_config(path: str | os.PathLike[str] | None) -> Config:
+    """Read and validate a YAML file; None gives the defaults (embedded SQLite)."""
+    if path is None:
+        return parse_config({}, "defaults")
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{p}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    return parse_config(data, str(p))

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from camcheck.config.model import ConfigError, load_config, parse_config
+from camcheck.secrets import Secret
+
+
+def test_defaults_use_embedded_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path))
+    cfg = load_config(None)
+    assert cfg.database.url == f"sqlite:///{tmp_path / 'camcheck.db'}"
+    assert cfg.schedule.interval == 300
+    assert cfg.http.bind == "127.0.0.1"
+
+
+def test_errors_name_every_bad_key(tmp_path: Path) -> None:
+    p = tmp_path / "c.yaml"
+    p.write_text("schedule:\n  interval: -5\n  intervall: 3\nprobe:\n  transport: http\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    text = str(e.value)
+    assert "schedule.interval:" in text and "greater than 0" in text
+    assert "schedule.intervall: unknown key" in text
+    assert "probe.transport:" in text
+
+
+def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
+    p = tmp_path / "c.yaml"
+    p.write_text("schedule:\n  interval: [1,\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line \d+, column \d+"):
+        load_config(p)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_credentials_from_env_file_and_systemd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pw").write_text("from-file\n", encoding="utf-8")
+    (tmp_path / "creds").mkdir()
+    (tmp_path / "creds" / "cam-pw").write_text("from-systemd", encoding="utf-8")
+    monkeypatch.setenv("CAM_PW", "from-env")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path / "creds"))
+    cfg = parse_config(
+        {
+            "credentials": {
+                "a": {"username": "admin", "password_env": "CAM_PW"},
+                "b": {"username": "admin", "password_file": str(tmp_path / "pw")},
+                "c": {"username": "admin", "password_credential": "cam-pw"},
+            }
+        }
+    )
+    got = {k: v.password() for k, v in cfg.credentials.items()}
+    assert {k: v.reveal() for k, v in got.items() if isinstance(v, Secret)} == {
+        "a": "from-env",
+        "b": "from-file",
+        "c": "from-systemd",
+    }
+    assert "from-env" not in repr(cfg.credentials["a"].password())
+
+
+def test_two_password_sources_rejected() -> None:
+    with pytest.raises(ConfigError, match="only one of"):
+        parse_config({"credentials": {"a": {"username": "u", "password_env": "X", "password_file": "/x"}}})
+
+
+def test_example_config_is_valid() -> None:
+    example = Path(__file__).parents[2] / "config" / "camcheck.example.yaml"
+    load_config(example)
