@@ -1,0 +1,1 @@
+"""Simulated IP cameras: pictures, encoded streams, RTSP/ONVIF servers for testing camcheck."""
