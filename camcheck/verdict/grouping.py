@@ -1,0 +1,174 @@
+"""Dependency grouping: when most children of one parent (NVR, switch, site uplink) fail together,
+the parent is suspected down and ONE incident is raised instead of one alarm per camera.
+
+The daemon calls ``evaluate_group`` after each child's evaluation with the children's current
+states and the parent's open incident (persisted like camera states), and passes every child
+transition through ``suppress`` while an incident is open: the transition is still recorded, but
+marked ``suppressed_by=<parent>`` and not notified. ``probe_children`` names siblings the
+scheduler should check at once when a few children start failing, so the incident opens before
+the first child completes its own confirmation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from camcheck.verdict.status import CameraState, Evaluation, SourceState, Status
+
+
+class GroupPolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    min_fraction: float = Field(0.8, gt=0, le=1, description="share of children failing together to open")
+    min_children: int = Field(3, ge=2, description="fewer failing children never make an incident")
+    window_s: float = Field(360.0, gt=0, description="their failures must start within this span")
+    close_fraction: float = Field(
+        0.5, ge=0, lt=1, description="recovered when fewer than this share still fail (and the rest were re-checked)"
+    )
+    # Two children failing together is worth checking their siblings at once; one alone is usually
+    # the camera's own problem and costs no extra probes.
+    probe_min_failing: int = Field(2, ge=1, description="children failing that make siblings worth probing now")
+
+    @model_validator(mode="after")
+    def _order(self) -> GroupPolicy:
+        if self.close_fraction >= self.min_fraction:
+            raise ValueError("close_fraction must be below min_fraction (hysteresis)")
+        return self
+
+
+class ParentIncident(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    parent_id: str
+    started_at: float
+    children_total: int
+    affected: list[str]  # children failing when it opened (plus any that failed during it)
+    reason: str
+    recovering_since: float | None = None  # most children delivering again since then
+    ended_at: float | None = None
+    # Children still failing when the parent recovered: their own problem, report them individually.
+    still_failing_at_end: list[str] = Field(default_factory=list)
+
+    @property
+    def open(self) -> bool:
+        return self.ended_at is None
+
+
+class GroupEvaluation(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    incident: ParentIncident | None  # the open incident, or the one just closed
+    opened: bool = False
+    closed: bool = False
+    probe_children: list[str] = Field(default_factory=list)
+
+
+def _stream(state: CameraState) -> SourceState | None:
+    return state.sources.get("stream")
+
+
+def _failing_since(state: CameraState) -> float | None:
+    """When the child's current run of bad stream checks began, or None if its latest check was good."""
+    if state.status == Status.maintenance:
+        return None
+    s = _stream(state)
+    if s is None or s.consecutive_failures == 0:
+        return None
+    return s.streak_started_at if s.streak_started_at is not None else s.last_check_at
+
+
+def _largest_cluster(starts: dict[str, float], span: float) -> list[str]:
+    """The most children whose failures began within ``span`` seconds of each other."""
+    items = sorted(starts.items(), key=lambda kv: (kv[1], kv[0]))
+    best: list[str] = []
+    lo = 0
+    for hi in range(len(items)):
+        while items[hi][1] - items[lo][1] > span:
+            lo += 1
+        if hi - lo + 1 > len(best):
+            best = [k for k, _ in items[lo : hi + 1]]
+    return best
+
+
+def evaluate_group(
+    parent_id: str,
+    children: Mapping[str, CameraState],
+    now: float,
+    policy: GroupPolicy,
+    incident: ParentIncident | None,
+) -> GroupEvaluation:
+    """Open, extend or close the parent's incident from its children's current states.
+    Children in maintenance are left out of the count."""
+    if not math.isfinite(now):
+        raise ValueError(f"now must be a finite UNIX time, got {now!r}")
+    if incident is not None and incident.parent_id != parent_id:
+        raise ValueError(f"incident belongs to {incident.parent_id!r}, not {parent_id!r}")
+    counted = {cid: st for cid, st in children.items() if st.status != Status.maintenance}
+    total = len(counted)
+    failing = {cid: t for cid, st in counted.items() if (t := _failing_since(st)) is not None}
+
+    if incident is not None and incident.open:
+        inc = incident.model_copy(deep=True)
+        inc.affected = sorted(set(inc.affected) | set(failing))
+        if total > 0 and len(failing) >= policy.close_fraction * total:
+            inc.recovering_since = None  # still (or again) down
+            return GroupEvaluation(incident=inc)
+        if inc.recovering_since is None:
+            inc.recovering_since = now
+        # A child not checked since the parent came back is not "still failing": it has not looked.
+        stale = sorted(
+            cid for cid in failing if ((s := _stream(counted[cid])) is None or (s.last_check_at or 0.0) < inc.recovering_since)
+        )
+        if stale:
+            return GroupEvaluation(incident=inc, probe_children=stale)
+        inc.ended_at = now
+        inc.still_failing_at_end = sorted(failing)
+        return GroupEvaluation(incident=inc, closed=True)
+
+    need = max(policy.min_children, math.ceil(policy.min_fraction * total - 1e-9))
+    cluster = _largest_cluster(failing, policy.window_s)
+    if total >= policy.min_children and len(cluster) >= need:
+        inc = ParentIncident(
+            parent_id=parent_id,
+            started_at=min(failing[c] for c in cluster),
+            children_total=total,
+            affected=sorted(failing),
+            reason=(
+                f"Parent {parent_id} suspected down: {len(failing)} of {total} cameras behind it "
+                f"stopped delivering within {policy.window_s / 60:g} min."
+            ),
+        )
+        return GroupEvaluation(incident=inc, opened=True)
+
+    probe: list[str] = []
+    if len(failing) >= policy.probe_min_failing and total >= policy.min_children:
+        newest = max(failing.values())
+        # Siblings not checked since the failures began: check them now to decide sooner.
+        probe = sorted(
+            cid
+            for cid, st in counted.items()
+            if cid not in failing and ((s := _stream(st)) is None or (s.last_check_at or 0.0) < newest)
+        )
+    return GroupEvaluation(incident=None, probe_children=probe)
+
+
+def suppress(evaluation: Evaluation, incident: ParentIncident | None, *, grace_s: float = 3600.0) -> Evaluation:
+    """The child's evaluation with its transition marked as covered by the parent's incident:
+    any transition while it is open, and after it closed, the recovery from broken of a child it
+    covered, within ``grace_s`` of the close (its outage was announced as the parent's, so its
+    recovery is too)."""
+    t = evaluation.transition
+    if incident is None or t is None:
+        return evaluation
+    if not incident.open:
+        covered = t.camera_id in incident.affected and t.camera_id not in incident.still_failing_at_end
+        recovery = t.from_status == Status.broken and t.to_status in (Status.working, Status.degraded)
+        recent = incident.ended_at is not None and t.at - incident.ended_at <= grace_s
+        if not (covered and recovery and recent):
+            return evaluation
+    return evaluation.model_copy(
+        update={"transition": evaluation.transition.model_copy(update={"suppressed_by": incident.parent_id})}
+    )

@@ -1,0 +1,687 @@
+"""The status machine: a camera's persisted state + one check outcome -> new state, at most one
+transition, and when to check next.
+
+Pure and deterministic: no I/O, no clock reads (``now`` is passed in), inputs are never mutated.
+Everything crossing the boundary is a pydantic model that round-trips through JSON exactly, so a
+daemon that persists ``CameraState`` after every evaluation resumes counters after a crash.
+
+How it decides (per source: "stream" checks and "onvif" checks count separately, because a
+stream check every 5 minutes must not erase an hourly recorder finding):
+
+* a check is *bad* when it has a failure (no pictures) or a broken-level finding (frozen, black,
+  covered, not_recording); a source becomes broken after N consecutive bad checks (more if a
+  finding's own confirmation count is higher), re-checked fast (20 s, 60 s) meanwhile;
+* a broken source recovers after M consecutive checks that are not bad;
+* degraded-level findings (blurred, low_fps, claim gaps...) are confirmed after their own count of
+  consecutive sightings and cleared after M consecutive checks without them; a check that could
+  not see (stream failure, ONVIF unreachable) neither confirms nor clears them;
+* the camera is broken if any source is, else degraded if any degraded finding is confirmed, else
+  working; it stays ``unknown`` until the first verdict is settled;
+* more than K status changes within the flap window -> ``flapping`` (one transition), silent until
+  no change for ``flap_stable_s``; maintenance overrides everything and its end is reported at once.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from camcheck.probe.observation import FAILURES, Observation
+from camcheck.verdict.claims import ClaimFinding, ClaimTolerance, MeasuredFacts, RegisteredClaims, compare_claims
+from camcheck.verdict.maintenance import MaintenanceInfo
+from camcheck.verdict.policy import (
+    KNOWN_FINDINGS,
+    ONVIF_BLIND_FINDINGS,
+    ONVIF_FINDINGS,
+    Source,
+    StatusPolicy,
+)
+
+CheckSeverity = Literal["ok", "degraded", "broken"]
+NextReason = Literal["normal", "confirm_failure", "confirm_recovery", "confirm_finding", "backoff", "maintenance_end"]
+SCHEMA_VERSION = 1
+
+
+class Status(str, Enum):
+    unknown = "unknown"
+    working = "working"
+    degraded = "degraded"
+    broken = "broken"
+    maintenance = "maintenance"
+    flapping = "flapping"
+
+
+_RANK = {Status.unknown: -1, Status.working: 0, Status.degraded: 1, Status.broken: 2}
+
+_Model = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Input: one check outcome
+# --------------------------------------------------------------------------------------------
+
+
+class CheckOutcome(BaseModel):
+    """One check of one camera, reduced to what the status machine needs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    source: Source = "stream"
+    at: float  # when the check started (UNIX seconds); informational, ``now`` drives the machine
+    failure: str | None = None
+    findings: tuple[str, ...] = ()
+    facts: MeasuredFacts = MeasuredFacts()
+    claim_findings: tuple[ClaimFinding, ...] = ()  # claimed vs measured values behind *_claim findings
+    message: str = ""
+    has_snapshot: bool = False
+
+    @field_validator("findings")
+    @classmethod
+    def _known(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [f for f in v if f not in KNOWN_FINDINGS]
+        if unknown:
+            raise ValueError(f"unknown findings: {', '.join(unknown)}")
+        return tuple(dict.fromkeys(v))  # de-duplicated, order kept
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CheckOutcome:
+        if self.failure is not None:
+            if self.source != "stream":
+                raise ValueError("only stream checks carry a failure; ONVIF problems are findings")
+            if self.failure not in FAILURES:
+                raise ValueError(f"unknown failure {self.failure!r}")
+        if self.source == "stream":
+            onvif = [f for f in self.findings if f in ONVIF_FINDINGS]
+            if onvif:
+                raise ValueError(f"ONVIF findings in a stream check: {', '.join(onvif)}")
+        return self
+
+    def with_claims(self, claims: RegisteredClaims, tolerance: ClaimTolerance | None = None) -> CheckOutcome:
+        """This outcome plus the gaps between the registry's claims and what it measured."""
+        gaps = compare_claims(claims, self.facts, tolerance)
+        return self.model_copy(
+            update={
+                "findings": tuple(dict.fromkeys([*self.findings, *(g.key for g in gaps)])),
+                "claim_findings": (*self.claim_findings, *gaps),
+            }
+        )
+
+
+def from_observation(obs: Observation, *, stream_role: Literal["main", "sub"] = "main") -> CheckOutcome:
+    """Adapter from the stream probe's Observation. ``stream_role`` says which stream was probed
+    (sub-stream sizes are not compared to the registry's recorded-resolution claims)."""
+    s = obs.stream
+    facts = MeasuredFacts(
+        stream_role=stream_role,
+        width=s.width or None,
+        height=s.height or None,
+        fps=s.fps,
+        codec=s.codec,
+        packet_loss=s.packet_loss,
+        bitrate_kbps=s.bitrate_kbps,
+    )
+    return CheckOutcome(
+        source="stream",
+        at=obs.started_at,
+        failure=obs.failure,
+        # The probe lists its failure among its findings too; here it travels once, as the failure.
+        findings=tuple(f for f in obs.findings if f not in FAILURES),
+        facts=facts,
+        message=obs.message,
+        has_snapshot=obs.snapshot_jpeg is not None,
+    )
+
+
+def from_onvif(
+    findings: list[str] | tuple[str, ...],
+    at: float,
+    *,
+    retention_days: float | None = None,
+    recording_format: str | None = None,
+    max_width: int | None = None,
+    max_height: int | None = None,
+    message: str = "",
+) -> CheckOutcome:
+    """Adapter for an ONVIF (device/recording) check given as plain finding strings."""
+    bad = [f for f in findings if f not in ONVIF_FINDINGS]
+    if bad:
+        raise ValueError(f"not ONVIF findings: {', '.join(bad)} (known: {', '.join(ONVIF_FINDINGS)})")
+    return CheckOutcome(
+        source="onvif",
+        at=at,
+        findings=tuple(findings),
+        facts=MeasuredFacts(
+            retention_days=retention_days, recording_format=recording_format, max_width=max_width, max_height=max_height
+        ),
+        message=message,
+    )
+
+
+def from_onvif_observation(obs: Any) -> CheckOutcome:
+    """Adapter from camcheck.probe.onvif.OnvifObservation (duck-typed so the verdict does not
+    import the SOAP stack): its finding codes, the shortest retention among its recordings, and
+    the encoder's maximum resolution."""
+    retention: list[float] = []
+    for r in (obs.recording or {}).get("recordings", []) or []:
+        if r.get("retention_days") is not None:
+            retention.append(float(r["retention_days"]))
+    max_res = obs.max_resolution or {}
+    return from_onvif(
+        list(dict.fromkeys(obs.codes())),
+        obs.started_at,
+        retention_days=min(retention) if retention else None,
+        max_width=max_res.get("width") or None,
+        max_height=max_res.get("height") or None,
+        message=obs.message,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Persisted state
+# --------------------------------------------------------------------------------------------
+
+
+class SourceState(BaseModel):
+    """Counters for one kind of check (stream or ONVIF)."""
+
+    model_config = _Model
+
+    consecutive_failures: int = 0
+    consecutive_successes: int = 0
+    streak_started_at: float | None = None  # first bad check of the current bad streak
+    broken: bool = False
+    broken_since: float | None = None
+    broken_keys: list[str] = Field(default_factory=list)  # what made it broken (latest bad check)
+    last_check_at: float | None = None
+    last_success_at: float | None = None
+    last_severity: CheckSeverity | None = None
+    last_bad_keys: list[str] = Field(default_factory=list)
+
+
+class FindingTrack(BaseModel):
+    """Consecutive sightings of one finding, for per-finding confirmation."""
+
+    model_config = _Model
+
+    source: Source
+    count: int = 0  # consecutive checks that showed it
+    absent: int = 0  # consecutive checks without it since it was confirmed
+    first_seen: float
+    last_seen: float
+    confirmed: bool = False
+
+
+class NextCheck(BaseModel):
+    """A scheduling hint for the collector: when to run the next check of ``source``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    source: Source
+    at: float
+    reason: NextReason
+    priority: bool = False  # suspected camera: schedule before routine checks
+    want_snapshot: bool = False  # the next check may cause a transition: bring evidence
+
+
+class CameraState(BaseModel):
+    model_config = _Model
+
+    camera_id: str = Field(min_length=1)
+    status: Status = Status.unknown
+    since: float | None = None
+    reason: str = ""
+    # What the hysteresis says, ignoring maintenance and flapping (always unknown/working/degraded/broken).
+    underlying: Status = Status.unknown
+    underlying_since: float | None = None
+    sources: dict[str, SourceState] = Field(default_factory=dict)
+    findings: dict[str, FindingTrack] = Field(default_factory=dict)
+    recent_changes: list[float] = Field(default_factory=list)  # underlying changes, for flap detection
+    last_change_at: float | None = None
+    flap_worst: Status | None = None  # worst underlying status seen while flapping
+    maintenance_window_id: str | None = None
+    last_check_at: float | None = None
+    last_success_at: float | None = None
+    next_checks: dict[str, NextCheck] = Field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    @field_validator("underlying")
+    @classmethod
+    def _plain(cls, v: Status) -> Status:
+        if v in (Status.maintenance, Status.flapping):
+            raise ValueError("underlying status is never maintenance or flapping")
+        return v
+
+    @field_validator("schema_version")
+    @classmethod
+    def _version(cls, v: int) -> int:
+        if v != SCHEMA_VERSION:
+            raise ValueError(f"camera state schema {v} is not supported (expected {SCHEMA_VERSION})")
+        return v
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> CameraState:
+        return cls.model_validate_json(text)
+
+    def confirmed_findings(self) -> list[str]:
+        return sorted(k for k, t in self.findings.items() if t.confirmed)
+
+    def pending_findings(self) -> list[str]:
+        return sorted(k for k, t in self.findings.items() if not t.confirmed)
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------------
+
+
+class Transition(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    camera_id: str
+    at: float
+    from_status: Status
+    to_status: Status
+    reason: str  # one human sentence
+    findings: list[str] = Field(default_factory=list)  # what is wrong (failure kinds and findings)
+    failure: str | None = None
+    source: Source | None = None  # which kind of check caused it (None: time or maintenance)
+    capture_evidence: bool = False  # store the snapshot (and the last good one) with this transition
+    maintenance_window_id: str | None = None
+    suppressed_by: str | None = None  # parent id when a parent incident covers it (not notified)
+
+    @property
+    def notify(self) -> bool:
+        return self.suppressed_by is None
+
+
+class Evaluation(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    state: CameraState
+    transition: Transition | None = None
+    next_check: NextCheck | None = None  # None from tick(): keep the schedule you have
+    severity: CheckSeverity | None = None  # of this check alone
+    confirmed_findings: list[str] = Field(default_factory=list)
+    pending_findings: list[str] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# The machine
+# --------------------------------------------------------------------------------------------
+
+
+def _fmt_time(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _classify(obs: CheckOutcome, policy: StatusPolicy) -> tuple[CheckSeverity, list[str], list[str], bool]:
+    """(severity, bad keys, all findings incl. policy-derived ones, blind)."""
+    findings = list(obs.findings)
+    if obs.source == "stream" and obs.failure is None:
+        f = obs.facts
+        if policy.max_packet_loss is not None and f.packet_loss is not None and f.packet_loss > policy.max_packet_loss:
+            findings.append("packet_loss")
+        if policy.min_fps is not None and f.fps is not None and f.fps < policy.min_fps:
+            findings.append("low_fps")
+        findings = list(dict.fromkeys(findings))
+    bad = ([obs.failure] if obs.failure else []) + [f for f in findings if policy.severity(f) == "broken"]
+    blind = obs.failure is not None or (obs.source == "onvif" and any(f in ONVIF_BLIND_FINDINGS for f in findings))
+    if bad:
+        sev: CheckSeverity = "broken"
+    elif any(policy.severity(f) == "degraded" for f in findings):
+        sev = "degraded"
+    else:
+        sev = "ok"
+    return sev, bad, findings, blind
+
+
+def _update_tracks(
+    st: CameraState, source: Source, findings: list[str], blind: bool, now: float, policy: StatusPolicy
+) -> None:
+    seen = set(findings)
+    for f in findings:
+        t = st.findings.get(f)
+        if t is None or t.source != source:
+            t = FindingTrack(source=source, first_seen=now, last_seen=now)
+            st.findings[f] = t
+        t.count += 1
+        t.absent = 0
+        t.last_seen = now
+        if t.count >= policy.required(f):
+            t.confirmed = True
+    for name, t in list(st.findings.items()):
+        if t.source != source or name in seen:
+            continue
+        # A check that could not see the picture/recorder says nothing about what it would show.
+        if blind and name not in ONVIF_BLIND_FINDINGS:
+            continue
+        if t.confirmed:
+            t.absent += 1
+            if t.absent >= policy.recover_threshold:
+                del st.findings[name]
+        else:
+            del st.findings[name]  # a pending finding must be seen in consecutive checks
+
+
+def _underlying(st: CameraState, policy: StatusPolicy) -> Status:
+    if any(s.broken for s in st.sources.values()):
+        return Status.broken
+    if any(t.confirmed and policy.severity(k) == "degraded" for k, t in st.findings.items()):
+        return Status.degraded
+    if not any(s.last_check_at is not None for s in st.sources.values()):
+        return Status.unknown
+    if st.underlying == Status.unknown:
+        # The first verdict waits until nothing is pending, so a new camera does not go
+        # unknown -> working -> broken within a minute.
+        pending = any(not t.confirmed and policy.severity(k) != "info" for k, t in st.findings.items())
+        if pending or any(s.consecutive_failures > 0 for s in st.sources.values()):
+            return Status.unknown
+    return Status.working
+
+
+_FAILURE_WORDS = {
+    "dns": "camera name does not resolve",
+    "unreachable": "camera unreachable",
+    "refused": "connection refused",
+    "timeout_connect": "connection timed out",
+    "timeout_response": "camera stopped answering",
+    "auth_failed": "login rejected",
+    "not_found": "stream path not found",
+    "session_limit": "camera refuses more sessions",
+    "rtsp_error": "RTSP error",
+    "no_video_track": "no video track",
+    "no_frames": "no frames delivered",
+    "stalled": "stream stalled",
+    "decode_failed": "pictures cannot be decoded",
+    "protocol_error": "protocol error",
+}
+
+
+def _describe(keys: list[str]) -> str:
+    return ", ".join(_FAILURE_WORDS.get(k, k.replace("_", " ")) for k in keys) or "no details"
+
+
+def _worst_source(st: CameraState) -> tuple[str | None, SourceState | None]:
+    broken = [(n, s) for n, s in st.sources.items() if s.broken]
+    if not broken:
+        return None, None
+    return min(broken, key=lambda ns: (ns[1].broken_since or 0.0, ns[0]))
+
+
+def _problem_keys(st: CameraState, policy: StatusPolicy) -> list[str]:
+    keys: list[str] = []
+    for s in st.sources.values():
+        if s.broken:
+            keys.extend(s.broken_keys)
+    keys.extend(k for k, t in st.findings.items() if t.confirmed and policy.severity(k) != "info")
+    return sorted(dict.fromkeys(keys))
+
+
+def _reason_for(st: CameraState, old: Status, new: Status, now: float, policy: StatusPolicy) -> str:
+    if new == Status.broken:
+        name, src = _worst_source(st)
+        assert src is not None
+        n = src.consecutive_failures
+        what = _describe(src.broken_keys)
+        if name == "onvif":
+            return f"Recorder check failed {n} times in a row: {what}."
+        if any(k in FAILURES for k in src.broken_keys):
+            return f"No usable stream in {n} consecutive checks since {_fmt_time(src.streak_started_at or now)}: {what}."
+        return f"Picture unusable in {n} consecutive checks since {_fmt_time(src.streak_started_at or now)}: {what}."
+    if new == Status.degraded:
+        degraded = [k for k, t in st.findings.items() if t.confirmed and policy.severity(k) == "degraded"]
+        lead = "Delivering again, but degraded" if old == Status.broken else "Degraded"
+        return f"{lead}: {_describe(sorted(degraded))}."
+    if new == Status.working:
+        if old == Status.unknown:
+            return "First checks passed: live, usable pictures."
+        if old == Status.broken:
+            return f"Working again: {policy.recover_threshold} consecutive good checks."
+        return "Findings cleared: live, usable pictures."
+    return f"Status {new.value}."
+
+
+def _clamp_now(state: CameraState, now: float) -> float:
+    if not math.isfinite(now):
+        raise ValueError(f"now must be a finite UNIX time, got {now!r}")
+    # A wall clock stepped back by NTP must not make counters or durations negative.
+    latest = max((t for t in (state.last_check_at, state.since, state.last_change_at) if t is not None), default=now)
+    return max(now, latest)
+
+
+def _record_change(st: CameraState, now: float, policy: StatusPolicy) -> None:
+    st.recent_changes = [t for t in st.recent_changes if t > now - policy.flap_window_s] + [now]
+    st.last_change_at = now
+
+
+def _make(
+    st: CameraState,
+    old: Status,
+    new: Status,
+    now: float,
+    reason: str,
+    policy: StatusPolicy,
+    source: Source | None,
+    window_id: str | None = None,
+) -> Transition:
+    st.status = new
+    st.since = now
+    st.reason = reason
+    keys = _problem_keys(st, policy) if new in (Status.broken, Status.degraded, Status.flapping) else []
+    failure = next((k for k in keys if k in FAILURES), None)
+    return Transition(
+        camera_id=st.camera_id,
+        at=now,
+        from_status=old,
+        to_status=new,
+        reason=reason,
+        findings=keys,
+        failure=failure,
+        source=source,
+        capture_evidence=new in (Status.working, Status.degraded, Status.broken),
+        maintenance_window_id=window_id,
+    )
+
+
+def _exit_maintenance(st: CameraState, now: float, policy: StatusPolicy) -> Status:
+    """Status at the end of maintenance, from the latest check of each source, without re-confirmation."""
+    for s in st.sources.values():
+        if s.last_severity == "broken":
+            if not s.broken:
+                s.broken = True
+                s.broken_since = now
+            s.broken_keys = list(s.last_bad_keys)
+        elif s.broken:
+            s.broken = False  # the latest check is good: the repair is taken at its word, at once
+            s.broken_since = None
+            s.broken_keys = []
+    new = _underlying(st, policy)
+    st.underlying = new
+    st.underlying_since = now
+    return new
+
+
+def _settle(
+    st: CameraState,
+    now: float,
+    policy: StatusPolicy,
+    maint: MaintenanceInfo | None,
+    source: Source | None,
+) -> Transition | None:
+    new_under = _underlying(st, policy)
+    changed = new_under != st.underlying
+    old_under = st.underlying
+    if changed:
+        st.underlying = new_under
+        st.underlying_since = now
+
+    if maint is not None:
+        if st.status != Status.maintenance:
+            old = st.status
+            st.maintenance_window_id = maint.window_id
+            st.flap_worst = None
+            reason = (
+                f"Under repair: maintenance window {maint.window_id} on {maint.scope} {maint.target_id} "
+                f"({maint.reason}; owner {maint.owner}) until {_fmt_time(maint.until)}."
+            )
+            return _make(st, old, Status.maintenance, now, reason, policy, None, maint.window_id)
+        st.maintenance_window_id = maint.window_id
+        return None
+
+    if st.status == Status.maintenance:
+        window = st.maintenance_window_id
+        st.maintenance_window_id = None
+        new = _exit_maintenance(st, now, policy)
+        if new == Status.broken:
+            _, src = _worst_source(st)
+            what = _describe(src.broken_keys if src else [])
+            reason = f"Maintenance window {window} ended and the camera is still failing: {what}."
+        elif new == Status.unknown:
+            reason = f"Maintenance window {window} ended; not checked since."
+        else:
+            reason = f"Maintenance window {window} ended; camera {new.value}."
+        return _make(st, Status.maintenance, new, now, reason, policy, source, window)
+
+    if st.status == Status.flapping:
+        if changed:
+            _record_change(st, now, policy)
+            st.flap_worst = max(st.flap_worst or new_under, new_under, key=lambda s: _RANK[s])
+            return None
+        if st.last_change_at is not None and now - st.last_change_at >= policy.flap_stable_s:
+            new = st.underlying
+            st.flap_worst = None
+            reason = f"Stable for {policy.flap_stable_s / 60:g} min after flapping: {new.value}."
+            return _make(st, Status.flapping, new, now, reason, policy, source)
+        return None
+
+    if st.underlying == st.status:
+        return None
+    old = st.status
+    countable = old != Status.unknown
+    if countable:
+        recent = [t for t in st.recent_changes if t > now - policy.flap_window_s]
+        if len(recent) >= policy.flap_max_transitions:
+            _record_change(st, now, policy)
+            st.flap_worst = max(old, st.underlying, key=lambda s: _RANK[s])
+            reason = (
+                f"Flapping: {len(recent) + 1} status changes within {policy.flap_window_s / 60:g} min "
+                f"(now {old_under.value} -> {st.underlying.value}); notifications paused until stable for "
+                f"{policy.flap_stable_s / 60:g} min."
+            )
+            return _make(st, old, Status.flapping, now, reason, policy, source)
+        _record_change(st, now, policy)
+    return _make(st, old, st.underlying, now, _reason_for(st, old, st.underlying, now, policy), policy, source)
+
+
+def _next_check(
+    st: CameraState, source: Source, now: float, policy: StatusPolicy, maint: MaintenanceInfo | None
+) -> NextCheck:
+    src = st.sources[source]
+    normal = policy.normal_interval(source)
+    if maint is not None:
+        if maint.until <= now + normal:
+            # Check right when the window ends, so a camera still down is reported at once.
+            return NextCheck(source=source, at=max(maint.until, now), reason="maintenance_end", want_snapshot=True)
+        return NextCheck(source=source, at=now + normal, reason="normal")
+    if not src.broken and src.consecutive_failures > 0:
+        delay = policy.confirm_delay(source, src.consecutive_failures)
+        return NextCheck(source=source, at=now + delay, reason="confirm_failure", priority=True, want_snapshot=True)
+    if src.broken and src.consecutive_successes > 0:
+        return NextCheck(
+            source=source, at=now + policy.recover_delay_s, reason="confirm_recovery", priority=True, want_snapshot=True
+        )
+    unsettled = any(
+        t.source == source and policy.severity(k) != "info" and (not t.confirmed or t.absent > 0)
+        for k, t in st.findings.items()
+    )
+    if unsettled:
+        return NextCheck(
+            source=source, at=now + min(policy.finding_confirm_delay_s, normal), reason="confirm_finding", want_snapshot=True
+        )
+    if src.broken and src.broken_since is not None:
+        backoff = policy.backoff_interval(now - src.broken_since)
+        if backoff is not None:
+            every = max(backoff, normal)
+            if source == "stream":
+                every = min(every, policy.max_check_interval_s)  # long-broken, but still at least hourly
+            return NextCheck(source=source, at=now + every, reason="backoff")
+    return NextCheck(source=source, at=now + normal, reason="normal")
+
+
+def evaluate(
+    state: CameraState,
+    obs: CheckOutcome,
+    now: float,
+    policy: StatusPolicy,
+    in_maintenance: MaintenanceInfo | None,
+) -> Evaluation:
+    """Fold one check outcome into the camera's state."""
+    now = _clamp_now(state, now)
+    st = state.model_copy(deep=True)
+    src = st.sources.setdefault(obs.source, SourceState())
+    severity, bad, findings, blind = _classify(obs, policy)
+
+    src.last_check_at = now
+    st.last_check_at = now
+    src.last_severity = severity
+    src.last_bad_keys = bad
+    if severity == "broken":
+        if src.consecutive_failures == 0:
+            src.streak_started_at = now
+        src.consecutive_failures += 1
+        src.consecutive_successes = 0
+        required = max(policy.required(k) for k in bad)
+        if src.broken:
+            src.broken_keys = bad  # keep the current cause for labels and reasons
+        elif src.consecutive_failures >= required:
+            src.broken = True
+            src.broken_since = now
+            src.broken_keys = bad
+    elif not blind:
+        src.consecutive_successes += 1
+        src.consecutive_failures = 0
+        src.streak_started_at = None
+        src.last_success_at = now
+        st.last_success_at = now
+        if src.broken and src.consecutive_successes >= policy.recover_threshold:
+            src.broken = False
+            src.broken_since = None
+            src.broken_keys = []
+    _update_tracks(st, obs.source, findings, blind, now, policy)
+
+    transition = _settle(st, now, policy, in_maintenance, obs.source)
+    nxt = _next_check(st, obs.source, now, policy, in_maintenance)
+    st.next_checks[obs.source] = nxt
+    return Evaluation(
+        state=st,
+        transition=transition,
+        next_check=nxt,
+        severity=severity,
+        confirmed_findings=st.confirmed_findings(),
+        pending_findings=st.pending_findings(),
+    )
+
+
+def tick(state: CameraState, now: float, policy: StatusPolicy, in_maintenance: MaintenanceInfo | None) -> Evaluation:
+    """Apply the passage of time without a check: a maintenance window starting or ending, or
+    flapping ending after a stable period. Call it when a window starts/ends or on a slow timer."""
+    now = _clamp_now(state, now)
+    st = state.model_copy(deep=True)
+    transition = _settle(st, now, policy, in_maintenance, None)
+    return Evaluation(
+        state=st,
+        transition=transition,
+        confirmed_findings=st.confirmed_findings(),
+        pending_findings=st.pending_findings(),
+    )
+
+
+def new_state(camera_id: str) -> CameraState:
+    return CameraState(camera_id=camera_id)

@@ -1,0 +1,161 @@
+"""Dependency grouping: one parent incident instead of one alarm per child."""
+
+from __future__ import annotations
+
+import heapq
+
+import pytest
+from pydantic import ValidationError
+from verdict_helpers import T0, bad, good
+
+from camcheck.verdict import (
+    CameraState,
+    GroupPolicy,
+    ParentIncident,
+    Status,
+    StatusPolicy,
+    Transition,
+    evaluate,
+    evaluate_group,
+    new_state,
+    suppress,
+)
+
+
+class Fleet:
+    """A tiny stand-in for the scheduler: children of one NVR checked on a staggered 5-minute
+    cycle, fast re-checks and sibling probes honoured, each child's transitions passed through
+    the parent's incident as the daemon must."""
+
+    def __init__(self, n: int, parent: str = "nvr-1") -> None:
+        self.parent = parent
+        self.policy = StatusPolicy()
+        self.gpolicy = GroupPolicy()
+        self.states: dict[str, CameraState] = {f"ch{i:02d}": new_state(f"ch{i:02d}") for i in range(n)}
+        self.queue: list[tuple[float, int, str]] = []
+        self.seq = 0
+        self.incident: ParentIncident | None = None
+        self.incidents_opened: list[ParentIncident] = []
+        self.incidents_closed: list[ParentIncident] = []
+        self.transitions: list[Transition] = []
+        for i, cid in enumerate(self.states):
+            self.push(T0 + 30.0 * i, cid)
+
+    def push(self, at: float, cid: str) -> None:
+        self.seq += 1
+        heapq.heappush(self.queue, (at, self.seq, cid))
+
+    def run(
+        self,
+        until: float,
+        down: set[str],
+        down_from: float,
+        down_to: float = float("inf"),
+        also_down: set[str] = frozenset(),
+    ) -> None:
+        """Children in ``down`` fail between ``down_from`` and ``down_to``; ``also_down`` fail throughout."""
+        while self.queue and self.queue[0][0] < until:
+            at, _, cid = heapq.heappop(self.queue)
+            if self.states[cid].last_check_at is not None and at < self.states[cid].last_check_at:
+                continue
+            failing = (cid in down and down_from <= at < down_to) or cid in also_down
+            ev = evaluate(self.states[cid], bad(at) if failing else good(at), at, self.policy, None)
+            ev = suppress(ev, self.incident)
+            self.states[cid] = ev.state
+            if ev.transition is not None:
+                self.transitions.append(ev.transition)
+            self.push(ev.next_check.at, cid)
+            g = evaluate_group(self.parent, self.states, at, self.gpolicy, self.incident)
+            if g.opened:
+                self.incidents_opened.append(g.incident)
+            if g.closed:
+                self.incidents_closed.append(g.incident)
+                self.incident = g.incident  # kept briefly so covered recoveries stay quiet
+            elif g.incident is not None:
+                self.incident = g.incident
+            for sib in g.probe_children:  # check siblings now: decide before anyone confirms alone
+                self.push(at, sib)
+
+    def notified(self) -> list[Transition]:
+        return [t for t in self.transitions if t.notify and t.from_status != Status.unknown]
+
+
+def test_nine_of_ten_children_fail_one_incident_no_child_alarms() -> None:
+    f = Fleet(10)
+    f.run(T0 + 600, set(), 0)  # all working
+    down = {f"ch{i:02d}" for i in range(9)}
+    f.run(T0 + 3600, down, T0 + 600)
+    assert len(f.incidents_opened) == 1
+    inc = f.incidents_opened[0]
+    assert inc.parent_id == "nvr-1" and inc.children_total == 10 and len(inc.affected) >= 8
+    assert f.incident is not None and set(f.incident.affected) == down  # the 9th joined once checked
+    assert "nvr-1 suspected down" in inc.reason
+    assert f.notified() == []  # no child raised its own alarm
+    broken = [t for t in f.transitions if t.to_status == Status.broken]
+    assert {t.camera_id for t in broken} == down  # but every child's change is recorded...
+    assert all(t.suppressed_by == "nvr-1" for t in broken)  # ...marked as covered by the parent
+    assert all(f.states[c].status == Status.broken for c in down) and f.states["ch09"].status == Status.working
+    # the NVR comes back: the incident closes once, recoveries stay quiet
+    f.run(T0 + 7200, down, T0 + 600, T0 + 3600)
+    assert len(f.incidents_closed) == 1 and f.incidents_closed[0].still_failing_at_end == []
+    assert all(f.states[c].status == Status.working for c in down)
+    assert f.notified() == []
+    assert len(f.incidents_opened) == 1
+
+
+def test_one_child_failing_alone_raises_its_own_transition() -> None:
+    f = Fleet(10)
+    f.run(T0 + 600, set(), 0)
+    f.run(T0 + 3600, {"ch03"}, T0 + 600)
+    assert f.incidents_opened == []
+    assert [(t.camera_id, t.to_status) for t in f.notified()] == [("ch03", Status.broken)]
+
+
+def test_two_children_failing_get_siblings_probed_but_no_incident() -> None:
+    f = Fleet(10)
+    f.run(T0 + 600, set(), 0)
+    f.run(T0 + 3600, {"ch01", "ch02"}, T0 + 600)
+    assert f.incidents_opened == []
+    assert sorted(t.camera_id for t in f.notified()) == ["ch01", "ch02"]
+
+
+def test_child_still_failing_when_parent_recovers_is_reported() -> None:
+    f = Fleet(5)
+    f.run(T0 + 600, set(), 0)
+    down = {f"ch{i:02d}" for i in range(5)}
+    f.run(T0 + 3600, down, T0 + 600)
+    assert len(f.incidents_opened) == 1
+    # everything but ch04 comes back
+    f.run(T0 + 7200, down, T0 + 600, T0 + 3600, also_down={"ch04"})
+    assert f.incidents_closed and f.incidents_closed[0].still_failing_at_end == ["ch04"]
+    assert f.states["ch04"].status == Status.broken
+    # the others' recoveries stay quiet; ch04 is now its own problem (the daemon announces it at close)
+    assert f.notified() == []
+    assert all(f.states[c].status == Status.working for c in down - {"ch04"})
+
+
+def test_group_rules_directly() -> None:
+    p = GroupPolicy(min_children=3, min_fraction=0.8, window_s=300)
+
+    def failing_since(t: float) -> CameraState:
+        st = new_state("x")
+        for k in range(3):
+            st = evaluate(st, bad(t + 20 * k), t + 20 * k, StatusPolicy(), None).state
+        return st
+
+    ok = evaluate(new_state("y"), good(T0), T0, StatusPolicy(), None).state
+    # two children only: never an incident, whatever the fraction
+    g = evaluate_group("sw", {"a": failing_since(T0), "b": failing_since(T0)}, T0 + 100, p, None)
+    assert g.incident is None
+    # four of five, but their failures began far apart: not "together"
+    apart = {"a": failing_since(T0), "b": failing_since(T0 + 1000), "c": failing_since(T0 + 2000),
+             "d": failing_since(T0 + 3000), "e": ok}
+    assert evaluate_group("sw", apart, T0 + 3100, p, None).incident is None
+    together = {"a": failing_since(T0), "b": failing_since(T0 + 50), "c": failing_since(T0 + 100),
+                "d": failing_since(T0 + 250), "e": ok}
+    g = evaluate_group("sw", together, T0 + 300, p, None)
+    assert g.opened and g.incident is not None and g.incident.started_at == T0
+    with pytest.raises(ValueError, match="belongs to"):
+        evaluate_group("other", together, T0 + 300, p, g.incident)
+    with pytest.raises(ValidationError, match="close_fraction"):
+        GroupPolicy(min_fraction=0.5, close_fraction=0.6)
