@@ -32,6 +32,7 @@ run: venv
 	$(PY) -m camcheck demo
 
 test: venv system-deps services
+	bash scripts/install-test-peers.sh $(PY)
 	bash scripts/run-tests.sh $(PY)
 
 bench: venv system-deps
