@@ -26,15 +26,11 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _state_dir() -> Path:
-    # systemd's StateDirectory= sets $STATE_DIRECTORY; elsewhere keep state beside the working directory.
-    return Path(os.environ.get("STATE_DIRECTORY", "var")).absolute()
-
-
 class DatabaseConfig(_Section):
-    url: str = Field(
-        default_factory=lambda: f"sqlite:///{_state_dir() / 'camcheck.db'}",
-        description="sqlite:///path.db (embedded default) or postgresql://user@host/db (multi-node)",
+    url: str | None = Field(
+        default=None,
+        description="sqlite:///path.db or postgresql://user@host/db (multi-node); default: "
+        "$CAMCHECK_DB_URL, else SQLite in $STATE_DIRECTORY (systemd) or ~/.local/state/camcheck",
     )
 
 
@@ -50,6 +46,10 @@ class ScheduleConfig(_Section):
     max_in_flight: int = Field(200, ge=1)
     per_parent: int = Field(4, ge=1, description="checks at once per NVR/switch/site")
     broken_max_interval: float = Field(3600.0, gt=0, description="long-broken cameras: checked at least this often")
+    lease_ttl: float = Field(
+        60.0, ge=2, le=3600,
+        description="multi-node: a node's claim on a camera expires this long after its last heartbeat",
+    )
 
 
 class ProbeConfig(_Section):
@@ -57,6 +57,9 @@ class ProbeConfig(_Section):
     window: float = Field(2.0, gt=0, le=30)
     transport: Literal["tcp", "udp"] = "tcp"
     snapshot_max_width: int = Field(640, ge=64, le=3840)
+    auto_reference: bool = Field(
+        True, description="record a camera's first verified-good view as its reference (for scene_changed)"
+    )
 
 
 class HistoryConfig(_Section):

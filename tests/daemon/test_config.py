@@ -10,8 +10,12 @@ from camcheck.secrets import Secret
 
 def test_defaults_use_embedded_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path))
+    monkeypatch.delenv("CAMCHECK_DB_URL", raising=False)
+    from camcheck.registry.db import default_db_url
+
     cfg = load_config(None)
-    assert cfg.database.url == f"sqlite:///{tmp_path / 'camcheck.db'}"
+    assert cfg.database.url is None  # the registry's default applies
+    assert default_db_url() == f"sqlite+aiosqlite:///{tmp_path / 'camcheck.db'}"
     assert cfg.schedule.interval == 300
     assert cfg.http.bind == "127.0.0.1"
 

@@ -1,0 +1,70 @@
+"""`camcheck run`: the daemon."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from camcheck.config.model import ConfigError, load_config
+
+NAME = "run"
+HELP = "run the daemon: check every registered camera continuously and keep its status true"
+DESCRIPTION = """\
+Check every camera in the registry on schedule (stream probe every interval, ONVIF inventory and
+recording on a slower one), keep each camera's status with hysteresis (no flapping), record every
+check and status change with evidence, and feed Prometheus (/metrics), MQTT, webhooks and the web
+dashboard on the HTTP port.
+
+Several `camcheck run` processes on one PostgreSQL registry share the cameras through leases: no
+camera is checked by two nodes at once, and a node that dies hands its cameras over after the
+lease time.
+
+Signals: SIGTERM/SIGINT drain the checks in flight and exit; SIGHUP reloads the configuration
+(kept as it was if the new one is invalid) and the registry. Under systemd (Type=notify) it reports
+readiness and pings the watchdog.
+
+Exit status: 0 after a clean stop, 2 if the configuration or database cannot be used.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="YAML configuration (default: built-in defaults, SQLite registry)")
+    parser.add_argument("--db", help="registry database URL; overrides database.url (e.g. postgresql://user@host/db)")
+    parser.add_argument("--node-id", help="this node's name in a multi-node deployment (default: host name)")
+    parser.add_argument("--http-port", type=int, help="overrides http.port (0 = any free port)")
+    parser.add_argument("--check-config", action="store_true", help="validate the configuration and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"camcheck run: {exc}", file=sys.stderr)
+        return 2
+    if args.db:
+        config.database.url = args.db
+    if args.node_id:
+        config.node_id = args.node_id
+    if args.http_port is not None:
+        config.http.port = args.http_port
+    from camcheck.daemon.app import build_daemon  # heavy imports only when running
+
+    try:
+        daemon = build_daemon(config, config_path=args.config)
+    except (ConfigError, ValueError) as exc:
+        print(f"camcheck run: {exc}", file=sys.stderr)
+        return 2
+    if args.check_config:
+        print("configuration is valid")
+        return 0
+    try:
+        asyncio.run(daemon.run_forever())
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        logging.getLogger("camcheck").error("cannot run: %s", exc)
+        return 2
+    return 0

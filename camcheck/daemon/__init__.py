@@ -1,0 +1,1 @@
+"""The daemon (`camcheck run`): registry -> collectors -> probes -> verdict -> exporters."""

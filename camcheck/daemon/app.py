@@ -1,0 +1,93 @@
+"""Assembling the daemon: configuration -> Daemon + exporters + the HTTP server."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from camcheck import __version__
+from camcheck.config.model import Config
+from camcheck.daemon.service import Daemon
+from camcheck.exporters.config import parse_exporters_config
+from camcheck.exporters.http import SafeAccessLogger, add_metrics_routes
+from camcheck.exporters.prometheus import CameraMetricsCollector
+
+log = logging.getLogger("camcheck.daemon")
+
+
+class HttpServer:
+    """The daemon's one HTTP port: /healthz, /metrics, /probe, the API and the dashboard."""
+
+    def __init__(self, daemon: Daemon, collector: CameraMetricsCollector) -> None:
+        self.daemon = daemon
+        self.collector = collector
+        self.runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    def build_app(self) -> web.Application:
+        d = self.daemon
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+
+        async def healthz(_: web.Request) -> web.Response:
+            snap = d.scheduler.snapshot()
+            return web.json_response({
+                "status": "ok",
+                "version": __version__,
+                "node_id": d.node_id,
+                "cameras": len(d.views),
+                "checks": d.stats.checks,
+                "transitions": d.stats.transitions,
+                "in_flight": snap.in_flight,
+                "claim_lag_s": round(d.stats.claim_lag_s, 1),
+                "time": time.time(),
+            })
+
+        app.router.add_get("/healthz", healthz)
+        add_metrics_routes(app, self.collector)
+        return app
+
+    async def start(self, bind: str, port: int) -> None:
+        self.runner = web.AppRunner(self.build_app(), access_log_class=SafeAccessLogger)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, bind, port)
+        await site.start()
+        server = site._server  # noqa: SLF001 - the bound port when port 0 was asked for
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else port
+        log.info("HTTP on http://%s:%s (dashboard /, metrics /metrics, API /api/v1)", bind, self.port)
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+def _scheduler_stats(daemon: Daemon) -> dict[str, Any]:
+    s = daemon.scheduler.snapshot()
+    return {
+        "in_flight": s.in_flight,
+        "queue_depth": s.queue_depth,
+        "cycle_lag": max(s.cycle_lag, daemon.stats.claim_lag_s),
+        "started": s.started,
+        "completed": s.completed,
+        "errors": s.errors + daemon.stats.errors,
+        "overruns": s.overruns,
+    }
+
+
+def build_daemon(config: Config, *, config_path: Path | None = None) -> Daemon:
+    exporters_cfg = parse_exporters_config(config.exporters)
+    daemon = Daemon(config, config_path=config_path, lease_ttl=config.schedule.lease_ttl)
+    collector = CameraMetricsCollector(
+        lambda: daemon.views.values(),
+        lambda: _scheduler_stats(daemon),
+        labels=exporters_cfg.prometheus.labels,
+    )
+    daemon.metrics = collector
+    http = HttpServer(daemon, collector)
+    daemon.add_service(http.start(config.http.bind, config.http.port), http.stop)
+    daemon.http = http
+    return daemon

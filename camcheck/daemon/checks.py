@@ -1,0 +1,162 @@
+"""One camera's check, from probe facts to what gets committed: no scheduling, no database.
+
+The collector side calls :func:`run_stream_check` / :func:`run_onvif_check`; each returns a
+:class:`CheckResult` holding the verdict's evaluation and the records to write. Exactly one RTSP
+session (or ONVIF conversation) per call, bounded by one deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from camcheck.probe.observation import Observation, RtspSettings
+from camcheck.probe.onvif import OnvifObservation, OnvifSettings, OnvifTarget, probe_onvif
+from camcheck.probe.rtsp import probe_rtsp
+from camcheck.registry.models import CheckRecord, EvidenceKind, EvidenceRecord, Measured, StoredCamera, TransitionRecord
+from camcheck.verdict import (
+    CameraState,
+    Evaluation,
+    MaintenanceInfo,
+    ParentIncident,
+    StatusPolicy,
+    evaluate,
+    from_observation,
+    from_onvif_observation,
+    suppress,
+)
+
+from camcheck.daemon.targets import Credentials, StreamRole, onvif_host_port, registered_claims, stream_target
+
+
+@dataclass
+class CheckResult:
+    evaluation: Evaluation
+    check: CheckRecord
+    snapshot: bytes | None = None
+    observation: Observation | OnvifObservation | None = None
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+def stream_deadline_s(timeout: float, window: float, gop_s: float | None) -> float:
+    """The whole check's budget: the configured timeout, stretched when the camera's keyframe
+    interval is long (the probe waits up to one GOP for a second keyframe), capped at a minute."""
+    need = 4.0 + window + (gop_s or 0.0)
+    return min(60.0, max(timeout, need))
+
+
+async def run_stream_check(
+    cam: StoredCamera,
+    state: CameraState,
+    creds: Credentials,
+    *,
+    role_url: tuple[str, StreamRole],
+    settings: RtspSettings,
+    transport: str,
+    timeout: float,
+    policy: StatusPolicy,
+    maintenance: MaintenanceInfo | None,
+    incident: ParentIncident | None,
+    reference: bytes | None,
+    node_id: str,
+) -> CheckResult:
+    target = stream_target(cam, creds, role_url=role_url, transport=transport, reference=reference)  # type: ignore[arg-type]
+    budget = stream_deadline_s(timeout, settings.window, cam.measured.gop)
+    loop = asyncio.get_running_loop()
+    obs = await probe_rtsp(target, settings, loop.time() + budget)
+    role = role_url[1]
+    outcome = from_observation(obs, stream_role=role)
+    if role == "main":
+        outcome = outcome.with_claims(registered_claims(cam))
+    ev = evaluate(state, outcome, time.time(), policy, maintenance)
+    ev = suppress(ev, incident)
+    s = obs.stream
+    measured = Measured(
+        width=s.width if role == "main" else None,
+        height=s.height if role == "main" else None,
+        fps=s.fps if role == "main" else None,
+        codec=s.codec,
+        bitrate_bps=int(s.bitrate_kbps * 1000) if s.bitrate_kbps is not None and role == "main" else None,
+        gop=s.gop_s,
+    )
+    check = CheckRecord(
+        camera_id=cam.id,
+        checked_at=_utc(obs.started_at or time.time()),
+        verdict=obs.verdict,
+        failure=obs.failure,
+        findings=list(outcome.findings),
+        measured=measured,
+        duration_s=obs.duration,
+        node_id=node_id,
+    )
+    return CheckResult(evaluation=ev, check=check, snapshot=obs.snapshot_jpeg, observation=obs)
+
+
+async def run_onvif_check(
+    cam: StoredCamera,
+    state: CameraState,
+    creds: Credentials,
+    *,
+    timeout: float,
+    policy: StatusPolicy,
+    maintenance: MaintenanceInfo | None,
+    incident: ParentIncident | None,
+    node_id: str,
+) -> CheckResult:
+    assert cam.onvif_endpoint
+    host, port = onvif_host_port(cam.onvif_endpoint)
+    target = OnvifTarget(
+        host=host,
+        port=port,
+        username=creds.username,
+        password=creds.password,
+        required_retention_days=float(cam.retention_days) if cam.retention_days else None,
+    )
+    loop = asyncio.get_running_loop()
+    obs = await probe_onvif(target, OnvifSettings(), loop.time() + timeout)
+    outcome = from_onvif_observation(obs).with_claims(registered_claims(cam))
+    ev = evaluate(state, outcome, time.time(), policy, maintenance)
+    ev = suppress(ev, incident)
+    rec = obs.recording or {}
+    clock = obs.clock or {}
+    retention = [r.get("retention_days") for r in rec.get("recordings", []) or [] if r.get("retention_days") is not None]
+    measured = Measured(
+        retention_days=min(retention) if retention else None,
+        recording_active=rec.get("active") if isinstance(rec.get("active"), bool) else None,
+        clock_offset_s=clock.get("offset_s") if isinstance(clock.get("offset_s"), (int, float)) else None,
+    )
+    check = CheckRecord(
+        camera_id=cam.id,
+        checked_at=_utc(obs.started_at or time.time()),
+        verdict="onvif_ok" if obs.ok else "onvif_problem",
+        failure=None,
+        findings=list(outcome.findings),
+        measured=measured,
+        duration_s=obs.duration,
+        node_id=node_id,
+    )
+    return CheckResult(evaluation=ev, check=check, observation=obs)
+
+
+def transition_record(result: CheckResult) -> TransitionRecord | None:
+    t = result.evaluation.transition
+    if t is None:
+        return None
+    return TransitionRecord(
+        camera_id=t.camera_id,
+        at=_utc(t.at),
+        from_state=t.from_status.value,
+        to_state=t.to_status.value,
+        reason=t.reason,
+        findings=list(t.findings),
+    )
+
+
+def snapshot_evidence(jpeg: bytes, kind: EvidenceKind, at: float, width: int | None = None,
+                      height: int | None = None) -> EvidenceRecord:
+    return EvidenceRecord(kind=kind, taken_at=_utc(at), jpeg=jpeg, width=width, height=height)

@@ -1,0 +1,652 @@
+"""`camcheck run`: check every registered camera on schedule and keep its status true.
+
+Moving parts, each a small loop on one event loop:
+
+* claim    — take due cameras' leases from the registry (shared with other nodes) into the scheduler;
+* scheduler — runs checks under per-camera, per-parent and global limits (collectors.scheduler);
+* check    — probe (stream, and ONVIF on its slower interval) -> verdict -> one fenced commit ->
+             exporters;
+* heartbeat — node liveness and lease renewal; a node killed with -9 loses its leases after ttl;
+* caches   — maintenance windows, parent incidents, camera views for /metrics, refreshed on a timer;
+* replay   — transitions committed but not yet handed to the exporters (crash in between) are
+             published again with the same event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import signal
+import socket
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from camcheck.collectors.scheduler import Job, Limits, Scheduler
+from camcheck.config.model import Config, ConfigError, load_config
+from camcheck.daemon.checks import CheckResult, run_onvif_check, run_stream_check, snapshot_evidence, transition_record
+from camcheck.daemon.targets import Credentials, TargetError, choose_stream, resolve_credentials
+from camcheck.daemon.views import camera_view
+from camcheck.exporters.events import CameraView, Exporter, TransitionEvent
+from camcheck.probe.observation import RtspSettings
+from camcheck.probe.onvif_client import warm_wsdls
+from camcheck.registry.leases import CheckCommit, Lease, LeaseLost, Leases
+from camcheck.registry.models import EvidenceKind, StoredCamera, now_utc
+from camcheck.registry.schema import cameras, evidence, leases as leases_table, parents
+from camcheck.registry.store import Store, open_store
+from camcheck.secrets import mask_text
+from camcheck.systemd import notify, watchdog_interval
+from camcheck.verdict import (
+    CameraState,
+    GroupPolicy,
+    MaintenanceInfo,
+    MaintenanceWindow,
+    ParentIncident,
+    Status,
+    StatusPolicy,
+    active_window,
+    evaluate_group,
+    new_state,
+)
+
+log = logging.getLogger("camcheck.daemon")
+
+LAST_GOOD_EVERY_S = 3600.0
+REFERENCE_CACHE = 512
+
+
+@dataclass
+class DaemonStats:
+    checks: int = 0
+    transitions: int = 0
+    lease_lost: int = 0
+    errors: int = 0
+    claim_lag_s: float = 0.0  # how overdue the most overdue unclaimed camera is
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        config_path: Path | None = None,
+        exporters: Sequence[Exporter] = (),
+        lease_ttl: float = 60.0,
+    ) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.exporters = list(exporters)
+        self.lease_ttl = lease_ttl
+        self.node_id = config.node_id
+        self.policy = self._policy(config)
+        self.group_policy = GroupPolicy(**config.status.get("grouping", {})) if isinstance(config.status.get("grouping"), dict) else GroupPolicy()
+        self.stats = DaemonStats()
+        self.views: dict[str, CameraView] = {}
+        self.store: Store | None = None
+        self.leases: Leases | None = None
+        self.scheduler = Scheduler(self._run_job, self._limits(config))
+        self._held: dict[str, Lease] = {}
+        self._parent_of: dict[str, str | None] = {}
+        self._parent_chain: dict[str, list[str]] = {}
+        self._windows: list[MaintenanceWindow] = []
+        self._active_windows: set[str] = set()
+        self._window_targets: dict[str, str] = {}
+        self._incidents: dict[str, ParentIncident] = {}
+        self._dirty_parents: set[str] = set()
+        self._last_good_at: dict[str, float] = {}
+        self._references: OrderedDict[str, bytes | None] = OrderedDict()
+        self._durations: dict[str, float] = {}
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self._wake_claim = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.started = asyncio.Event()
+        self.metrics = None  # CameraMetricsCollector, set by the app
+        self.http = None
+        self._services: list[tuple[object, object]] = []
+
+    def add_service(self, start, stop) -> None:  # noqa: ANN001
+        """Something started with the daemon and stopped after it drained (the HTTP server)."""
+        self._services.append((start, stop))
+
+    # -- configuration ------------------------------------------------------------------------------
+    @staticmethod
+    def _policy(config: Config) -> StatusPolicy:
+        raw = {k: v for k, v in config.status.items() if k != "grouping"}
+        # The schedule section is the single place for intervals.
+        raw.update(
+            interval_s=config.schedule.interval,
+            onvif_interval_s=config.schedule.onvif_interval,
+            max_check_interval_s=max(config.schedule.broken_max_interval, config.schedule.interval),
+        )
+        return StatusPolicy(**raw)
+
+    @staticmethod
+    def _limits(config: Config) -> Limits:
+        return Limits(max_in_flight=config.schedule.max_in_flight, per_parent=config.schedule.per_parent, jitter=0.0)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.store = await open_store(self.config.database.url, migrate=True)
+        await warm_wsdls()  # parse the ONVIF WSDLs once, not once per camera
+        self.leases = Leases(self.store, self.node_id, ttl=self.lease_ttl)
+        await self.leases.register(hostname=socket.gethostname(), pid=os.getpid(), capacity=self.config.schedule.max_in_flight)
+        added = await self.leases.sync(spread=min(self.config.schedule.interval, 60.0))
+        await self._refresh_topology()
+        await self._refresh_maintenance()
+        await self._refresh_views()
+        for exporter in self.exporters:
+            await exporter.start()
+        for start, _ in self._services:
+            await start
+        n = len(self.views)
+        log.info("node %s: %d cameras in the registry (%d new), checking every %gs", self.node_id, n, added,
+                 self.config.schedule.interval)
+        self._tasks = [
+            asyncio.create_task(self.scheduler.run(self._stop), name="scheduler"),
+            asyncio.create_task(self._claim_loop(), name="claim"),
+            asyncio.create_task(self._every(self.lease_ttl / 3, self._heartbeat), name="heartbeat"),
+            asyncio.create_task(self._every(10.0, self._refresh_groups), name="groups"),
+            asyncio.create_task(self._every(15.0, self._refresh_caches), name="caches"),
+            asyncio.create_task(self._every(30.0, self._replay_unnotified), name="replay"),
+            asyncio.create_task(self._every(3600.0, self._prune), name="prune"),
+            asyncio.create_task(self._watchdog(), name="watchdog"),
+        ]
+        notify("READY=1")
+        notify(f"STATUS=checking {n} cameras")
+        self.started.set()
+
+    async def stop(self) -> None:
+        """Stop claiming, let checks in flight finish and commit, give back unstarted leases."""
+        notify("STOPPING=1")
+        self._stop.set()
+        sched = self._tasks[0] if self._tasks else None
+        if sched is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(sched, timeout=120)
+        for t in self._tasks[1:]:
+            t.cancel()
+        await asyncio.gather(*self._tasks[1:], return_exceptions=True)
+        if self.leases is not None:
+            for lease in list(self._held.values()):
+                with contextlib.suppress(Exception):
+                    await self.leases.release(lease)
+            self._held.clear()
+        for exporter in self.exporters:
+            with contextlib.suppress(Exception):
+                await exporter.stop()
+        for _, stop in reversed(self._services):
+            with contextlib.suppress(Exception):
+                await stop()
+        if self.store is not None:
+            await self.store.close()
+        log.info("node %s stopped", self.node_id)
+
+    async def run_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._reload.set)
+        await self.start()
+        try:
+            while not self._stop.is_set():
+                reload_wait = asyncio.ensure_future(self._reload.wait())
+                stop_wait = asyncio.ensure_future(self._stop.wait())
+                await asyncio.wait([reload_wait, stop_wait], return_when=asyncio.FIRST_COMPLETED)
+                reload_wait.cancel()
+                stop_wait.cancel()
+                if self._reload.is_set() and not self._stop.is_set():
+                    self._reload.clear()
+                    await self.reload()
+        finally:
+            await self.stop()
+
+    async def reload(self) -> None:
+        """SIGHUP: re-read the configuration (kept as it was if invalid) and the registry."""
+        notify("RELOADING=1")
+        if self.config_path is not None:
+            try:
+                new = load_config(self.config_path)
+                self.policy = self._policy(new)
+                self.scheduler.limits = self._limits(new)
+                self.config = new
+                log.info("configuration reloaded from %s", self.config_path)
+            except (ConfigError, ValueError) as exc:
+                log.error("configuration not reloaded, keeping the running one: %s", exc)
+        assert self.leases is not None
+        added = await self.leases.sync(spread=min(self.config.schedule.interval, 60.0))
+        await self._refresh_caches()
+        log.info("registry reloaded: %d cameras, %d new", len(self.views), added)
+        notify("READY=1")
+
+    # -- claiming work ------------------------------------------------------------------------------
+    async def _claim_loop(self) -> None:
+        assert self.leases is not None
+        loop = asyncio.get_running_loop()
+        while not self._stop.is_set():
+            capacity = self.config.schedule.max_in_flight * 2 - len(self._held)
+            try:
+                got = await self.leases.claim(capacity, horizon=2.0)
+            except Exception as exc:  # database away: keep going, nothing held is lost
+                log.warning("claiming cameras failed (will retry): %s", mask_text(str(exc)))
+                got = []
+                await asyncio.sleep(2.0)
+            now_wall, now_loop = time.time(), loop.time()
+            for lease in got:
+                self._held[lease.camera_id] = lease
+                due_wall = lease.next_check_at.timestamp() if lease.next_check_at else now_wall
+                self.scheduler.upsert(Job(
+                    camera_id=lease.camera_id,
+                    parent_id=self._parent_of.get(lease.camera_id),
+                    interval=self.config.schedule.interval,
+                    due=now_loop + max(0.0, due_wall - now_wall),
+                    priority=lease.priority > 0,
+                ))
+            self._wake_claim.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake_claim.wait(), timeout=1.0)
+
+    async def _run_job(self, job: Job) -> None:
+        lease = self._held.get(job.camera_id)
+        try:
+            if lease is not None:
+                await self._check_camera(lease)
+        except LeaseLost as exc:
+            self.stats.lease_lost += 1
+            log.warning("%s", exc)
+        except Exception:
+            self.stats.errors += 1
+            log.exception("check of camera %s failed unexpectedly", job.camera_id)
+            if lease is not None and self.leases is not None:
+                with contextlib.suppress(Exception):
+                    await self.leases.reschedule(job.camera_id, now_utc() + timedelta(seconds=self.config.schedule.interval), priority=0)
+                    await self.leases.release(lease)
+        finally:
+            self.scheduler.remove(job.camera_id)  # one-shot: the next check comes from a new claim
+            self._held.pop(job.camera_id, None)
+            self._wake_claim.set()
+
+    # -- one camera ---------------------------------------------------------------------------------
+    async def _check_camera(self, lease: Lease) -> None:
+        assert self.store is not None and self.leases is not None
+        cam = await self.store.get_camera(lease.camera_id)
+        if cam is None or not cam.enabled:
+            await self.leases.release(lease)
+            return
+        raw = await self.leases.load_state(cam.id)
+        state = CameraState.from_json(raw) if raw else new_state(cam.id)
+        try:
+            creds = resolve_credentials(cam, self.config.credentials)
+        except TargetError as exc:
+            log.error("camera %s: %s; checking without credentials", cam.id, exc)
+            creds = Credentials(None, None)
+        now = time.time()
+        maintenance = self._maintenance_for(cam.id, now)
+        incident = self._incidents.get(cam.parent_id) if cam.parent_id else None
+        results: list[CheckResult] = []
+
+        onvif_next = state.next_checks.get("onvif")
+        if cam.onvif_endpoint and (onvif_next is None or onvif_next.at <= now):
+            r = await run_onvif_check(
+                cam, state, creds, timeout=self.config.probe.timeout, policy=self.policy,
+                maintenance=maintenance, incident=incident, node_id=self.node_id,
+            )
+            results.append(r)
+            state = r.evaluation.state
+
+        try:
+            role_url = choose_stream(cam, want_main=self._main_due(state, now))
+        except TargetError as exc:
+            log.error("camera %s: %s", cam.id, exc)
+            role_url = None
+        if role_url is not None:
+            settings = RtspSettings(
+                window=self.config.probe.window, want_snapshot=True,
+                snapshot_max_width=self.config.probe.snapshot_max_width,
+            )
+            r = await run_stream_check(
+                cam, state, creds, role_url=role_url, settings=settings, transport=self.config.probe.transport,
+                timeout=self.config.probe.timeout, policy=self.policy, maintenance=maintenance, incident=incident,
+                reference=await self._reference(cam.id), node_id=self.node_id,
+            )
+            results.append(r)
+            state = r.evaluation.state
+        if not results:
+            await self.leases.reschedule(cam.id, now_utc() + timedelta(seconds=self.config.schedule.interval), priority=0)
+            await self.leases.release(lease)
+            return
+        await self._commit(cam, lease, results)
+
+    def _main_due(self, state: CameraState, now: float) -> bool:
+        """The main (recorded) stream once per claims interval, the cheap sub-stream otherwise."""
+        every = self.config.schedule.onvif_interval
+        last = state.last_check_at
+        return last is None or int(last // every) != int(now // every)
+
+    async def _commit(self, cam: StoredCamera, lease: Lease, results: list[CheckResult]) -> None:
+        assert self.leases is not None
+        final = results[-1].evaluation
+        state = final.state
+        nxt = final.next_check
+        now = time.time()
+        # The earliest next check of any source drives the lease's due time.
+        due = min((n.at for n in state.next_checks.values()), default=now + self.config.schedule.interval)
+        if nxt is not None:
+            due = min(due, nxt.at)
+        priority = 1 if any(n.priority for n in state.next_checks.values()) else 0
+        snapshot = next((r.snapshot for r in reversed(results) if r.snapshot), None)
+        committed: list[tuple[CheckResult, int | None]] = []
+        for i, r in enumerate(results):
+            last = i == len(results) - 1
+            t = transition_record(r)
+            evidence_items = []
+            if t is not None and r.evaluation.transition is not None and r.evaluation.transition.capture_evidence:
+                if snapshot:
+                    evidence_items.append(snapshot_evidence(snapshot, EvidenceKind.AT_CHANGE, now))
+                good = await self._last_good_jpeg(cam.id)
+                if good:
+                    evidence_items.append(snapshot_evidence(good, EvidenceKind.LAST_GOOD, now))
+            last_good = None
+            obs = r.observation
+            if (last and r.snapshot and getattr(obs, "verdict", None) == "working"
+                    and now - self._last_good_at.get(cam.id, 0.0) >= LAST_GOOD_EVERY_S):
+                last_good = snapshot_evidence(r.snapshot, EvidenceKind.LAST_GOOD, now)
+            st = r.evaluation.state
+            stream_src = st.sources.get("stream")
+            commit = CheckCommit(
+                check=r.check,
+                verdict_state=st.to_json(),
+                status=st.status.value,
+                status_since=datetime.fromtimestamp(st.since, tz=timezone.utc) if st.since else None,
+                status_reason=st.reason or None,
+                findings=list(dict.fromkeys(st.confirmed_findings())),
+                consecutive_failures=stream_src.consecutive_failures if stream_src else 0,
+                consecutive_successes=stream_src.consecutive_successes if stream_src else 0,
+                next_check_at=datetime.fromtimestamp(due, tz=timezone.utc),
+                priority=priority,
+                transition=t,
+                suppressed_by=r.evaluation.transition.suppressed_by if r.evaluation.transition else None,
+                evidence=evidence_items,
+                last_good=last_good,
+            )
+            saved = await self.leases.commit(lease, commit, release=last)
+            if last_good is not None:
+                self._last_good_at[cam.id] = now
+            committed.append((r, saved.id if saved is not None else None))
+            self.stats.checks += 1
+        if snapshot and state.status == Status.working and not state.confirmed_findings():
+            await self._auto_reference(cam.id, snapshot)
+        self._durations[cam.id] = sum(r.check.duration_s or 0.0 for r in results)
+        if self.metrics is not None:
+            for r in results:
+                self.metrics.observe_check(cam.id, r.check.duration_s or 0.0, r.check.verdict)
+        fresh = await self.store.get_camera(cam.id) if self.store else None
+        view = camera_view(fresh or cam, state, label_keys=self._label_keys(),
+                           last_check_duration=self._durations.get(cam.id))
+        self.views[cam.id] = view
+        for exporter in self.exporters:
+            exporter.publish_state(view)
+        for r, tid in committed:
+            tr = r.evaluation.transition
+            if tr is None:
+                continue
+            self.stats.transitions += 1
+            log.info("camera %s: %s -> %s: %s", cam.id, tr.from_status.value, tr.to_status.value, tr.reason)
+            if tr.notify and tid is not None:
+                self._publish_transition(tid, view, tr.from_status.value, tr.reason, tr.at, tuple(tr.findings))
+        if cam.parent_id and (any(r.evaluation.transition for r in results) or (state.sources.get("stream") and state.sources["stream"].consecutive_failures)):
+            self._dirty_parents.add(cam.parent_id)
+
+    def _publish_transition(self, tid: int, view: CameraView, from_status: str, reason: str, at: float,
+                            findings: tuple[str, ...]) -> None:
+        event = TransitionEvent(
+            event_id=f"camcheck-t{tid}", camera_id=view.camera_id, at=at, from_status=from_status,
+            to_status=view.status, reason=reason, findings=findings, view=view,
+        )
+        for exporter in self.exporters:
+            exporter.publish_transition(event)  # durable before it returns
+        if self.leases is not None:
+            task = asyncio.create_task(self.leases.mark_notified([tid]))
+            task.add_done_callback(lambda t: t.exception() and log.warning("marking transition notified failed"))
+
+    def _label_keys(self) -> tuple[str, ...]:
+        prom = self.config.exporters.get("prometheus") if isinstance(self.config.exporters, dict) else None
+        labels = prom.get("labels") if isinstance(prom, dict) else None
+        return tuple(labels) if labels is not None else ("district", "agency")
+
+    # -- evidence -----------------------------------------------------------------------------------
+    async def _reference(self, camera_id: str) -> bytes | None:
+        if camera_id in self._references:
+            self._references.move_to_end(camera_id)
+            return self._references[camera_id]
+        assert self.store is not None
+        async with self.store.engine.connect() as conn:
+            jpeg = (await conn.execute(
+                sa.select(evidence.c.jpeg).where(evidence.c.camera_id == camera_id, evidence.c.kind == "reference")
+                .order_by(evidence.c.id.desc()).limit(1)
+            )).scalar_one_or_none()
+        self._references[camera_id] = jpeg
+        while len(self._references) > REFERENCE_CACHE:
+            self._references.popitem(last=False)
+        return jpeg
+
+    def forget_reference(self, camera_id: str) -> None:
+        self._references.pop(camera_id, None)
+
+    async def _auto_reference(self, camera_id: str, jpeg: bytes) -> None:
+        """A camera verified working with no findings gets its view recorded as the reference, so a
+        later move or blocked view is detected (re-baseline through the API)."""
+        if not self.config.probe.auto_reference or await self._reference(camera_id) is not None:
+            return
+        assert self.store is not None
+        await self.store.add_evidence(camera_id, snapshot_evidence(jpeg, EvidenceKind.REFERENCE, time.time()))
+        self._references[camera_id] = jpeg
+
+    async def _last_good_jpeg(self, camera_id: str) -> bytes | None:
+        assert self.store is not None
+        async with self.store.engine.connect() as conn:
+            return (await conn.execute(
+                sa.select(evidence.c.jpeg).where(evidence.c.camera_id == camera_id, evidence.c.kind == "last_good")
+                .order_by(evidence.c.id.desc()).limit(1)
+            )).scalar_one_or_none()
+
+    # -- maintenance and parents ----------------------------------------------------------------------
+    def _maintenance_for(self, camera_id: str, now: float) -> MaintenanceInfo | None:
+        return active_window(camera_id, self._parent_chain.get(camera_id, []), self._windows, now)
+
+    async def _refresh_maintenance(self) -> None:
+        assert self.store is not None
+        now = now_utc()
+        windows = await self.store.list_maintenance(active_at=now)
+        # Also windows about to start within a minute, so entry happens on time.
+        soon = await self.store.list_maintenance(active_at=now + timedelta(seconds=60))
+        seen: dict[str, MaintenanceWindow] = {}
+        for w in [*windows, *soon]:
+            seen[str(w.id)] = MaintenanceWindow(
+                id=str(w.id), scope=w.scope.value, target_id=w.target_id, reason=w.reason, owner=w.owner,
+                starts_at=w.starts_at.timestamp(), expires_at=w.expires_at.timestamp(),
+                ended_at=w.ended_at.timestamp() if w.ended_at else None, ended_by=w.ended_by,
+            )
+        self._windows = list(seen.values())
+        targets_now = {w.id: w.target_id for w in self._windows}
+        active = {w.id for w in self._windows if w.is_active(time.time())}
+        changed = active ^ self._active_windows
+        self._active_windows = active
+        known = {**self._window_targets, **targets_now}  # ended windows are no longer listed
+        self._window_targets = targets_now
+        if changed and self.leases is not None:
+            # A window started or ended: check the cameras it covers now (entry/exit happen at once).
+            targets = {known[w] for w in changed if w in known}
+            affected = [cid for cid, chain in self._parent_chain.items() if cid in targets or targets & set(chain)]
+            for cid in affected:
+                await self.leases.reschedule(cid, now_utc(), priority=1)
+            self._wake_claim.set()
+
+    async def _refresh_topology(self) -> None:
+        assert self.store is not None
+        async with self.store.engine.connect() as conn:
+            cam_rows = (await conn.execute(sa.select(cameras.c.id, cameras.c.parent_id))).all()
+            parent_rows = (await conn.execute(sa.select(parents.c.id, parents.c.parent_id, parents.c.incident))).all()
+        up = {pid: ppid for pid, ppid, _ in parent_rows}
+        self._parent_of = {cid: pid for cid, pid in cam_rows}
+        chains: dict[str, list[str]] = {}
+        for cid, pid in cam_rows:
+            chain: list[str] = []
+            while pid and pid not in chain and len(chain) < 16:
+                chain.append(pid)
+                pid = up.get(pid)
+            chains[cid] = chain
+        self._parent_chain = chains
+        self._incidents = {
+            pid: ParentIncident.model_validate(inc) for pid, _, inc in parent_rows if inc
+        }
+        self._incidents = {k: v for k, v in self._incidents.items() if v.open}
+
+    async def _refresh_groups(self) -> None:
+        """Parent incidents: evaluated for parents with failing children, persisted on the parent row;
+        the node whose update opens (or closes) the incident is the one that announces it."""
+        assert self.store is not None and self.leases is not None
+        dirty = self._dirty_parents | set(self._incidents)
+        self._dirty_parents = set()
+        for pid in sorted(dirty):
+            async with self.store.engine.connect() as conn:
+                rows = (await conn.execute(
+                    sa.select(cameras.c.id, cameras.c.verdict_state).where(cameras.c.parent_id == pid,
+                                                                           cameras.c.enabled.is_(True))
+                )).all()
+                stored = (await conn.execute(sa.select(parents.c.incident).where(parents.c.id == pid))).scalar_one_or_none()
+            children = {cid: (CameraState.from_json(js) if js else new_state(cid)) for cid, js in rows}
+            current = ParentIncident.model_validate(stored) if stored else None
+            if current is not None and not current.open:
+                current = None
+            g = evaluate_group(pid, children, time.time(), self.group_policy, current)
+            for cid in g.probe_children:
+                await self.leases.reschedule(cid, now_utc(), priority=1)
+            if g.probe_children:
+                self._wake_claim.set()
+            if g.incident is None:
+                continue
+            if g.opened or g.closed or g.incident != current:
+                won = await self._save_incident(pid, current, g.incident)
+                if won and (g.opened or g.closed):
+                    self._announce_incident(g.incident, opened=g.opened)
+            if g.incident.open:
+                self._incidents[pid] = g.incident
+            else:
+                self._incidents.pop(pid, None)
+
+    async def _save_incident(self, parent_id: str, before: ParentIncident | None, after: ParentIncident) -> bool:
+        assert self.store is not None
+        cond = parents.c.incident.is_(None) if before is None else sa.literal(True)
+        values = {
+            "incident": after.model_dump(mode="json"),
+            "status": "suspected_down" if after.open else None,
+            "status_since": datetime.fromtimestamp(after.started_at if after.open else (after.ended_at or time.time()), tz=timezone.utc),
+            "status_reason": after.reason if after.open else None,
+        }
+        if before is None:
+            # Another node may have opened the same incident first: only one announces it.
+            cond = sa.or_(parents.c.incident.is_(None), parents.c.status.is_(None))
+        async with self.store.engine.begin() as conn:
+            r = await conn.execute(sa.update(parents).where(parents.c.id == parent_id, cond).values(**values))
+        return r.rowcount == 1
+
+    def _announce_incident(self, inc: ParentIncident, *, opened: bool) -> None:
+        view = CameraView(
+            camera_id=inc.parent_id, name=f"parent {inc.parent_id}", parent_id=None, site=inc.parent_id,
+            labels={"kind": "parent"}, status="broken" if opened else "working",
+            status_since=inc.started_at if opened else inc.ended_at, reason=inc.reason if opened else
+            f"Parent {inc.parent_id} recovered; still failing: {', '.join(inc.still_failing_at_end) or 'none'}.",
+            findings=("parent_down",) if opened else (), measured={}, info={}, last_check_at=None,
+            last_success_at=None, last_check_duration=None,
+        )
+        event = TransitionEvent(
+            event_id=f"camcheck-incident-{inc.parent_id}-{int(inc.started_at)}-{'open' if opened else 'close'}",
+            camera_id=inc.parent_id, at=time.time(), from_status="working" if opened else "broken",
+            to_status=view.status, reason=view.reason or "", findings=view.findings, view=view,
+        )
+        log.warning("incident: %s", event.reason)
+        for exporter in self.exporters:
+            exporter.publish_transition(event)
+
+    # -- caches, heartbeat, replay, pruning ----------------------------------------------------------
+    async def _refresh_caches(self) -> None:
+        await self._refresh_topology()
+        await self._refresh_maintenance()
+        await self._refresh_views()
+
+    async def _refresh_views(self) -> None:
+        """Every camera's current view for /metrics (the whole registry, whichever node checked it)."""
+        assert self.store is not None
+        fresh: dict[str, CameraView] = {}
+        states: dict[str, str | None] = {}
+        async with self.store.engine.connect() as conn:
+            for cid, js in (await conn.execute(sa.select(cameras.c.id, cameras.c.verdict_state))).all():
+                states[cid] = js
+            oldest = (await conn.execute(
+                sa.select(sa.func.min(leases_table.c.next_check_at)).where(leases_table.c.owner_node.is_(None))
+            )).scalar_one_or_none()
+        if oldest is not None:
+            if oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=timezone.utc)
+            self.stats.claim_lag_s = max(0.0, time.time() - oldest.timestamp())
+        keys = self._label_keys()
+        async for cam in self.store.iter_cameras():
+            js = states.get(cam.id)
+            state = CameraState.from_json(js) if js else None
+            fresh[cam.id] = camera_view(cam, state, label_keys=keys, last_check_duration=self._durations.get(cam.id))
+        removed = set(self.views) - set(fresh)
+        self.views = fresh
+        for cid in removed:
+            for exporter in self.exporters:
+                exporter.remove_camera(cid)
+
+    async def _heartbeat(self) -> None:
+        assert self.leases is not None
+        await self.leases.heartbeat()
+
+    async def _replay_unnotified(self) -> None:
+        assert self.leases is not None
+        pending = await self.leases.unnotified(older_than=30.0)
+        for t in pending:
+            view = self.views.get(t.camera_id)
+            if view is None or t.id is None:
+                continue
+            self._publish_transition(t.id, view, t.from_state.value, t.reason or "", t.at.timestamp(), tuple(t.findings))
+        if pending:
+            log.info("re-published %d transitions not confirmed as notified", len(pending))
+
+    async def _prune(self) -> None:
+        assert self.store is not None
+        res = await self.store.prune(timedelta(days=self.config.history.checks_days))
+        log.info("pruned history: %s", res)
+
+    async def _every(self, seconds: float, fn) -> None:  # noqa: ANN001
+        while not self._stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=seconds * random.uniform(0.9, 1.1))
+            if self._stop.is_set():
+                return
+            try:
+                await fn()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("%s failed (will retry): %s", getattr(fn, "__name__", fn), mask_text(str(exc)))
+
+    async def _watchdog(self) -> None:
+        interval = watchdog_interval()
+        while not self._stop.is_set():
+            snap = self.scheduler.snapshot()
+            notify("WATCHDOG=1")
+            notify(f"STATUS={len(self.views)} cameras, {snap.in_flight} checks in flight, lag {self.stats.claim_lag_s:.0f}s")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=interval or 10.0)

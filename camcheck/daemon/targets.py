@@ -1,0 +1,102 @@
+"""From a registry camera to what a probe needs: URL, credentials, claims the probe can check."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from camcheck.config.model import CredentialConfig
+from camcheck.probe.observation import RtspTarget, Transport
+from camcheck.registry.models import StoredCamera
+from camcheck.secrets import Secret, split_credentials
+from camcheck.verdict.claims import RegisteredClaims
+
+log = logging.getLogger(__name__)
+
+StreamRole = Literal["main", "sub"]
+
+
+class TargetError(ValueError):
+    """The registry entry cannot be checked as it stands (no URL, unknown credentials ref)."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str | None
+    password: Secret | None
+
+
+def resolve_credentials(cam: StoredCamera, table: Mapping[str, CredentialConfig]) -> Credentials:
+    if not cam.credentials_ref:
+        return Credentials(None, None)
+    entry = table.get(cam.credentials_ref)
+    if entry is None:
+        raise TargetError(f"credentials_ref {cam.credentials_ref!r} is not in the configuration's credentials")
+    try:
+        return Credentials(entry.username, entry.password())
+    except (KeyError, OSError) as exc:
+        raise TargetError(f"credentials {cam.credentials_ref!r}: {exc}") from None
+
+
+def choose_stream(cam: StoredCamera, *, want_main: bool) -> tuple[str, StreamRole]:
+    """The sub-stream is cheap and proves liveness; the main stream is what is recorded, so it is
+    the one compared with the registered resolution and frame rate (every claims interval)."""
+    if want_main and cam.main_stream_url:
+        return cam.main_stream_url, "main"
+    if cam.sub_stream_url:
+        return cam.sub_stream_url, "sub"
+    if cam.main_stream_url:
+        return cam.main_stream_url, "main"
+    raise TargetError("the camera has no stream URL in the registry")
+
+
+def stream_target(
+    cam: StoredCamera,
+    creds: Credentials,
+    *,
+    role_url: tuple[str, StreamRole],
+    transport: Transport,
+    reference: bytes | None = None,
+) -> RtspTarget:
+    url, _role = role_url
+    bare, user, password = split_credentials(url)  # the registry strips them; never trust it blindly
+    return RtspTarget(
+        url=bare,
+        username=creds.username or user,
+        password=creds.password or password,
+        transport=transport,
+        reference_image=reference,
+    )
+
+
+def registered_claims(cam: StoredCamera) -> RegisteredClaims:
+    return RegisteredClaims(
+        width=cam.recorded_width,
+        height=cam.recorded_height,
+        max_width=cam.max_width,
+        max_height=cam.max_height,
+        fps=cam.frame_rate,
+        retention_days=cam.retention_days or None,
+        recording_format=cam.file_format,
+    )
+
+
+def onvif_host_port(endpoint: str) -> tuple[str, int]:
+    """``host``, ``host:port`` or ``[v6]:port`` (default port 80)."""
+    text = endpoint.strip()
+    for scheme in ("http://", "https://"):
+        if text.startswith(scheme):
+            text = text[len(scheme):].split("/", 1)[0]
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.lstrip(":")
+        return host, int(port) if port else 80
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        return text, 80
+    try:
+        return host, int(port)
+    except ValueError:
+        raise TargetError(f"onvif_endpoint {endpoint!r}: port is not a number") from None

@@ -1,0 +1,82 @@
+"""The daemon against the simulator and a real SQLite registry: cameras are flagged within the
+confirmation time, recover when fixed, with exactly one transition each way."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from camcheck.daemon.app import build_daemon
+from camcheck.registry.store import open_store
+from camcheck.simulator.testing import running_fleet
+
+from tests.daemon.helpers import PASSWORD, daemon_config, fleet_config, register, wait_for
+
+pytestmark = pytest.mark.timeout(240)
+
+
+async def _transitions(store, cid):  # noqa: ANN001
+    return [(t.from_state.value, t.to_state.value) for t in reversed(await store.list_transitions(cid))]
+
+
+async def test_offline_and_frozen_are_flagged_and_recover(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMCHECK_TEST_CAM_PW", PASSWORD)
+    db = f"sqlite:///{tmp_path / 'registry.db'}"
+    ids = ["cam-a", "cam-b"]
+    async with running_fleet(fleet_config(ids)) as fleet:
+        store = await open_store(db, migrate=True)
+        await register(store, fleet, ids)
+        daemon = build_daemon(daemon_config(db))
+        task = asyncio.create_task(daemon.run_forever())
+        try:
+            await asyncio.wait_for(daemon.started.wait(), 30)
+
+            async def status(cid: str) -> str:
+                cam = await store.get_camera(cid)
+                return cam.status.value if cam else "missing"
+
+            await wait_for(lambda: _all(status, ids, "working"), 60, "both cameras working")
+
+            await fleet.set_fault("cam-a", "offline")
+            await wait_for(lambda: _is(status, "cam-a", "broken"), 60, "cam-a broken after going offline")
+            cam = await store.get_camera("cam-a")
+            assert cam is not None and cam.status_reason and "refused" in cam.status_reason.lower() or "refused" in (cam.findings or [])
+            assert await status("cam-b") == "working"  # its neighbour is untouched
+
+            await fleet.set_fault("cam-a", "healthy")
+            await wait_for(lambda: _is(status, "cam-a", "working"), 60, "cam-a working again")
+            assert await _transitions(store, "cam-a") == [
+                ("unknown", "working"), ("working", "broken"), ("broken", "working")
+            ]
+
+            await fleet.set_fault("cam-b", "frozen")
+            await wait_for(lambda: _is(status, "cam-b", "broken"), 90, "cam-b broken after freezing")
+            cam = await store.get_camera("cam-b")
+            assert "frozen" in (cam.findings or [])
+            await fleet.set_fault("cam-b", "healthy")
+            await wait_for(lambda: _is(status, "cam-b", "working"), 60, "cam-b working again")
+            assert await _transitions(store, "cam-b") == [
+                ("unknown", "working"), ("working", "broken"), ("broken", "working")
+            ]
+            # Evidence: the change to broken carries the snapshot at the change and the last good one.
+            ts = await store.list_transitions("cam-b")
+            to_broken = next(t for t in ts if t.to_state.value == "broken")
+            kinds = sorted([(await store.get_evidence(e)).kind.value for e in to_broken.evidence_ids])
+            assert kinds == ["at_change", "last_good"]
+            # Every check is on record, none of them with the password.
+            checks = await store.list_checks("cam-a", limit=1000)
+            assert len(checks) >= 6
+        finally:
+            daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
+            await asyncio.wait_for(task, 60)
+            await store.close()
+
+
+async def _is(status, cid: str, want: str) -> bool:  # noqa: ANN001
+    return await status(cid) == want
+
+
+async def _all(status, ids: list[str], want: str) -> bool:  # noqa: ANN001
+    return all([await status(c) == want for c in ids])
