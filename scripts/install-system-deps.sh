@@ -8,6 +8,10 @@ PKGS=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   vlc-bin vlc-plugin-base                  
   faketime                                 
+  prometheus                               # promtool + a real server for the exporter tests
+  chromium chromium-driver                 # dashboard browser tests, report printed to A4 PDF
+  libreoffice-calc-nogui poppler-utils     # the audit report opens in LibreOffice; PDF pages rendered to PNG
+  fonts-thai-tlwg                          # a Thai font for LibreOffice/Chromium when they render reports
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -12,9 +12,12 @@ from aiohttp import web
 from camcheck import __version__
 from camcheck.config.model import Config
 from camcheck.daemon.service import Daemon
-from camcheck.exporters.config import parse_exporters_config
+from camcheck.daemon.probe_handler import ProbeHandler
+from camcheck.exporters import build_exporters
+from camcheck.exporters.config import ExportersConfig, parse_exporters_config
 from camcheck.exporters.http import SafeAccessLogger, add_metrics_routes
 from camcheck.exporters.prometheus import CameraMetricsCollector
+from camcheck.registry.db import default_db_path
 
 log = logging.getLogger("camcheck.daemon")
 
@@ -22,9 +25,10 @@ log = logging.getLogger("camcheck.daemon")
 class HttpServer:
     """The daemon's one HTTP port: /healthz, /metrics, /probe, the API and the dashboard."""
 
-    def __init__(self, daemon: Daemon, collector: CameraMetricsCollector) -> None:
+    def __init__(self, daemon: Daemon, collector: CameraMetricsCollector, exporters_cfg: ExportersConfig) -> None:
         self.daemon = daemon
         self.collector = collector
+        self.exporters_cfg = exporters_cfg
         self.runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -47,7 +51,8 @@ class HttpServer:
             })
 
         app.router.add_get("/healthz", healthz)
-        add_metrics_routes(app, self.collector)
+        modules = self.exporters_cfg.prometheus.probe_modules
+        add_metrics_routes(app, self.collector, ProbeHandler(d, modules), probe_modules=set(modules))
         return app
 
     async def start(self, bind: str, port: int) -> None:
@@ -78,16 +83,20 @@ def _scheduler_stats(daemon: Daemon) -> dict[str, Any]:
     }
 
 
-def build_daemon(config: Config, *, config_path: Path | None = None) -> Daemon:
+def build_daemon(config: Config, *, config_path: Path | None = None, state_dir: Path | None = None) -> Daemon:
     exporters_cfg = parse_exporters_config(config.exporters)
+    config.exporters = exporters_cfg.model_dump(mode="json")  # validated; the views use its label set
     daemon = Daemon(config, config_path=config_path, lease_ttl=config.schedule.lease_ttl)
-    collector = CameraMetricsCollector(
-        lambda: daemon.views.values(),
-        lambda: _scheduler_stats(daemon),
-        labels=exporters_cfg.prometheus.labels,
+    fan = build_exporters(
+        exporters_cfg,
+        state_dir=state_dir or default_db_path().parent,
+        views=lambda: daemon.views.values(),
+        stats=lambda: _scheduler_stats(daemon),
+        node_id=config.node_id,
     )
-    daemon.metrics = collector
-    http = HttpServer(daemon, collector)
+    daemon.exporters = [fan]
+    daemon.metrics = fan.collector
+    http = HttpServer(daemon, fan.collector, exporters_cfg)
     daemon.add_service(http.start(config.http.bind, config.http.port), http.stop)
     daemon.http = http
     return daemon

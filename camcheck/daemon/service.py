@@ -34,7 +34,7 @@ from camcheck.collectors.scheduler import Job, Limits, Scheduler
 from camcheck.config.model import Config, ConfigError, load_config
 from camcheck.daemon.checks import CheckResult, run_onvif_check, run_stream_check, snapshot_evidence, transition_record
 from camcheck.daemon.targets import Credentials, TargetError, choose_stream, resolve_credentials
-from camcheck.daemon.views import camera_view
+from camcheck.daemon.views import camera_view, state_findings
 from camcheck.exporters.events import CameraView, Exporter, TransitionEvent
 from camcheck.probe.observation import RtspSettings
 from camcheck.probe.onvif_client import warm_wsdls
@@ -367,7 +367,7 @@ class Daemon:
                 status=st.status.value,
                 status_since=datetime.fromtimestamp(st.since, tz=timezone.utc) if st.since else None,
                 status_reason=st.reason or None,
-                findings=list(dict.fromkeys(st.confirmed_findings())),
+                findings=list(dict.fromkeys(state_findings(st))),
                 consecutive_failures=stream_src.consecutive_failures if stream_src else 0,
                 consecutive_successes=stream_src.consecutive_successes if stream_src else 0,
                 next_check_at=datetime.fromtimestamp(due, tz=timezone.utc),

@@ -65,7 +65,7 @@ def camera_view(
             labels[key] = str(value)
     findings = tuple(str(f) for f in (cam.findings or []) if isinstance(f, str))
     if state is not None:
-        findings = tuple(dict.fromkeys([*_state_findings(state)]))
+        findings = tuple(dict.fromkeys([*state_findings(state)]))
     return CameraView(
         camera_id=cam.id,
         name=cam.name,
@@ -86,7 +86,7 @@ def camera_view(
     )
 
 
-def _state_findings(state: CameraState) -> list[str]:
+def state_findings(state: CameraState) -> list[str]:
     """Confirmed findings plus the keys that make a source broken (failures such as `refused`)."""
     out = list(state.confirmed_findings())
     for src in state.sources.values():

@@ -54,24 +54,20 @@ _NATIONAL_LABELS: dict[NationalStatus, tuple[str, str]] = {
     NationalStatus.UNDER_REPAIR: ("อยู่ระหว่างการซ่อมแซม", "under repair"),
 }
 
-# camcheck state -> national label. None: camcheck has no verified opinion yet, keep the registry's.
-# degraded still delivers usable pictures (its findings are exported beside the label);
-# broken means "we could not get a usable picture", which is what "not working" says — "ชำรุด"
-# (physically damaged) is a judgement only a person on site can make; flapping cannot be relied
-# on when footage is needed, so it is reported as not working too.
-STATE_TO_NATIONAL: dict[CameraState, NationalStatus | None] = {
-    CameraState.UNKNOWN: None,
-    CameraState.WORKING: NationalStatus.WORKING_NORMALLY,
-    CameraState.DEGRADED: NationalStatus.WORKING_NORMALLY,
-    CameraState.BROKEN: NationalStatus.NOT_WORKING,
-    CameraState.FLAPPING: NationalStatus.NOT_WORKING,
-    CameraState.MAINTENANCE: NationalStatus.UNDER_REPAIR,
-}
+def national_status(state: "CameraState | str", findings: "list[Any] | None" = None) -> "NationalStatus | None":
+    """The national label for a camcheck state (None for ``unknown``: keep the registry's own).
 
+    One mapping for the whole product: camcheck.verdict.labels. ``findings`` tell "not working"
+    (no pictures) from "broken" (useless pictures, not recording). A flapping camera cannot be
+    relied on when footage is needed, so it counts as not working here.
+    """
+    from camcheck.verdict.labels import label_for_status
+    from camcheck.verdict.status import Status
 
-def national_status(state: CameraState | str) -> NationalStatus | None:
-    """The national label for a camcheck state (None for ``unknown``)."""
-    return STATE_TO_NATIONAL[CameraState(state)]
+    status = Status(CameraState(state).value)
+    keys = [f for f in (findings or []) if isinstance(f, str)]
+    label = label_for_status(status, keys, flap_worst=Status.broken if status == Status.flapping else None)
+    return NationalStatus(label.code) if label.national else None
 
 
 class Purpose(str, enum.Enum):
@@ -277,7 +273,7 @@ class StoredCamera(CameraRecord):
 
     @property
     def verified_status(self) -> NationalStatus | None:
-        return national_status(self.status)
+        return national_status(self.status, self.findings)
 
 
 class CheckRecord(BaseModel):

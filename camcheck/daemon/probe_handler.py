@@ -1,0 +1,78 @@
+"""The blackbox-style /probe endpoint: probe a registered camera, or a URL with a named module.
+
+Credentials come from the configuration only: a registered camera's ``credentials_ref``, or the
+module's ``credential``; never from the query string. The result is facts for this scrape; it is
+not recorded and changes no status (the scheduled checks own that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from camcheck.daemon.targets import Credentials, TargetError, choose_stream, resolve_credentials, stream_target
+from camcheck.exporters.config import ProbeModule
+from camcheck.probe.observation import Observation, RtspSettings, RtspTarget
+from camcheck.probe.rtsp import probe_rtsp
+
+
+def observation_facts(obs: Observation) -> dict[str, Any]:
+    s = obs.stream
+    facts: dict[str, Any] = {
+        "verdict": obs.verdict,
+        "failure": obs.failure,
+        "findings": list(obs.findings),
+        "fps": s.fps,
+        "width": s.width,
+        "height": s.height,
+        "bitrate_kbps": s.bitrate_kbps,
+        "gop_seconds": s.gop_s,
+        "packet_loss": s.packet_loss,
+        "codec": s.codec,
+    }
+    for key, value in obs.timings.__dict__.items():
+        if value is not None:
+            facts[f"{key}_seconds"] = value
+    return {k: v for k, v in facts.items() if v is not None}
+
+
+class ProbeHandler:
+    def __init__(self, daemon: Any, modules: Mapping[str, ProbeModule]) -> None:
+        self.daemon = daemon
+        self.modules = modules
+
+    async def __call__(self, *, camera_id: str | None = None, target: str | None = None,
+                       module: str | None = None) -> tuple[bool, dict[str, Any]]:
+        d = self.daemon
+        cfg = d.config
+        timeout = cfg.probe.timeout
+        if camera_id is not None:
+            if d.store is None:
+                raise LookupError(camera_id)
+            cam = await d.store.get_camera(camera_id)
+            if cam is None:
+                raise LookupError(camera_id)
+            try:
+                creds = resolve_credentials(cam, cfg.credentials)
+                rt = stream_target(cam, creds, role_url=choose_stream(cam, want_main=False),
+                                   transport=cfg.probe.transport)
+            except TargetError:
+                return False, {"configuration_error": True}
+        else:
+            assert target is not None and module is not None
+            mod = self.modules.get(module)
+            if mod is None:
+                raise LookupError(module)
+            creds = Credentials(None, None)
+            if mod.credential:
+                entry = cfg.credentials.get(mod.credential)
+                if entry is None:
+                    return False, {"configuration_error": True}
+                creds = Credentials(entry.username, entry.password())
+            rt = RtspTarget(url=target, username=creds.username, password=creds.password,
+                            transport=mod.transport or cfg.probe.transport)
+            timeout = mod.timeout or timeout
+        settings = RtspSettings(window=cfg.probe.window)
+        obs = await probe_rtsp(rt, settings, asyncio.get_running_loop().time() + timeout)
+        return obs.verdict != "broken", observation_facts(obs)
