@@ -124,10 +124,12 @@ async def run_onvif_check(
     ev = suppress(ev, incident)
     rec = obs.recording or {}
     clock = obs.clock or {}
-    retention = [r.get("retention_days") for r in rec.get("recordings", []) or [] if r.get("retention_days") is not None]
+    recordings = rec.get("recordings", []) or []
+    retention = [r["retention_days"] for r in recordings if isinstance(r.get("retention_days"), (int, float))]
+    active = [r["active"] for r in recordings if isinstance(r.get("active"), bool)]
     measured = Measured(
         retention_days=min(retention) if retention else None,
-        recording_active=rec.get("active") if isinstance(rec.get("active"), bool) else None,
+        recording_active=all(active) if active else None,
         clock_offset_s=clock.get("offset_s") if isinstance(clock.get("offset_s"), (int, float)) else None,
     )
     check = CheckRecord(

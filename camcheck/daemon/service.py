@@ -94,6 +94,7 @@ class Daemon:
         self.leases: Leases | None = None
         self.scheduler = Scheduler(self._run_job, self._limits(config))
         self._held: dict[str, Lease] = {}
+        self._reclaimed: dict[str, Lease] = {}  # claimed again while the previous check was finishing
         self._parent_of: dict[str, str | None] = {}
         self._parent_chain: dict[str, list[str]] = {}
         self._windows: list[MaintenanceWindow] = []
@@ -176,10 +177,11 @@ class Daemon:
             t.cancel()
         await asyncio.gather(*self._tasks[1:], return_exceptions=True)
         if self.leases is not None:
-            for lease in list(self._held.values()):
+            for lease in [*self._held.values(), *self._reclaimed.values()]:
                 with contextlib.suppress(Exception):
                     await self.leases.release(lease)
             self._held.clear()
+            self._reclaimed.clear()
         for exporter in self.exporters:
             with contextlib.suppress(Exception):
                 await exporter.stop()
@@ -230,7 +232,6 @@ class Daemon:
     # -- claiming work ------------------------------------------------------------------------------
     async def _claim_loop(self) -> None:
         assert self.leases is not None
-        loop = asyncio.get_running_loop()
         while not self._stop.is_set():
             capacity = self.config.schedule.max_in_flight * 2 - len(self._held)
             try:
@@ -239,20 +240,28 @@ class Daemon:
                 log.warning("claiming cameras failed (will retry): %s", mask_text(str(exc)))
                 got = []
                 await asyncio.sleep(2.0)
-            now_wall, now_loop = time.time(), loop.time()
             for lease in got:
+                if lease.camera_id in self._held:
+                    # Its previous check committed (freeing the lease) but has not finished yet; that
+                    # job's clean-up would drop this lease, leaving the camera held and never checked.
+                    self._reclaimed[lease.camera_id] = lease
+                    continue
                 self._held[lease.camera_id] = lease
-                due_wall = lease.next_check_at.timestamp() if lease.next_check_at else now_wall
-                self.scheduler.upsert(Job(
-                    camera_id=lease.camera_id,
-                    parent_id=self._parent_of.get(lease.camera_id),
-                    interval=self.config.schedule.interval,
-                    due=now_loop + max(0.0, due_wall - now_wall),
-                    priority=lease.priority > 0,
-                ))
+                self._schedule_lease(lease)
             self._wake_claim.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake_claim.wait(), timeout=1.0)
+
+    def _schedule_lease(self, lease: Lease) -> None:
+        now_wall, now_loop = time.time(), asyncio.get_running_loop().time()
+        due_wall = lease.next_check_at.timestamp() if lease.next_check_at else now_wall
+        self.scheduler.upsert(Job(
+            camera_id=lease.camera_id,
+            parent_id=self._parent_of.get(lease.camera_id),
+            interval=self.config.schedule.interval,
+            due=now_loop + max(0.0, due_wall - now_wall),
+            priority=lease.priority > 0,
+        ))
 
     async def _run_job(self, job: Job) -> None:
         lease = self._held.get(job.camera_id)
@@ -272,6 +281,11 @@ class Daemon:
         finally:
             self.scheduler.remove(job.camera_id)  # one-shot: the next check comes from a new claim
             self._held.pop(job.camera_id, None)
+            again = self._reclaimed.pop(job.camera_id, None)
+            if again is not None:
+                self._held[job.camera_id] = again
+                # After the scheduler's end-of-run bookkeeping for this job, which would override it.
+                asyncio.get_running_loop().call_soon(self._schedule_lease, again)
             self._wake_claim.set()
 
     # -- one camera ---------------------------------------------------------------------------------

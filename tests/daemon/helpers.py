@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
 import time
-from collections.abc import Callable
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from camcheck.config.model import Config, parse_config
 from camcheck.registry.models import CameraRecord
@@ -20,6 +33,7 @@ FAST_STATUS = {
     "confirm_delays_s": [0.5, 0.5],
     "recover_delay_s": 0.5,
     "finding_confirm_delay_s": 0.5,
+    "onvif_confirm_delays_s": [0.5, 0.5],
 }
 
 
@@ -80,3 +94,170 @@ async def wait_for(predicate: Callable[[], Any], timeout: float, what: str, step
             return last
         await asyncio.sleep(step)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+# -- daemon processes (`camcheck run` as a real subprocess) -------------------------------------------
+
+
+PG_ADMIN_URL = os.environ.get("CAMCHECK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+PW_ENV = "CAMCHECK_TEST_CAM_PW"
+
+
+def small_fleet_config(ids: list[str], *, max_sessions: int = 1, faults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Sub-stream-only cameras (320x180@10fps) accepting ``max_sessions`` sessions each: with 1, any
+    second concurrent probe of a camera is refused by the camera itself (453 -> session_limit)."""
+    faults = faults or {}
+    return {
+        "defaults": {
+            "credentials": {"username": "admin", "password": PASSWORD, "auth": "digest"},
+            "max_sessions": max_sessions,
+            "main": SUB,
+            "sub": SUB,
+        },
+        "cameras": [{"id": cid, "scene": "street", **({"fault": faults[cid]} if cid in faults else {})} for cid in ids],
+    }
+
+
+async def register_sub_only(store: Store, fleet, ids: list[str]) -> None:  # noqa: ANN001
+    """Register cameras with only their sub-stream URL: every check is a cheap sub-stream probe."""
+    await store.upsert_cameras([
+        CameraRecord(id=cid, name=f"camera {cid}", sub_stream_url=fleet.url(cid, "sub"), credentials_ref="sim",
+                     district="Mueang", owner_agency="Municipality")
+        for cid in ids
+    ])
+
+
+def daemon_config_dict(db_url: str, *, interval: float = 2.0, node_id: str = "node-a", lease_ttl: float = 60.0,
+                       max_in_flight: int = 20, timeout: float = 8.0, window: float = 1.5,
+                       status: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The YAML shape of a daemon configuration for a `camcheck run` subprocess."""
+    return {
+        "node_id": node_id,
+        "database": {"url": db_url},
+        "http": {"bind": "127.0.0.1", "port": 0},
+        "schedule": {"interval": interval, "max_in_flight": max_in_flight, "per_parent": 4, "onvif_interval": 3600,
+                     "lease_ttl": lease_ttl},
+        "probe": {"timeout": timeout, "window": window},
+        "status": FAST_STATUS if status is None else status,
+        "credentials": {"sim": {"username": "admin", "password_env": PW_ENV}},
+    }
+
+
+def write_yaml(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+_HTTP_LINE = re.compile(r"HTTP on http://[^:]+:(\d+)")
+
+
+class DaemonProcess:
+    """One `camcheck run` child process: started in its own session, stderr to a file, stopped by PID."""
+
+    def __init__(self, config_path: Path, log_path: Path, *, node_id: str | None = None, db: str | None = None,
+                 env: dict[str, str] | None = None, extra_args: list[str] | None = None) -> None:
+        self.config_path = config_path
+        self.log_path = log_path
+        cmd = [sys.executable, "-m", "camcheck", "--log-level", "INFO", "run", "--config", str(config_path),
+               "--http-port", "0"]
+        if node_id:
+            cmd += ["--node-id", node_id]
+        if db:
+            cmd += ["--db", db]
+        cmd += extra_args or []
+        full_env = {**os.environ, PW_ENV: PASSWORD, **(env or {})}
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in wait()/kill()
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=full_env,
+                                     start_new_session=True)
+        self.pid = self.proc.pid
+        self.port: int | None = None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_ready(self, timeout: float = 60.0) -> int:
+        """Wait until the HTTP port is announced; returns it."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            m = _HTTP_LINE.search(self.log_text())
+            if m:
+                self.port = int(m.group(1))
+                return self.port
+            if self.proc.poll() is not None:
+                raise AssertionError(f"camcheck run exited with {self.proc.returncode}:\n{self.log_text()[-3000:]}")
+            time.sleep(0.1)
+        raise AssertionError(f"camcheck run not ready after {timeout}s:\n{self.log_text()[-3000:]}")
+
+    def healthz(self) -> dict[str, Any]:
+        assert self.port is not None
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=10) as r:
+            return json.loads(r.read())
+
+    def signal(self, sig: int) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.pid, sig)
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            self._log.close()
+
+    def kill(self) -> None:
+        """kill -9, as a crash would."""
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self._log.close()
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """SIGTERM, then SIGKILL if it does not drain in time (cleanup path; never raises)."""
+        if self.proc.poll() is not None:
+            self._log.close()
+            return self.proc.returncode
+        os.kill(self.pid, signal.SIGTERM)
+        try:
+            return self.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+
+@contextmanager
+def pg_database(prefix: str = "camcheck_mn") -> Iterator[str]:
+    """A brand-new PostgreSQL database (asyncpg URL), dropped afterwards even if the test failed.
+
+    Admin statements run through asyncpg in a private thread and loop, so this works from sync and
+    async tests alike."""
+    import asyncpg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+    def admin(sql: str) -> None:
+        box: dict[str, BaseException] = {}
+
+        async def go() -> None:
+            conn = await asyncpg.connect(PG_ADMIN_URL, timeout=10)
+            try:
+                await conn.execute(sql)
+            finally:
+                await conn.close()
+
+        def target() -> None:
+            try:
+                asyncio.run(go())
+            except BaseException as exc:  # re-raised below
+                box["error"] = exc
+
+        t = threading.Thread(target=target)
+        t.start()
+        t.join(60)
+        if "error" in box:
+            raise box["error"]
+
+    admin(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

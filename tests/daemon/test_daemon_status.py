@@ -80,3 +80,44 @@ async def _is(status, cid: str, want: str) -> bool:  # noqa: ANN001
 
 async def _all(status, ids: list[str], want: str) -> bool:  # noqa: ANN001
     return all([await status(c) == want for c in ids])
+
+
+async def test_not_recording_is_flagged_and_recovers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recorder stops (ONVIF Profile G): broken within the confirmation time, then back."""
+    monkeypatch.setenv("CAMCHECK_TEST_CAM_PW", PASSWORD)
+    db = f"sqlite:///{tmp_path / 'registry.db'}"
+    fleet_cfg = fleet_config(["rec-1"])
+    fleet_cfg["onvif_port_base"] = 0
+    async with running_fleet(fleet_cfg) as fleet:
+        store = await open_store(db, migrate=True)
+        await register(store, fleet, ["rec-1"])
+        cam = await store.get_camera("rec-1")
+        await store.upsert_cameras([cam.model_copy(update={"onvif_endpoint": fleet.onvif_endpoint("rec-1")})])
+        cfg = daemon_config(db)
+        cfg.schedule.onvif_interval = 2.0
+        daemon = build_daemon(cfg)
+        task = asyncio.create_task(daemon.run_forever())
+        try:
+            await asyncio.wait_for(daemon.started.wait(), 30)
+
+            async def status(cid: str) -> str:
+                c = await store.get_camera(cid)
+                return c.status.value if c else "missing"
+
+            await wait_for(lambda: _is(status, "rec-1", "working"), 60, "rec-1 working")
+            c = await store.get_camera("rec-1")
+            assert c.measured.recording_active is True and c.measured.retention_days is not None
+
+            await fleet.set_onvif_faults("rec-1", ["not_recording"])
+            await wait_for(lambda: _is(status, "rec-1", "broken"), 60, "rec-1 broken when the recorder stops")
+            c = await store.get_camera("rec-1")
+            assert "not_recording" in (c.findings or []) and c.measured.recording_active is False
+            await fleet.set_onvif_faults("rec-1", [])
+            await wait_for(lambda: _is(status, "rec-1", "working"), 60, "rec-1 working once it records again")
+            assert await _transitions(store, "rec-1") == [
+                ("unknown", "working"), ("working", "broken"), ("broken", "working")
+            ]
+        finally:
+            daemon._stop.set()  # noqa: SLF001
+            await asyncio.wait_for(task, 60)
+            await store.close()

@@ -50,6 +50,14 @@ class SimulatedOnvifDevice:
     requests: list[str] = field(default_factory=list)  # operation names seen, in order (bounded)
     replies: Replies | None = None
     tls: bool = False
+    effective: EffectiveDevice | None = None
+
+    def set_faults(self, faults: list[str]) -> None:
+        """Change the device's ONVIF fault profiles while it runs (the next request sees them)."""
+        self.config = self.config.model_copy(update={"faults": list(faults)})
+        OnvifDeviceConfig.model_validate(self.config.model_dump())  # unknown faults raise here
+        self.effective = self.config.effective()
+        self.replies = Replies(self.effective, self.base_url)
 
     @property
     def url(self) -> str:
@@ -62,17 +70,22 @@ class SimulatedOnvifDevice:
 
 
 def _make_app(dev: SimulatedOnvifDevice, eff: EffectiveDevice) -> web.Application:
-    replies = dev.replies
-    assert replies is not None
     digest = HttpDigest()
-    cfg = eff.config
+    dev.effective = eff
 
     def soap_response(body: bytes, status: int = 200) -> web.Response:
+        replies = dev.replies
+        assert replies is not None
         # The HTTP Date header follows the device's (possibly drifted) clock, as a real device's does.
         date = formatdate(replies.now().timestamp(), usegmt=True)
         return web.Response(body=body, status=status, content_type="application/soap+xml", charset="utf-8", headers={"Date": date})
 
     async def handle(request: web.Request) -> web.Response:
+        # Read per request: faults can change while the device runs (set_faults).
+        eff = dev.effective
+        replies = dev.replies
+        assert eff is not None and replies is not None
+        cfg = eff.config
         try:
             header, op_el = parse_request(await request.read())
         except SoapRequestError as exc:
