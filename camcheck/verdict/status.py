@@ -375,7 +375,9 @@ def _underlying(st: CameraState, policy: StatusPolicy) -> Status:
         return Status.broken
     if any(t.confirmed and policy.severity(k) == "degraded" for k, t in st.findings.items()):
         return Status.degraded
-    if not any(s.last_check_at is not None for s in st.sources.values()):
+    stream = st.sources.get("stream")
+    if stream is None or stream.last_success_at is None:
+        # "Working" means pictures were seen: an ONVIF answer alone proves the device, not the video.
         return Status.unknown
     if st.underlying == Status.unknown:
         # The first verdict waits until nothing is pending, so a new camera does not go

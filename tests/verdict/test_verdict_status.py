@@ -346,3 +346,19 @@ def test_fault_flagged_within_confirmation_time_and_recovers_one_transition_each
     for _ in range(6):
         d.feed(healthy)
     assert d.statuses() == [("unknown", "working"), ("working", "broken"), ("broken", "working")]
+
+
+def test_an_onvif_answer_alone_never_makes_a_camera_working() -> None:
+    """Regression (seen in the demo): the recorder answered ONVIF first, then the stream was refused;
+    the camera must stay unknown, not be declared working on the strength of its ONVIF reply."""
+    from tests.verdict.verdict_helpers import Driver, bad, onvif
+
+    d = Driver()
+    ev = d.feed(lambda t: onvif(t))
+    assert ev.state.status.value == "unknown" and ev.transition is None
+    d.feed(lambda t: bad(t, "refused"))
+    assert d.state.status.value == "unknown"
+    assert [t.to_status.value for t in d.transitions] == []
+    d.feed(lambda t: bad(t, "refused"))
+    d.feed(lambda t: bad(t, "refused"))
+    assert [(t.from_status.value, t.to_status.value) for t in d.transitions] == [("unknown", "broken")]
