@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import secrets
 import signal
 import sys
 from pathlib import Path
@@ -37,7 +38,8 @@ DEMO_DISTRICTS = ("เมืองเชียงใหม่", "สันทร
 BANNER = """
 camcheck demo is running.
   dashboard      http://{http}/
-  API            http://{http}/api/v1/cameras   (token: see below)
+  API            http://{http}/api/v1/cameras   (reading needs no token in the demo)
+  write token    {token}   (dashboard login, or: curl -H 'Authorization: Bearer …')
   metrics        http://{http}/metrics
   health         http://{http}/healthz
   cameras        rtsp://{host}:{port}/cam/<id>/main|sub   (passwords: config/demo-fleet.yaml)
@@ -122,7 +124,11 @@ def _daemon_config(args: argparse.Namespace, fleet: FleetConfig):  # noqa: ANN20
         os.environ[env] = c.password.reveal()  # demo cameras only: simulated passwords, this process only
         credentials[f"demo-{c.username}"] = {"username": c.username, "password_env": env}
     state = args.state_dir.absolute()
+    # A write token for this demo run only (printed in the banner); viewing needs none.
+    os.environ.setdefault("CAMCHECK_DEMO_TOKEN", secrets.token_urlsafe(18))
     return parse_config({
+        "api": {"anonymous_read": True,
+                "tokens": [{"name": "demo-admin", "role": "write", "token_env": "CAMCHECK_DEMO_TOKEN"}]},
         "node_id": "demo",
         "province": "เชียงใหม่",
         "database": {"url": f"sqlite:///{state / 'registry.db'}"},
@@ -165,8 +171,8 @@ async def _run(args: argparse.Namespace, fleet: FleetConfig) -> int:
             daemon = build_daemon(config, state_dir=args.state_dir.absolute())
             await daemon.start()
         http = f"127.0.0.1:{daemon.http.port}" if daemon is not None and daemon.http else "(daemon off)"
-        print(BANNER.format(http=http, host=sim.rtsp.host, port=sim.rtsp.port, control=sim.control_url or ""),
-              flush=True)
+        print(BANNER.format(http=http, host=sim.rtsp.host, port=sim.rtsp.port, control=sim.control_url or "",
+                            token=os.environ.get("CAMCHECK_DEMO_TOKEN", "-")), flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -104,9 +104,11 @@ class Config(_Section):
     probe: ProbeConfig = Field(default_factory=ProbeConfig)
     history: HistoryConfig = Field(default_factory=HistoryConfig)
     credentials: dict[str, CredentialConfig] = Field(default_factory=dict)
-    # Sections owned by later parts (status policy, exporters) are validated by their own models.
-    status: dict[str, Any] = Field(default_factory=dict)
-    exporters: dict[str, Any] = Field(default_factory=dict)
+    # Sections validated by their own models when the daemon is built (errors name the key):
+    status: dict[str, Any] = Field(default_factory=dict)  # camcheck.verdict.StatusPolicy (+ grouping: GroupPolicy)
+    exporters: dict[str, Any] = Field(default_factory=dict)  # camcheck.exporters.config.ExportersConfig
+    api: dict[str, Any] = Field(default_factory=dict)  # camcheck.exporters.api.ApiAuthConfig (tokens)
+    dashboard: dict[str, Any] = Field(default_factory=dict)  # camcheck.exporters.web.DashboardSettings
 
 
 def _where(loc: tuple[Any, ...]) -> str:

@@ -12,7 +12,11 @@ from aiohttp import web
 from camcheck import __version__
 from camcheck.config.model import Config
 from camcheck.daemon.service import Daemon
+from camcheck.config.model import ConfigError
+from camcheck.daemon.control import Control
 from camcheck.daemon.probe_handler import ProbeHandler
+from camcheck.exporters.api import ApiAuthConfig, add_api_routes
+from camcheck.exporters.web import DashboardSettings, add_dashboard_routes
 from camcheck.exporters import build_exporters
 from camcheck.exporters.config import ExportersConfig, parse_exporters_config
 from camcheck.exporters.http import SafeAccessLogger, add_metrics_routes
@@ -25,10 +29,13 @@ log = logging.getLogger("camcheck.daemon")
 class HttpServer:
     """The daemon's one HTTP port: /healthz, /metrics, /probe, the API and the dashboard."""
 
-    def __init__(self, daemon: Daemon, collector: CameraMetricsCollector, exporters_cfg: ExportersConfig) -> None:
+    def __init__(self, daemon: Daemon, collector: CameraMetricsCollector, exporters_cfg: ExportersConfig,
+                 api: ApiAuthConfig, dashboard: DashboardSettings) -> None:
         self.daemon = daemon
         self.collector = collector
         self.exporters_cfg = exporters_cfg
+        self.api = api
+        self.dashboard = dashboard
         self.runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -53,6 +60,9 @@ class HttpServer:
         app.router.add_get("/healthz", healthz)
         modules = self.exporters_cfg.prometheus.probe_modules
         add_metrics_routes(app, self.collector, ProbeHandler(d, modules), probe_modules=set(modules))
+        assert d.store is not None, "the HTTP server starts after the registry is open"
+        add_api_routes(app, store=d.store, control=Control(d), auth=self.api)
+        add_dashboard_routes(app, store=d.store, settings=self.dashboard)
         return app
 
     async def start(self, bind: str, port: int) -> None:
@@ -83,8 +93,21 @@ def _scheduler_stats(daemon: Daemon) -> dict[str, Any]:
     }
 
 
+def _section(model: Any, data: dict[str, Any], key: str) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data or {})
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(str(p) for p in (key, *e['loc']))}: "
+                 f"{'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}" for e in exc.errors()]
+        raise ConfigError(f"{len(lines)} problem(s):\n" + "\n".join(lines)) from None
+
+
 def build_daemon(config: Config, *, config_path: Path | None = None, state_dir: Path | None = None) -> Daemon:
     exporters_cfg = parse_exporters_config(config.exporters)
+    api_cfg = _section(ApiAuthConfig, config.api, "api")
+    dashboard_cfg = _section(DashboardSettings, config.dashboard, "dashboard")
     config.exporters = exporters_cfg.model_dump(mode="json")  # validated; the views use its label set
     daemon = Daemon(config, config_path=config_path, lease_ttl=config.schedule.lease_ttl)
     fan = build_exporters(
@@ -96,7 +119,7 @@ def build_daemon(config: Config, *, config_path: Path | None = None, state_dir: 
     )
     daemon.exporters = [fan]
     daemon.metrics = fan.collector
-    http = HttpServer(daemon, fan.collector, exporters_cfg)
+    http = HttpServer(daemon, fan.collector, exporters_cfg, api_cfg, dashboard_cfg)
     daemon.add_service(http.start(config.http.bind, config.http.port), http.stop)
     daemon.http = http
     return daemon

@@ -104,6 +104,7 @@ class Daemon:
         self._dirty_parents: set[str] = set()
         self._last_good_at: dict[str, float] = {}
         self._references: OrderedDict[str, bytes | None] = OrderedDict()
+        self._snapshots: OrderedDict[str, bytes] = OrderedDict()  # latest picture per camera (bounded)
         self._durations: dict[str, float] = {}
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -357,6 +358,11 @@ class Daemon:
             due = min(due, nxt.at)
         priority = 1 if any(n.priority for n in state.next_checks.values()) else 0
         snapshot = next((r.snapshot for r in reversed(results) if r.snapshot), None)
+        if snapshot:
+            self._snapshots[cam.id] = snapshot
+            self._snapshots.move_to_end(cam.id)
+            while len(self._snapshots) > REFERENCE_CACHE:
+                self._snapshots.popitem(last=False)
         committed: list[tuple[CheckResult, int | None]] = []
         for i, r in enumerate(results):
             last = i == len(results) - 1
@@ -454,6 +460,12 @@ class Daemon:
 
     def forget_reference(self, camera_id: str) -> None:
         self._references.pop(camera_id, None)
+
+    def latest_snapshot(self, camera_id: str) -> bytes | None:
+        return self._snapshots.get(camera_id)
+
+    def wake_claims(self) -> None:
+        self._wake_claim.set()
 
     async def _auto_reference(self, camera_id: str, jpeg: bytes) -> None:
         """A camera verified working with no findings gets its view recorded as the reference, so a
