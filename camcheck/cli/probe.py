@@ -1,0 +1,212 @@
+"""`camcheck probe URL`: check one RTSP stream now and say whether it really works."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from camcheck.probe.observation import EXIT_CODES, Observation, RtspSettings, RtspTarget
+from camcheck.secrets import Secret, mask_url, split_credentials
+
+NAME = "probe"
+HELP = "check one RTSP stream now: live, decodable, changing pictures?"
+DESCRIPTION = """\
+Check one RTSP stream now: connect, DESCRIBE, SETUP, PLAY, read RTP for --window seconds, decode
+the keyframe(s), analyse the picture, TEARDOWN. The whole check is bounded by --timeout.
+
+Exit status: 0 working, 1 degraded, 2 broken, 3 usage error.
+
+Credentials: prefer --user with --password-env VAR or --password-file FILE. Credentials inside the
+URL are accepted but warned about (they end up in shell history and process lists).
+
+--json prints one object:
+  url            the URL, password masked
+  verdict        working | degraded | broken
+  failure        null or dns, unreachable, refused, timeout_connect, timeout_response, auth_failed,
+                 not_found, session_limit, rtsp_error, no_video_track, no_frames, stalled,
+                 decode_failed, protocol_error
+  message        one sentence: what was seen, what is wrong
+  timings        seconds from the start: connect, describe, setup, play, first_packet, first_frame
+  stream         codec, width, height, fps (measured), fps_declared, gop_s (measured keyframe
+                 interval), bitrate_kbps, packet_loss (fraction), keyframe_bytes, frames, packets,
+                 transport
+  image          the picture measures the verdict used (brightness, contrast, sharpness, motion, ...)
+  findings       the failure (if any) plus frozen, black, dark, covered, blurred, overexposed,
+                 scene_changed, low_fps, packet_loss, resolution_mismatch
+  started_at     UNIX time the check started; duration: seconds it took
+  snapshot       path of the JPEG written by --snapshot, or null
+Facts that could not be measured are null (never 0x0 or a clock rate as fps).
+"""
+
+# The picture measures worth a glance in the human summary (--json has them all).
+_IMAGE_HEADLINE = ("brightness", "contrast", "sharpness", "noise", "motion", "similarity")
+_RES = re.compile(r"^\s*(\d{1,5})\s*[xX×]\s*(\d{1,5})\s*$")
+
+
+class UsageError(Exception):
+    pass
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("url", help="rtsp://host[:port]/path")
+    p.add_argument("--user", help="user name for the camera")
+    pw = p.add_mutually_exclusive_group()
+    pw.add_argument("--password-env", metavar="VAR", help="read the password from environment variable VAR")
+    pw.add_argument("--password-file", metavar="FILE", help="read the password from FILE (one trailing newline ignored)")
+    p.add_argument("--transport", choices=["tcp", "udp"], default="tcp",
+                   help="RTP over the RTSP TCP connection (default) or over UDP")
+    p.add_argument("--timeout", type=float, default=10.0, help="deadline for the whole check, seconds (default 10)")
+    p.add_argument("--window", type=float, default=2.0, help="seconds of video to read (default 2)")
+    p.add_argument("--reference", metavar="IMAGE", help="JPEG/PNG of the camera's normal view: enables scene_changed")
+    p.add_argument("--snapshot", metavar="OUT.jpg", help="write the decoded keyframe as JPEG")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    p.add_argument("--expect-resolution", metavar="WxH", help="registered resolution: finding resolution_mismatch")
+    p.add_argument("--expect-fps", type=float, metavar="N", help="registered frame rate: finding low_fps when well below")
+    # ONVIF: the lead wires `--onvif HOST[:PORT]` here (camcheck/probe/onvif.py resolves the stream URL
+    # and credentials); see resolve_target() below for where its result plugs in.
+
+
+def _password(args: argparse.Namespace) -> Secret | None:
+    if args.password_env:
+        try:
+            return Secret.from_env(args.password_env)
+        except KeyError:
+            raise UsageError(f"environment variable {args.password_env} is not set") from None
+    if args.password_file:
+        try:
+            return Secret.from_file(args.password_file)
+        except OSError as exc:
+            raise UsageError(f"cannot read password file {args.password_file}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"password file {args.password_file} is not UTF-8 text") from None
+    return None
+
+
+def resolve_target(args: argparse.Namespace) -> RtspTarget:
+    """Build the probe target from the arguments; UsageError for anything wrong.
+
+    (ONVIF: when --onvif is given, the lead's code resolves the URL from the device first and
+    passes it here in place of args.url.)"""
+    url = args.url.strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise UsageError(f"not a valid URL: {mask_url(url)}") from None
+    if parts.scheme.lower() != "rtsp":
+        raise UsageError(f"only rtsp:// URLs can be probed (got {parts.scheme or 'no scheme'}://)")
+    if not parts.hostname:
+        raise UsageError(f"no host in {mask_url(url)}")
+    bare, url_user, url_password = split_credentials(url)
+    if url_user is not None or url_password is not None:
+        print("camcheck: warning: credentials inside the URL end up in shell history; "
+              "prefer --user with --password-env or --password-file", file=sys.stderr)
+    user = args.user
+    password = _password(args)
+    if user is not None and url_user is not None and user != url_user:
+        raise UsageError("two different user names: one in the URL and one in --user")
+    if password is not None and url_password is not None:
+        raise UsageError("two passwords: one in the URL and one from --password-env/--password-file")
+    user = user or url_user
+    password = password or url_password
+    if password is not None and user is None:
+        raise UsageError("a password was given without a user name (--user)")
+    if args.timeout <= 0 or args.timeout > 600:
+        raise UsageError("--timeout must be between 0 and 600 seconds")
+    if args.window <= 0 or args.window >= args.timeout:
+        raise UsageError("--window must be positive and shorter than --timeout")
+    width = height = None
+    if args.expect_resolution:
+        m = _RES.match(args.expect_resolution)
+        if not m or int(m[1]) == 0 or int(m[2]) == 0:
+            raise UsageError(f"--expect-resolution must look like 1920x1080 (got {args.expect_resolution!r})")
+        width, height = int(m[1]), int(m[2])
+    if args.expect_fps is not None and not (0 < args.expect_fps <= 1000):
+        raise UsageError("--expect-fps must be a positive number of frames per second")
+    reference = None
+    if args.reference:
+        try:
+            reference = Path(args.reference).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read reference image {args.reference}: {exc.strerror}") from None
+        from camcheck.probe.image import load_reference
+
+        try:
+            load_reference(reference)
+        except ValueError as exc:
+            raise UsageError(f"reference image {args.reference}: {exc}") from None
+    if args.snapshot:
+        parent = Path(args.snapshot).resolve().parent
+        if not parent.is_dir():
+            raise UsageError(f"--snapshot: directory {parent} does not exist")
+    return RtspTarget(url=bare, username=user, password=password, transport=args.transport,
+                      expected_width=width, expected_height=height, expected_fps=args.expect_fps,
+                      reference_image=reference)
+
+
+def _fmt(v: float | None, unit: str = "", digits: int = 1) -> str:
+    return "?" if v is None else f"{v:.{digits}f}{unit}"
+
+
+def human(obs: Observation, snapshot: str | None) -> str:
+    st, t = obs.stream, obs.timings
+    lines = [f"{obs.url}: {obs.verdict.upper()}" + (f" ({obs.failure})" if obs.failure else ""), f"  {obs.message}"]
+    if st.codec:
+        size = f"{st.width}x{st.height}" if st.width and st.height else "size ?"
+        declared = f" (declared {st.fps_declared:g})" if st.fps_declared else ""
+        loss = "?" if st.packet_loss is None else f"{st.packet_loss * 100:.1f} %"
+        lines.append(f"  stream:   {st.codec} {size}, {_fmt(st.fps, ' fps')}{declared}, keyframe every "
+                     f"{_fmt(st.gop_s, ' s')}, {_fmt(st.bitrate_kbps, ' kbit/s', 0)}, loss {loss}, over {st.transport}")
+    steps = [(k, getattr(t, k)) for k in ("connect", "describe", "setup", "play", "first_packet", "first_frame")]
+    lines.append("  timings:  " + ", ".join(f"{k} {v:.3f}" for k, v in steps if v is not None) +
+                 f" (total {obs.duration:.2f} s)")
+    if obs.image:
+        numeric = {k: v for k, v in obs.image.items() if isinstance(v, (int, float))}
+        headline = {k: numeric[k] for k in _IMAGE_HEADLINE if k in numeric} or numeric
+        lines.append("  image:    " + ", ".join(f"{k} {v:.3g}" for k, v in headline.items()) +
+                     ("  (all measures: --json)" if len(headline) < len(numeric) else ""))
+    lines.append(f"  findings: {', '.join(obs.findings) if obs.findings else 'none'}")
+    if snapshot:
+        lines.append(f"  snapshot: {snapshot}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from camcheck.cli import EXIT_USAGE
+    from camcheck.probe.rtsp import probe_rtsp
+
+    try:
+        # ONVIF (--onvif, wired by the lead): resolve the stream URL/credentials from the device
+        # before this call, and attach its observation to the output below.
+        target = resolve_target(args)
+    except UsageError as exc:
+        print(f"camcheck probe: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    settings = RtspSettings(window=args.window, want_snapshot=bool(args.snapshot))
+
+    async def check() -> Observation:
+        deadline = asyncio.get_running_loop().time() + args.timeout
+        return await probe_rtsp(target, settings, deadline)
+
+    obs = asyncio.run(check())
+    snapshot = None
+    if args.snapshot and obs.snapshot_jpeg:
+        try:
+            Path(args.snapshot).write_bytes(obs.snapshot_jpeg)
+            snapshot = args.snapshot
+        except OSError as exc:
+            print(f"camcheck probe: cannot write snapshot {args.snapshot}: {exc.strerror}", file=sys.stderr)
+    elif args.snapshot:
+        print("camcheck probe: no picture decoded, no snapshot written", file=sys.stderr)
+    if args.json:
+        d = obs.to_dict()
+        d["snapshot"] = snapshot
+        print(json.dumps(d, ensure_ascii=False))
+    else:
+        print(human(obs, snapshot))
+    return EXIT_CODES[obs.verdict]

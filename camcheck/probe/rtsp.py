@@ -1,0 +1,474 @@
+"""The RTSP stream probe: one session, one deadline, facts from RTP headers, pictures from keyframes.
+
+``probe_rtsp(target, settings, deadline)`` connects, DESCRIBEs, SETUPs the video track (TCP
+interleaved or UDP), PLAYs, then reads RTP for ``settings.window`` seconds counting packets, bytes,
+sequence gaps, frame timestamps and keyframes from the headers alone. It copies only the access
+units it may decode: the first keyframe K1 (with its parameter sets), the
+``image.FRAMES_AFTER_KEYFRAME`` frames right after it, and the LAST keyframe K2 of the window. It
+decodes (one worker-thread call, after TEARDOWN is sent) only what the image analysis uses: K1 and
+K2 when K2 came at least ``image.MIN_KEY_GAP`` after K1 (the frozen test compares them), else K1
+and the frames after it (decoded in order: they are P-frames; they give motion).
+
+Window rules (the issue leaves these to us):
+- The window starts at the first RTP packet, not at PLAY (a camera may take a moment to start).
+- Reading ends when the window is over AND the first keyframe and its follow-up frames are in AND
+  either a second keyframe arrived or ``second_keyframe_wait`` seconds (max(2 x window, 4 s): one
+  GOP of a typical camera) have passed since the first keyframe. A GOP longer than that gives a
+  check without a second keyframe: frozen cannot be judged then (the daemon's next checks will).
+- Never beyond ``deadline - teardown grace - decode reserve``: the deadline wins over everything.
+- Silence longer than max(1.5 s, 3 frame intervals) after packets arrived = ``stalled``; so does the
+  camera closing the connection or sending RTCP BYE before the window is satisfied.
+
+Timings are seconds from the start of the check; ``first_frame`` is when the first complete
+keyframe had arrived (the first picture that can be shown), ``first_packet`` the first RTP packet.
+
+The check never raises for a camera's fault and ends by its deadline: a teardown grace (at most
+0.5 s) and a decode reserve (at most 0.75 s) are kept inside it. TEARDOWN is always sent when a
+session exists (without waiting for the reply if the probe is cancelled). Worker threads only ever
+decode a few bounded access units, so none outlives a check by more than that work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from camcheck.probe.decode import decode_batches
+from camcheck.probe.depacketize import BitstreamError, RtpCollector, SpsInfo, find_sps, parse_sps
+from camcheck.probe.image import FRAMES_AFTER_KEYFRAME, MIN_KEY_GAP, DecodedFrame, analyse, load_reference
+from camcheck.probe.observation import Observation, RtspSettings, RtspTarget, verdict_for
+from camcheck.probe.rtsp_client import ProbeFailure, RtspClient, status_failure
+from camcheck.probe.sdp import SdpError, SessionDescription, parse_sdp
+from camcheck.secrets import mask_text, mask_url, split_credentials
+
+log = logging.getLogger(__name__)
+
+# Tolerances for stream findings.
+LOW_FPS_RATIO = 0.8  # measured fps below 80 % of the claimed/declared fps -> low_fps
+PACKET_LOSS_LIMIT = 0.01  # more than 1 % of RTP packets missing -> packet_loss
+STALL_MIN_S = 1.5  # silence after packets that counts as a stall (at least this, or 3 frame intervals)
+TEARDOWN_GRACE_MAX = 0.5  # time kept inside the deadline to send TEARDOWN and hear the reply
+DECODE_RESERVE_MAX = 0.75  # time kept inside the deadline to decode and analyse
+BATCH_READ_S = 0.2  # once the first pictures are in, read the TCP socket at most this often
+ALIVE_GAP_S = 0.5  # a stream whose last packet is older than this (or 3 frame intervals) is not "flowing"
+STALL_RECHECK_S = 0.05  # on suspected silence, service the socket for this long before deciding
+
+
+class _Run:
+    def __init__(self, target: RtspTarget, settings: RtspSettings, deadline: float) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.target = target
+        self.settings = settings
+        self.deadline = deadline
+        self.t0 = self.loop.time()
+        budget = max(0.0, deadline - self.t0)
+        self.grace = min(TEARDOWN_GRACE_MAX, 0.1 * budget)
+        self.decode_reserve = min(DECODE_RESERVE_MAX, 0.1 * budget)
+        self.obs = Observation(url=mask_url(target.url), verdict="broken", started_at=time.time())
+        self.obs.stream.transport = target.transport
+        self.failure: str | None = None
+        self.message = ""
+        self.phase = "connect"
+        self.client: RtspClient | None = None
+        self.sdp: SessionDescription | None = None
+        self.collector: RtpCollector | None = None
+        self.sps: SpsInfo | None = None
+        self._batching = False
+        self.frames: list[DecodedFrame] = []
+        self._wake: asyncio.Future[None] | None = None
+        self._ended = False  # connection closed / RTCP BYE while streaming
+
+    # ---- helpers ----
+
+    def rel(self) -> float:
+        return round(self.loop.time() - self.t0, 4)
+
+    def fail(self, failure: str, message: str) -> None:
+        if self.failure is None:
+            self.failure = failure
+            self.message = mask_text(message)
+
+    def notify(self) -> None:
+        w = self._wake
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    def _stream_ended(self) -> None:
+        self._ended = True
+        self.notify()
+
+    def on_rtcp(self, data: Any, now: float) -> None:
+        # Compound RTCP: walk the packets looking for BYE (203), the sender's "stream is over".
+        n = len(data)
+        i = 0
+        while i + 4 <= n:
+            if data[i + 1] == 203:
+                self._stream_ended()
+                return
+            i += 4 * (((data[i + 2] << 8) | data[i + 3]) + 1)
+
+    # ---- the check ----
+
+    async def run(self) -> None:
+        try:
+            async with asyncio.timeout_at(self.deadline - self.grace):
+                await self._steps()
+        except TimeoutError:
+            self._timed_out()
+        except ProbeFailure as f:
+            self.fail(f.failure, f.message)
+        finally:
+            await self._finish_session()
+
+    async def _steps(self) -> None:
+        target, s = self.target, self.settings
+        url, username, password = target.url, target.username, target.password
+        try:
+            bare, url_user, url_password = split_credentials(url)
+        except ValueError:
+            raise ProbeFailure("rtsp_error", f"not a valid URL: {mask_url(url)}") from None
+        if url_user is not None or url_password is not None:
+            # The contract says credentials travel beside the URL; accept them inside it anyway.
+            url, username, password = bare, username or url_user, password or url_password
+        try:
+            client = self.client = RtspClient(url, username, password, s.user_agent)
+        except ValueError as exc:
+            raise ProbeFailure("rtsp_error", f"cannot check this URL: {exc}") from None
+        self.url = url
+        client.on_close = self._stream_ended
+        await client.connect()
+        self.obs.timings.connect = self.rel()
+
+        self.phase = "describe"
+        resp = await client.describe()
+        if resp.status != 200:
+            raise status_failure("DESCRIBE", url, resp)
+        self.obs.timings.describe = self.rel()
+        ctype = (resp.header("content-type") or "application/sdp").split(";")[0].strip().lower()
+        if ctype != "application/sdp" or not resp.body:
+            raise ProbeFailure("protocol_error", f"DESCRIBE returned {ctype or 'nothing'} instead of an SDP")
+        base = resp.header("content-base") or resp.header("content-location") or url
+        base = _strip_userinfo(base)
+        try:
+            sdp = self.sdp = parse_sdp(resp.body.decode("utf-8", "replace"), base)
+        except SdpError as exc:
+            raise ProbeFailure("no_video_track", str(exc)) from None
+        track = sdp.video
+        st = self.obs.stream
+        st.codec = track.codec
+        st.fps_declared = track.framerate
+        sps_nal = find_sps(track.codec, track.parameter_sets)
+        if sps_nal:
+            self._use_sps(sps_nal)
+
+        self.phase = "setup"
+        collector = self.collector = RtpCollector(
+            track.codec, track.payload_type, track.clock_rate, FRAMES_AFTER_KEYFRAME, notify=self.notify,
+            window_s=max(0.1, s.window))
+        await client.setup(track.control_url, target.transport, collector.feed, self.on_rtcp)
+        self.obs.timings.setup = self.rel()
+
+        self.phase = "play"
+        await client.play(sdp.aggregate_url)
+        self.obs.timings.play = self.rel()
+
+        self.phase = "stream"
+        await self._read_stream()
+        self.phase = "decode"
+        # Free the camera's session now; the reply is awaited while we decode.
+        client.detach_media()
+        client.batch_reads(0)
+        teardown = asyncio.ensure_future(client.teardown(sdp.aggregate_url))
+        try:
+            await self._decode()
+        finally:
+            if not teardown.done():
+                try:
+                    async with asyncio.timeout_at(min(self.deadline, self.loop.time() + self.grace)):
+                        await asyncio.shield(teardown)
+                except TimeoutError:
+                    teardown.cancel()
+
+    def _use_sps(self, nal: bytes) -> None:
+        try:
+            info = parse_sps(self.obs.stream.codec or "h264", nal)
+        except (BitstreamError, IndexError) as exc:
+            log.debug("%s: unreadable SPS (%s)", self.obs.url, exc)
+            return
+        self.sps = info
+        self.obs.stream.width, self.obs.stream.height = info.width, info.height
+        if self.obs.stream.fps_declared is None and info.fps:
+            self.obs.stream.fps_declared = round(info.fps, 3)
+
+    async def _read_stream(self) -> None:
+        col = self.collector
+        assert col is not None
+        loop = self.loop
+        window = max(0.1, self.settings.window)
+        second_key_wait = max(2 * window, 4.0)
+        hard_end = self.deadline - self.grace - self.decode_reserve
+        stalled = False
+        stall_suspected = False
+        while True:
+            now = loop.time()
+            if col.first_arrival is not None and self.obs.timings.first_packet is None:
+                self.obs.timings.first_packet = round(col.first_arrival - self.t0, 4)
+            if col.first_key is not None:
+                if self.obs.timings.first_frame is None:
+                    self.obs.timings.first_frame = round((col.first_key_arrival or now) - self.t0, 4)
+                if col.following_done and not self._batching:
+                    self._batching = True
+                    if self.target.transport == "tcp" and self.client is not None:
+                        # The rest is counting and waiting for the next keyframe: read in batches.
+                        self.client.batch_reads(BATCH_READ_S)
+            if self._ended:
+                stalled = col.packets > 0
+                break
+            if now >= hard_end:
+                break
+            if col.first_arrival is None:
+                next_check = hard_end
+            else:
+                fps_hint = col.fps or self.obs.stream.fps_declared or 0
+                stall_after = max(STALL_MIN_S, 3 / fps_hint) if fps_hint else STALL_MIN_S * 2
+                last = col.last_arrival or now
+                if now - last >= stall_after:
+                    if not stall_suspected:
+                        # Before blaming the camera, read whatever the kernel holds: on a busy host
+                        # this loop may have woken before the socket was serviced (or reads are
+                        # batched), which must not pass for silence.
+                        stall_suspected = True
+                        if self.client is not None:
+                            self.client.batch_reads(0)
+                        await asyncio.sleep(STALL_RECHECK_S)
+                        continue
+                    stalled = True
+                    break
+                stall_suspected = False
+                window_end = col.first_arrival + window
+                checks = [hard_end, last + stall_after]
+                if now < window_end:
+                    checks.append(window_end)
+                elif col.first_key is not None and col.following_done:
+                    give_up = (col.first_key_arrival or now) + second_key_wait
+                    if col.last_key is not None or now >= give_up:
+                        # Done, if the stream is still flowing; a silence at the end of the window
+                        # is watched until it is either a gap or a stall.
+                        if now - last <= max(ALIVE_GAP_S, 3 / fps_hint if fps_hint else 0.0):
+                            break
+                        checks.append(now + 0.1)
+                    else:
+                        checks.append(give_up)
+                next_check = min(checks)
+            wake = self._wake = loop.create_future()
+            handle = loop.call_at(next_check, _set_done, wake)
+            try:
+                await wake
+            finally:
+                handle.cancel()
+                self._wake = None
+        col.close(loop.time())
+        self._stream_facts()
+        if col.packets == 0:
+            why = "the camera closed the connection" if self._ended else f"nothing arrived in {self.rel():.1f} s"
+            hint = " (UDP may be blocked on the way; try --transport tcp)" if self.target.transport == "udp" else ""
+            raise ProbeFailure("no_frames", f"PLAY succeeded but no video packet came: {why}{hint}")
+        if stalled:
+            cause = "then the camera ended the stream" if self._ended else "then silence"
+            msg = (f"video stopped: {col.frames} frames in the first "
+                   f"{(col.last_arrival or 0) - (col.first_arrival or 0):.1f} s, {cause}")
+            if col.first_key is None:
+                raise ProbeFailure("stalled", msg)
+            self.fail("stalled", msg)  # still decode what came, for the evidence
+        if col.first_key is None:
+            damaged = f" ({col.corrupt_keyframes} damaged by packet loss)" if col.corrupt_keyframes else ""
+            raise ProbeFailure("decode_failed", f"{col.frames} frames arrived but no complete keyframe{damaged} "
+                                                f"within {self.rel():.1f} s; no picture can be decoded")
+
+    def _stream_facts(self) -> None:
+        col = self.collector
+        assert col is not None
+        st = self.obs.stream
+        st.packets = col.packets
+        st.frames = col.frames
+        fps = col.fps
+        st.fps = round(fps, 3) if fps else None
+        gop = col.gop_s
+        st.gop_s = round(gop, 3) if gop else None
+        br = col.bitrate_kbps()
+        st.bitrate_kbps = round(br, 1) if br else None
+        loss = col.packet_loss
+        st.packet_loss = round(loss, 5) if loss is not None else None
+        key = col.last_key or col.first_key
+        if key is not None:
+            st.keyframe_bytes = key.size
+            sps = find_sps(col.codec, key.nals) or col.parameter_sets.get(33 if col.codec == "h265" else 7)
+            if sps:
+                self._use_sps(sps)
+
+    async def _decode(self) -> None:
+        """Decode only what the analysis uses: K1 and K2 when a second keyframe came at least
+        image.MIN_KEY_GAP later (the frames after K1 are then not needed), else K1 and the frames
+        right after it (they give motion when the window holds a single keyframe)."""
+        col = self.collector
+        sdp = self.sdp
+        assert col is not None and sdp is not None and col.first_key is not None
+        k1, k2 = col.first_key, col.last_key
+
+        def keyframe(au):  # parameter sets first when the AU does not carry them
+            return (au.annexb(col.parameter_sets_for(au, sdp.video.parameter_sets)), au.timestamp, True)
+
+        batches = [[keyframe(k1)]]
+        if k2 is None or (k2.timestamp - k1.timestamp) / col.clock_rate < MIN_KEY_GAP:
+            batches[0] += [(au.annexb(), au.timestamp, False) for au in col.following]
+        if k2 is not None:
+            batches.append([keyframe(k2)])
+        out = await asyncio.to_thread(decode_batches, col.codec, batches, self.settings.want_snapshot,
+                                      self.settings.snapshot_max_width)
+        pictures = out.pictures
+        errors = out.errors or []
+        if not pictures:
+            detail = f": {errors[0]}" if errors else ""
+            raise ProbeFailure("decode_failed", f"the keyframe ({col.first_key.size} bytes) did not decode{detail}")
+        st = self.obs.stream
+        if out.width and out.height and (st.width, st.height) != (out.width, out.height):
+            if st.width is not None:
+                log.info("%s: SPS says %sx%s, decoder gives %dx%d; reporting the decoded size",
+                         self.obs.url, st.width, st.height, out.width, out.height)
+            st.width, st.height = out.width, out.height
+        self.obs.snapshot_jpeg = out.snapshot_jpeg
+        t0 = pictures[0].timestamp
+        clock = col.clock_rate
+        self.frames = [DecodedFrame(image=p.luma, t=(p.timestamp - t0) / clock, keyframe=p.keyframe) for p in pictures]
+        reference = None
+        if self.target.reference_image:
+            try:
+                reference = load_reference(self.target.reference_image)
+            except ValueError as exc:
+                log.warning("%s: reference image ignored: %s", self.obs.url, exc)
+        analysis = await asyncio.to_thread(analyse, self.frames, reference)
+        self.obs.image = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in analysis.measures.items()}
+        self.image_findings = list(analysis.findings)
+
+    def _timed_out(self) -> None:
+        col = self.collector
+        waited = f"{self.loop.time() - self.t0:.1f} s"
+        host = self.client.host if self.client else "?"
+        if self.phase == "connect":
+            self.fail("timeout_connect", f"no TCP connection to {host} within {waited}")
+        elif self.phase in ("describe", "setup", "play"):
+            self.fail("timeout_response",
+                      f"the camera accepted the connection but did not answer {self.phase.upper()} within {waited}")
+        elif self.phase == "stream":
+            if col is None or col.packets == 0:
+                self.fail("no_frames", f"PLAY succeeded but no video packet came in {waited}")
+            else:
+                self.fail("stalled", f"video stopped after {col.frames} frames")
+        else:
+            self.fail("decode_failed", f"decoding did not finish before the deadline ({waited}); host overloaded?")
+
+    async def _finish_session(self) -> None:
+        client = self.client
+        if client is None:
+            return
+        try:
+            if client.session and self.sdp is not None and not client.closed:
+                client.detach_media()
+                remaining = self.deadline - self.loop.time()
+                if remaining > 0:
+                    try:
+                        async with asyncio.timeout_at(self.deadline):
+                            await client.teardown(self.sdp.aggregate_url)
+                    except TimeoutError:
+                        pass
+                else:
+                    client.send_teardown_nowait(self.sdp.aggregate_url)
+        finally:
+            client.close()
+
+    def cancelled(self) -> None:
+        """Cancellation: TEARDOWN without waiting, close everything."""
+        client = self.client
+        if client is not None:
+            if self.sdp is not None:
+                client.send_teardown_nowait(self.sdp.aggregate_url)
+            client.close()
+
+    # ---- the verdict ----
+
+    def observation(self) -> Observation:
+        obs = self.obs
+        st = obs.stream
+        findings: list[str] = []
+        if self.failure is not None:
+            findings.append(self.failure)
+        findings += [f for f in getattr(self, "image_findings", []) if f not in findings]
+        notes: list[str] = []
+        claimed = self.target.expected_fps or st.fps_declared
+        if st.fps is not None and claimed and st.fps < LOW_FPS_RATIO * claimed:
+            findings.append("low_fps")
+            notes.append(f"{st.fps:.1f} fps measured, {claimed:g} expected")
+        if st.packet_loss is not None and st.packet_loss > PACKET_LOSS_LIMIT:
+            findings.append("packet_loss")
+            notes.append(f"{st.packet_loss * 100:.1f} % of RTP packets lost")
+        ew, eh = self.target.expected_width, self.target.expected_height
+        if st.width is not None and st.height is not None and (ew or eh):
+            if (ew and ew != st.width) or (eh and eh != st.height):
+                findings.append("resolution_mismatch")
+                notes.append(f"{st.width}x{st.height} delivered, {ew or '?'}x{eh or '?'} expected")
+        obs.failure = self.failure
+        obs.findings = findings
+        obs.verdict = verdict_for(self.failure, findings)
+        obs.duration = round(self.loop.time() - self.t0, 4)
+        if self.failure is not None:
+            obs.message = self.message
+        else:
+            obs.message = _summary(obs, findings, notes)
+        return obs
+
+
+def _summary(obs: Observation, findings: list[str], notes: list[str]) -> str:
+    st = obs.stream
+    parts = [f"{(st.codec or '?').upper()} {st.width}x{st.height}" if st.width else (st.codec or "?").upper()]
+    if st.fps is not None:
+        parts.append(f"{st.fps:.1f} fps")
+    if st.gop_s is not None:
+        parts.append(f"keyframe every {st.gop_s:.1f} s")
+    if st.bitrate_kbps is not None:
+        parts.append(f"{st.bitrate_kbps:.0f} kbit/s")
+    text = ", ".join(parts)
+    if not findings:
+        return f"live video: {text}"
+    detail = "; ".join(notes)
+    return f"{', '.join(findings)}: {text}" + (f" ({detail})" if detail else "")
+
+
+def _strip_userinfo(url: str) -> str:
+    try:
+        return split_credentials(url)[0]
+    except ValueError:
+        return url
+
+
+def _set_done(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+async def probe_rtsp(target: RtspTarget, settings: RtspSettings, deadline: float) -> Observation:
+    """Check one RTSP stream; ``deadline`` is an absolute ``loop.time()``. Never raises for a
+    camera's fault: every outcome is an Observation (verdict, failure, facts, findings)."""
+    run = _Run(target, settings, deadline)
+    try:
+        await run.run()
+    except asyncio.CancelledError:
+        run.cancelled()
+        raise
+    except Exception as exc:  # a bug must not take the daemon down; say what happened, masked
+        log.exception("probe of %s failed unexpectedly", run.obs.url)
+        run.fail("protocol_error", f"internal error while checking: {mask_text(str(exc))}")
+        if run.client is not None:
+            run.client.close()
+    return run.observation()
