@@ -53,7 +53,7 @@ class UsageError(Exception):
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("url", help="rtsp://host[:port]/path")
+    p.add_argument("url", nargs="?", help="rtsp://host[:port]/path (optional with --onvif: the device's largest profile)")
     p.add_argument("--user", help="user name for the camera")
     pw = p.add_mutually_exclusive_group()
     pw.add_argument("--password-env", metavar="VAR", help="read the password from environment variable VAR")
@@ -67,8 +67,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     p.add_argument("--expect-resolution", metavar="WxH", help="registered resolution: finding resolution_mismatch")
     p.add_argument("--expect-fps", type=float, metavar="N", help="registered frame rate: finding low_fps when well below")
-    # ONVIF: the lead wires `--onvif HOST[:PORT]` here (camcheck/probe/onvif.py resolves the stream URL
-    # and credentials); see resolve_target() below for where its result plugs in.
+    p.add_argument("--onvif", metavar="HOST[:PORT]",
+                   help="also ask the device over ONVIF (same credentials): identity, clock, encoder "
+                        "configuration vs the measured stream (config_mismatch), recording; without a URL "
+                        "the stream URI comes from the device")
+    p.add_argument("--required-retention-days", type=float, metavar="N",
+                   help="with --onvif: finding retention_short when the recorder keeps less")
 
 
 def _password(args: argparse.Namespace) -> Secret | None:
@@ -90,8 +94,9 @@ def _password(args: argparse.Namespace) -> Secret | None:
 def resolve_target(args: argparse.Namespace) -> RtspTarget:
     """Build the probe target from the arguments; UsageError for anything wrong.
 
-    (ONVIF: when --onvif is given, the lead's code resolves the URL from the device first and
-    passes it here in place of args.url.)"""
+    With --onvif and no URL, run() resolves the URL from the device first and sets args.url."""
+    if not args.url:
+        raise UsageError("give the stream URL (or --onvif HOST to take it from the device)")
     url = args.url.strip()
     try:
         parts = urlsplit(url)
@@ -180,9 +185,19 @@ def run(args: argparse.Namespace) -> int:
     from camcheck.cli import EXIT_USAGE
     from camcheck.probe.rtsp import probe_rtsp
 
+    onvif_obs = None
     try:
-        # ONVIF (--onvif, wired by the lead): resolve the stream URL/credentials from the device
-        # before this call, and attach its observation to the output below.
+        if args.onvif:
+            onvif_obs = _ask_onvif(args)
+            if not args.url:
+                from camcheck.probe.onvif import pick_stream_uri
+
+                args.url = pick_stream_uri(onvif_obs)
+                if not args.url:
+                    print(f"camcheck probe: the ONVIF device gave no stream URI ({onvif_obs.message})", file=sys.stderr)
+                    return EXIT_CODES["broken"]
+        elif args.required_retention_days is not None:
+            raise UsageError("--required-retention-days needs --onvif")
         target = resolve_target(args)
     except UsageError as exc:
         print(f"camcheck probe: {exc}", file=sys.stderr)
@@ -194,6 +209,12 @@ def run(args: argparse.Namespace) -> int:
         return await probe_rtsp(target, settings, deadline)
 
     obs = asyncio.run(check())
+    onvif_extra: list[dict] = []
+    if onvif_obs is not None:
+        from camcheck.probe.onvif import config_findings
+
+        onvif_extra = config_findings(onvif_obs, target.url, obs.stream)
+        _combine(obs, onvif_obs, onvif_extra)
     snapshot = None
     if args.snapshot and obs.snapshot_jpeg:
         try:
@@ -206,7 +227,49 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         d = obs.to_dict()
         d["snapshot"] = snapshot
+        if onvif_obs is not None:
+            d["onvif"] = onvif_obs.to_dict()
+            d["onvif_findings"] = onvif_extra
         print(json.dumps(d, ensure_ascii=False))
     else:
         print(human(obs, snapshot))
+        if onvif_obs is not None:
+            print(f"  onvif:    {onvif_obs.message}")
+            for f in [*onvif_obs.findings, *onvif_extra]:
+                print(f"            {f['code']}: {f['message']}")
     return EXIT_CODES[obs.verdict]
+
+
+def _ask_onvif(args: argparse.Namespace):  # noqa: ANN202
+    """The ONVIF half of `probe --onvif`: same credentials, half the timeout."""
+    from camcheck.probe.onvif import OnvifSettings, OnvifTarget, probe_onvif
+    from camcheck.probe.onvif_target import parse_host_port
+
+    try:
+        host, port = parse_host_port(args.onvif)
+    except ValueError as exc:
+        raise UsageError(f"--onvif: {exc}") from None
+    user = args.user
+    password = _password(args)
+    if args.url and (user is None or password is None):
+        _, url_user, url_password = split_credentials(args.url.strip())
+        user, password = user or url_user, password or url_password
+    target = OnvifTarget(host=host, port=port, username=user, password=password,
+                         required_retention_days=args.required_retention_days)
+
+    async def ask():  # noqa: ANN202
+        return await probe_onvif(target, OnvifSettings(), asyncio.get_running_loop().time() + args.timeout / 2)
+
+    return asyncio.run(ask())
+
+
+def _combine(obs: Observation, onvif_obs, extra: list[dict]) -> None:  # noqa: ANN001
+    """One verdict for stream + device: a critical ONVIF finding (not recording, retention short,
+    device unreachable) makes the camera broken; a warning (config mismatch, gaps, clock) degraded."""
+    codes = [f["code"] for f in [*onvif_obs.findings, *extra]]
+    severities = {f.get("severity", "warning") for f in [*onvif_obs.findings, *extra] if f.get("severity") != "info"}
+    obs.findings = list(dict.fromkeys([*obs.findings, *codes]))
+    if "critical" in severities:
+        obs.verdict = "broken"
+    elif severities and obs.verdict == "working":
+        obs.verdict = "degraded"
