@@ -116,6 +116,34 @@ def _window_from_row(row: sa.RowMapping) -> MaintenanceWindow:
     return MaintenanceWindow(**{k: row[k] for k in MaintenanceWindow.model_fields})
 
 
+def camera_filter_clauses(f: CameraFilter | None) -> list[sa.ColumnElement[bool]]:
+    """SQL conditions for a CameraFilter (AND of everything given); shared by the store and the API."""
+    if f is None:
+        return []
+    w: list[sa.ColumnElement[bool]] = []
+    if f.status:
+        w.append(cameras.c.status.in_([s.value for s in f.status]))
+    if f.registry_status:
+        w.append(cameras.c.registry_status.in_([s.value for s in f.registry_status]))
+    for attr, col in (("district", cameras.c.district), ("province", cameras.c.province),
+                      ("agency", cameras.c.owner_agency), ("parent_id", cameras.c.parent_id)):
+        value = getattr(f, attr)
+        if value is not None:
+            w.append(col == value)
+    if f.enabled is not None:
+        w.append(cameras.c.enabled.is_(f.enabled))
+    # purposes/tags are ",a,b," text: membership is a LIKE on the raw text
+    if f.purpose is not None:
+        w.append(sa.type_coerce(cameras.c.purposes, sa.Text).like(f"%,{_like_escape(f.purpose.value)},%", escape="\\"))
+    if f.tag is not None:
+        w.append(sa.type_coerce(cameras.c.tags, sa.Text).like(f"%,{_like_escape(f.tag.strip())},%", escape="\\"))
+    if f.text:
+        pat = f"%{_like_escape(f.text.lower())}%"
+        w.append(sa.or_(*[sa.func.lower(c).like(pat, escape="\\") for c in
+                          (cameras.c.id, cameras.c.name, cameras.c.point_name, cameras.c.owner_agency)]))
+    return w
+
+
 class Store:
     """Async access to one registry database. Create with :func:`open_store`."""
 
@@ -270,30 +298,7 @@ class Store:
         return _camera_from_row(row) if row else None
 
     def _where(self, f: CameraFilter | None) -> list[sa.ColumnElement[bool]]:
-        if f is None:
-            return []
-        w: list[sa.ColumnElement[bool]] = []
-        if f.status:
-            w.append(cameras.c.status.in_([s.value for s in f.status]))
-        if f.registry_status:
-            w.append(cameras.c.registry_status.in_([s.value for s in f.registry_status]))
-        for attr, col in (("district", cameras.c.district), ("province", cameras.c.province),
-                          ("agency", cameras.c.owner_agency), ("parent_id", cameras.c.parent_id)):
-            value = getattr(f, attr)
-            if value is not None:
-                w.append(col == value)
-        if f.enabled is not None:
-            w.append(cameras.c.enabled.is_(f.enabled))
-        # purposes/tags are ",a,b," text: membership is a LIKE on the raw text
-        if f.purpose is not None:
-            w.append(sa.type_coerce(cameras.c.purposes, sa.Text).like(f"%,{_like_escape(f.purpose.value)},%", escape="\\"))
-        if f.tag is not None:
-            w.append(sa.type_coerce(cameras.c.tags, sa.Text).like(f"%,{_like_escape(f.tag.strip())},%", escape="\\"))
-        if f.text:
-            pat = f"%{_like_escape(f.text.lower())}%"
-            w.append(sa.or_(*[sa.func.lower(c).like(pat, escape="\\") for c in
-                              (cameras.c.id, cameras.c.name, cameras.c.point_name, cameras.c.owner_agency)]))
-        return w
+        return camera_filter_clauses(f)
 
     async def list_cameras(
         self, filters: CameraFilter | None = None, *, limit: int | None = 100, offset: int = 0

@@ -11,37 +11,12 @@ import sqlalchemy as sa
 
 from camcheck.registry.models import CameraFilter
 from camcheck.registry.schema import cameras, evidence, parents, transitions
-from camcheck.registry.store import Store
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+from camcheck.registry.store import Store, camera_filter_clauses
 
 
 def filter_clauses(f: CameraFilter | None) -> list[sa.ColumnElement[bool]]:
     """The same semantics as Store.list_cameras' filters (AND of everything given)."""
-    if f is None:
-        return []
-    w: list[sa.ColumnElement[bool]] = []
-    if f.status:
-        w.append(cameras.c.status.in_([s.value for s in f.status]))
-    if f.registry_status:
-        w.append(cameras.c.registry_status.in_([s.value for s in f.registry_status]))
-    for value, col in ((f.district, cameras.c.district), (f.province, cameras.c.province),
-                       (f.agency, cameras.c.owner_agency), (f.parent_id, cameras.c.parent_id)):
-        if value is not None:
-            w.append(col == value)
-    if f.enabled is not None:
-        w.append(cameras.c.enabled.is_(f.enabled))
-    if f.purpose is not None:
-        w.append(sa.type_coerce(cameras.c.purposes, sa.Text).like(f"%,{_like_escape(f.purpose.value)},%", escape="\\"))
-    if f.tag is not None:
-        w.append(sa.type_coerce(cameras.c.tags, sa.Text).like(f"%,{_like_escape(f.tag.strip())},%", escape="\\"))
-    if f.text:
-        pat = f"%{_like_escape(f.text.lower())}%"
-        w.append(sa.or_(*[sa.func.lower(c).like(pat, escape="\\") for c in
-                          (cameras.c.id, cameras.c.name, cameras.c.point_name, cameras.c.owner_agency)]))
-    return w
+    return camera_filter_clauses(f)
 
 
 SUMMARY_COLUMNS = (
