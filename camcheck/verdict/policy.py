@@ -72,6 +72,12 @@ class StatusPolicy(BaseModel):
         default_factory=lambda: {"frozen": 3, "covered": 3, "black": 3, "scene_changed": 3}
     )
 
+    # Pending findings whose single-check detector is known to miss now and then: this many misses
+    # in a row are forgiven (the check counts as inconclusive) instead of restarting confirmation.
+    # Frozen: a frozen camera's encoder sometimes re-codes the same keyframe at another quality,
+    # so one check in several looks live (measured: tests/data/image-calibration.json).
+    finding_miss_tolerance: dict[str, int] = Field(default_factory=lambda: {"frozen": 1})
+
     # --- what each finding means ---------------------------------------------------------------
     broken_findings: frozenset[str] = DEFAULT_BROKEN_FINDINGS
     info_findings: frozenset[str] = DEFAULT_INFO_FINDINGS
@@ -104,6 +110,16 @@ class StatusPolicy(BaseModel):
     def _delays_positive(cls, v: tuple[float, ...]) -> tuple[float, ...]:
         if not v or any(d <= 0 for d in v):
             raise ValueError("confirmation delays must be a non-empty list of positive seconds")
+        return v
+
+    @field_validator("finding_miss_tolerance")
+    @classmethod
+    def _known_tolerances(cls, v: dict[str, int]) -> dict[str, int]:
+        for key, count in v.items():
+            if key not in KNOWN_FINDINGS:
+                raise ValueError(f"finding_miss_tolerance: unknown finding {key!r}")
+            if not 0 <= count <= 5:
+                raise ValueError(f"finding_miss_tolerance[{key!r}] must be between 0 and 5, got {count}")
         return v
 
     @field_validator("finding_confirmations")

@@ -208,8 +208,9 @@ class FindingTrack(BaseModel):
     model_config = _Model
 
     source: Source
-    count: int = 0  # consecutive checks that showed it
+    count: int = 0  # consecutive checks that showed it (tolerated misses do not break the run)
     absent: int = 0  # consecutive checks without it since it was confirmed
+    misses: int = 0  # checks without it while pending, forgiven up to the policy's miss tolerance
     first_seen: float
     last_seen: float
     confirmed: bool = False
@@ -342,6 +343,14 @@ def _classify(obs: CheckOutcome, policy: StatusPolicy) -> tuple[CheckSeverity, l
     return sev, bad, findings, blind
 
 
+def _forgiven_misses(st: CameraState, source: Source, findings: list[str], policy: StatusPolicy) -> list[str]:
+    return [
+        name for name, t in st.findings.items()
+        if t.source == source and not t.confirmed and name not in findings
+        and policy.severity(name) == "broken" and t.misses < policy.finding_miss_tolerance.get(name, 0)
+    ]
+
+
 def _update_tracks(
     st: CameraState, source: Source, findings: list[str], blind: bool, now: float, policy: StatusPolicy
 ) -> None:
@@ -353,6 +362,7 @@ def _update_tracks(
             st.findings[f] = t
         t.count += 1
         t.absent = 0
+        t.misses = 0
         t.last_seen = now
         if t.count >= policy.required(f):
             t.confirmed = True
@@ -366,6 +376,8 @@ def _update_tracks(
             t.absent += 1
             if t.absent >= policy.recover_threshold:
                 del st.findings[name]
+        elif t.misses < policy.finding_miss_tolerance.get(name, 0):
+            t.misses += 1  # an intermittent single-check detector: a degraded finding's miss is forgiven too
         else:
             del st.findings[name]  # a pending finding must be seen in consecutive checks
 
@@ -629,6 +641,13 @@ def evaluate(
     st = state.model_copy(deep=True)
     src = st.sources.setdefault(obs.source, SourceState())
     severity, bad, findings, blind = _classify(obs, policy)
+    forgiven = _forgiven_misses(st, obs.source, findings, policy) if severity == "ok" else []
+    if forgiven:
+        # The check missed a suspected broken finding it only sometimes sees (a frozen picture whose
+        # keyframes the encoder re-coded differently): inconclusive, it neither clears nor confirms.
+        blind = True
+        for name in forgiven:
+            st.findings[name].misses += 1
 
     src.last_check_at = now
     st.last_check_at = now

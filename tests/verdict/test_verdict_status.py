@@ -362,3 +362,32 @@ def test_an_onvif_answer_alone_never_makes_a_camera_working() -> None:
     d.feed(lambda t: bad(t, "refused"))
     d.feed(lambda t: bad(t, "refused"))
     assert [(t.from_status.value, t.to_status.value) for t in d.transitions] == [("unknown", "broken")]
+
+
+def test_frozen_is_confirmed_even_when_one_check_in_between_misses_it() -> None:
+    """A frozen camera's encoder sometimes re-codes its keyframe so one check looks live; one miss
+    while frozen is pending neither resets confirmation nor counts as a good check."""
+    from tests.verdict.verdict_helpers import Driver, good, looks
+
+    d = Driver()
+    d.feed(lambda t: good(t))
+    d.feed(lambda t: good(t))
+    assert d.state.status.value == "working"
+    for outcome in (lambda t: looks(t, "frozen"), lambda t: good(t), lambda t: looks(t, "frozen"),
+                    lambda t: looks(t, "frozen")):
+        d.feed(outcome)
+    assert d.state.status.value == "broken", d.state.reason
+    assert [(t.from_status.value, t.to_status.value) for t in d.transitions] == [("unknown", "working"), ("working", "broken")]
+
+
+def test_two_misses_in_a_row_clear_a_suspected_freeze() -> None:
+    from tests.verdict.verdict_helpers import Driver, good, looks
+
+    d = Driver()
+    d.feed(lambda t: good(t))
+    d.feed(lambda t: good(t))
+    for outcome in (lambda t: looks(t, "frozen"), lambda t: good(t), lambda t: good(t),
+                    lambda t: looks(t, "frozen"), lambda t: looks(t, "frozen")):
+        d.feed(outcome)
+    assert d.state.status.value == "working"  # the run restarted: only 2 sightings since
+    assert "frozen" in d.state.pending_findings()

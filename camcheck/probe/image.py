@@ -1,0 +1,422 @@
+"""Image analysis of a stream probe: is the decoded picture live, visible and the registered view?
+
+``analyse(frames, reference)`` turns the few frames a probe decodes into measures (``image`` in the
+probe's JSON) and findings (a subset of ``IMAGE_FINDINGS``). It is pure (no I/O) and cheap: every
+measure works on a fixed-width downscale (INTER_AREA) or a strided subsample of the picture, so a
+1080p check costs a few milliseconds.
+
+Which frames (the probe's job, see ``FRAMES_AFTER_KEYFRAME``): the first keyframe of its window
+(``K1``, the best-quality picture: every single-picture measure comes from it), the frames right
+after it, and the LAST keyframe of the window (``K2``) when one arrived at least ``MIN_KEY_GAP`` s
+after K1. Frozen is only judged from K1 vs K2: P-frames right after a keyframe do not carry a still
+scene's sensor noise at camera bitrates (the encoder skips it: on the simulator's healthy ``static``
+look 87-100 % of pixels are bit-identical from one frame to the next, as on its ``frozen`` look), so
+they cannot tell frozen from still. A fresh keyframe re-encodes whatever the sensor delivers now.
+
+All measures ignore two OSD bands (``OSD_BAND`` of the height at the top and at the bottom), where
+cameras burn the clock (top-left or top-right) and the camera name (bottom): the OSD stays sharp on
+a defocused lens, bright on a black picture and ticking on a frozen one.
+
+Measures (luma levels are the decoded Y plane as is: limited range, black ~16, white ~235):
+
+- ``brightness``, ``contrast``: mean and standard deviation of luma.
+- ``peak``: 98th percentile of luma (how bright the brightest parts are).
+- ``highlights``: fraction of pixels at or above 215 (within ~9 % of white).
+- ``structure``: RMS of a band-pass (80 px wide picture minus its Gaussian blur, sigma 3) in luma
+  levels: the scene's edges and objects at a scale where sensor noise is averaged away (each pixel
+  of the 80 px picture averages >= 16 source pixels) and smooth shading (a hand's glow) is removed.
+- ``sharpness``: median over textured blocks of sqrt(E_mid / E_low), band energies at <= 640 px
+  wide (mid = G(1) - G(2.5), low = G(2.5) - G(6), the low band computed at half width). Natural pictures have a ~1/f spectrum, so the
+  ratio does not depend on contrast or resolution; defocus removes the mid band first. None when
+  fewer than 4 blocks have texture (black, covered).
+- ``change``: median over a 40-column grid of the mean absolute per-pixel difference between K1 and
+  K2 (strided subsample, no averaging, so it keeps the noise): sensor noise makes every block differ,
+  an identical source re-encoded differs only by re-quantisation. None with one keyframe.
+- ``noise``: sensor noise sigma estimated from K1 vs K2 in the flattest 30 % of the grid blocks
+  (E|n1 - n2| = 2 sigma / sqrt(pi)); what survives encoding, not what the sensor made. None with
+  one keyframe.
+- ``motion``: fraction of grid blocks of the 160 px picture whose mean changed by more than
+  ``motion_level`` between K1 and the last frame (K2, else the last frame after K1).
+- ``similarity``: with a reference picture, cosine similarity of the gradient fields (128 px wide,
+  blurred) after aligning the best translation found by phase correlation (up to ``scene_max_shift``
+  of the width, the drift of a loose mount), times the overlap. Gradient directions survive
+  brightness, contrast, gamma and day/night changes and sensor noise; a different view does not.
+- ``shift``: that translation as a fraction of the width. ``key_gap``: seconds from K1 to K2.
+
+Findings (at most one of black / overexposed / covered / dark, in that order of precedence):
+``black`` (peak near video black), ``overexposed`` (mostly near white), ``covered`` (no structure),
+``dark`` (mean near black, weak structure), ``blurred`` (low sharpness on a picture with structure),
+``frozen`` (suspected: K1 and K2 differ by no more than re-quantisation and nothing moves; only on
+an otherwise sound picture: on a black, covered, dark or defocused one the encoder erases a live
+sensor's noise as well; never with a single keyframe),
+``scene_changed`` (similarity to the reference below the threshold).
+
+Thresholds: see ``ImageThresholds``, each with the calibration numbers and the margin it leaves.
+The distributions (decoded simulator clips of every look at 320x180..1280x720 in H.264 and H.265,
+and Debian's GStreamer RTSP server streaming natural photographs) are recorded in
+``tests/data/image-calibration.json``; ``bench/calibrate_image.py`` regenerates it.
+
+Hard cases, by nature rather than by tuning:
+
+- A still scene whose sensor noise the encoder erases completely (flat, dim content at a low
+  bitrate) decodes exactly like a frozen picture: reported as suspected frozen.
+- An encoder whose rate control re-encodes a frozen picture's keyframe at another QP produces
+  differences as large as live sensor noise: that check misses the freeze (GStreamer's x264 did so
+  in ~2 checks out of 10). The daemon should confirm "frozen" as k-of-n suspicions over checks, not
+  as n consecutive ones.
+- ``dark`` vs a usable night picture is a definition (mean luma within ~19 levels of black), not a
+  gap in the data: the calibrated night pictures sit only 1.13x above it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from camcheck.probe.observation import IMAGE_FINDINGS
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    """One decoded picture as the probe hands it over."""
+
+    image: np.ndarray  # 8-bit luma (the decoded Y plane as is), H x W
+    t: float  # seconds on the RTP clock, relative to the first decoded frame
+    keyframe: bool
+
+
+# Frames right after the first keyframe the probe should decode too: they give `motion` when the
+# window holds a single keyframe; frozen is judged from two keyframes (see the module docstring).
+FRAMES_AFTER_KEYFRAME: int = 2
+# A second keyframe closer than this to the first says nothing about time passing.
+MIN_KEY_GAP: float = 0.4
+
+OSD_BAND = 0.16  # fraction of the height masked at the top and at the bottom
+DETAIL_WIDTH = 640  # sharpness and the per-pixel temporal differences work at most this wide
+STRUCTURE_WIDTH = 80
+MOTION_WIDTH = 160
+SCENE_WIDTH = 128
+GRID_COLS = 40
+HIGHLIGHT_LEVEL = 215
+
+
+@dataclass(frozen=True)
+class ImageThresholds:
+    """Every threshold of the findings. Defaults: the calibrated values (see the margins below).
+
+    Calibration (bench/calibrate_image.py -> tests/data/image-calibration.json), min..max over
+    checks of decoded simulator clips (320x180..1280x720, H.264 and H.265) and GStreamer streams:
+    each default sits between the worst healthy case and the worst faulty case, nearer the side
+    where a false alarm would cost more (a single check only suspects; the daemon confirms).
+    """
+
+    # black: the brightest 2 % of the picture within ~14 levels of video black (16). Black looks:
+    # peak 18-19; the dimmest others: dark 55, night 56. 30 is 1.6x / 1.8x from them.
+    black_max_peak: float = 30.0
+    # covered: no scene structure at all (a hand, tape, a bag). Covered looks 0.26-0.84 (black
+    # <= 0.49); the least structured healthy picture (night: dim, flat, grainy) >= 3.0: 1.8 is
+    # 2.1x / 1.7x from them.
+    covered_max_structure: float = 1.8
+    # dark: mean within ~19 levels of black (< 9 % of the range) and no strong structure (a street
+    # with lit shop windows is dark on average yet usable). This is a definition, not a gap in the
+    # data: night looks (usable) have means >= 39.4, GStreamer's dark case 32.1 (structure 5.8).
+    dark_max_brightness: float = 35.0
+    dark_max_structure: float = 8.0
+    # blurred: defocused looks 0.27-0.44; focused pictures >= 0.71 (day, night, lighting changes;
+    # the dark case 0.63). 0.55 is 1.24x / 1.14x from them. Judged only with structure >= 4.
+    blurred_max_sharpness: float = 0.55
+    blurred_min_structure: float = 4.0
+    # overexposed: overexposed looks have 0.62-0.86 of pixels >= 215; healthy <= 0.12 (a brighter
+    # lighting of the same scene). 0.4 is 1.6x / 3.3x from them.
+    overexposed_min_highlights: float = 0.4
+    # frozen (suspected): K1 vs K2 `change` at most this and no block really moving (`motion`).
+    # Frozen: GStreamer 0-1.14 (imagefreeze + ticking clock/timecode) in most checks, but ~4 in
+    # about 2 checks out of 10, when x264's rate control re-encodes the frozen picture's IDR at
+    # another QP; simulator 0.95-2.47 (same cause, milder). Healthy live still scenes:
+    # >= 2.07 (night), >= 2.25 (static, clean sensor), 1.92 (overexposed, flagged as such).
+    # 1.6 is 1.3x below the healthy minimum and still catches every GStreamer frozen check and the
+    # simulator's 320x180/640x360 H.264 frozen checks but one (1.63); the simulator's H.265 and
+    # 720p frozen checks (2.2-2.47) are missed: a single check may miss (the daemon confirms over
+    # several), it must not cry wolf on a healthy still scene. A still scene whose noise the
+    # encoder erases entirely ("quiet": flat, dim, 256-512 kbit/s: 0.45-0.96) cannot be told from
+    # frozen in one check and is reported frozen.
+    frozen_max_change: float = 1.6
+    frozen_max_motion: float = 0.01
+    motion_level: float = 4.0
+    # scene_changed: another view <= 0.065, covered <= 0.29; the same view under other light,
+    # gamma, night, drift, blur >= 0.80, overexposed >= 0.56, black >= 0.42. 0.4 is 6x above the
+    # other views and 1.4x below the worst same view. Drift tolerated up to 9 % of the width.
+    scene_min_similarity: float = 0.4
+    scene_max_shift: float = 0.09
+
+    def __post_init__(self) -> None:
+        for name, value in self.__dict__.items():
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"image threshold {name} must be a finite number >= 0, not {value!r}")
+
+
+DEFAULT_THRESHOLDS = ImageThresholds()
+
+
+@dataclass
+class ImageAnalysis:
+    measures: dict[str, float | None] = field(default_factory=dict)  # the probe's JSON "image"
+    findings: list[str] = field(default_factory=list)  # subset of IMAGE_FINDINGS, in that order
+
+
+def _resize(img: np.ndarray, width: int) -> np.ndarray:
+    """Area-averaged downscale to `width` (never upscales), float32."""
+    h, w = img.shape
+    width = min(width, w)
+    height = max(4, int(round(width * h / w)))
+    if (height, width) == img.shape:
+        return img.astype(np.float32)
+    return cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+class _Picture:
+    """One frame, OSD bands cut off, with lazily computed views."""
+
+    def __init__(self, frame: DecodedFrame) -> None:
+        if not isinstance(frame, DecodedFrame):
+            raise TypeError(f"expected a DecodedFrame, not {type(frame).__name__}")
+        y = frame.image
+        if not isinstance(y, np.ndarray) or y.ndim != 2 or y.dtype != np.uint8:
+            shape = getattr(y, "shape", None)
+            dtype = getattr(y, "dtype", None)
+            raise ValueError(f"a decoded frame must be a 2-D uint8 luma array, not shape {shape} dtype {dtype}")
+        h, w = y.shape
+        if h < 32 or w < 32:
+            raise ValueError(f"picture too small to analyse: {w}x{h} (needs at least 32x32)")
+        r0 = int(round(h * OSD_BAND))
+        self.crop = y[r0 : h - r0]  # a view, rows stay contiguous
+        self.w = w
+        s = max(1, w // DETAIL_WIDTH)
+        # A strided subsample keeps per-pixel noise (averaging would hide it) at <= 640 px wide.
+        self.sub = np.ascontiguousarray(self.crop[::s, ::s])
+        self._cache: dict[int, np.ndarray] = {}
+
+    def at(self, width: int) -> np.ndarray:
+        """The picture area-averaged to `width` (float32). Narrow views come from the <= 640 px one:
+        one pass over the full-resolution picture per frame."""
+        if width not in self._cache:
+            if width >= DETAIL_WIDTH or self.w <= DETAIL_WIDTH:
+                self._cache[width] = _resize(self.crop, width)
+            else:
+                self._cache[width] = _resize(self.at(DETAIL_WIDTH), width)
+        return self._cache[width]
+
+    def coarse(self, width: int) -> np.ndarray:
+        """A narrow view from the strided subsample: cheap for frames that need only this."""
+        key = -width
+        if key not in self._cache:
+            self._cache[key] = _resize(self.sub, width)
+        return self._cache[key]
+
+
+def _grid(values: np.ndarray, cols: int = GRID_COLS) -> np.ndarray:
+    """Block means of `values` (float32) on a `cols`-wide grid."""
+    h, w = values.shape
+    cols = min(cols, w)
+    rows = max(2, int(round(cols * h / w)))
+    return cv2.resize(values, (cols, rows), interpolation=cv2.INTER_AREA)
+
+
+def _structure(p: _Picture) -> float:
+    img = p.at(STRUCTURE_WIDTH)
+    band = img - cv2.GaussianBlur(img, (0, 0), 3.0)
+    return float(np.sqrt(np.mean(band * band)))
+
+
+def _sharpness(p: _Picture) -> float | None:
+    img = p.at(DETAIL_WIDTH)
+    mid = cv2.GaussianBlur(img, (0, 0), 1.0) - cv2.GaussianBlur(img, (0, 0), 2.5)
+    # The low band (sigma 2.5..6 at 640 px) is computed at half width, where it is sigma 1.25..3.
+    half = p.at(img.shape[1] // 2)
+    low = cv2.GaussianBlur(half, (0, 0), 1.25) - cv2.GaussianBlur(half, (0, 0), 3.0)
+    e_mid, e_low = _grid(mid * mid, 20), _grid(low * low, 20)
+    if e_low.shape != e_mid.shape:
+        e_low = cv2.resize(e_low, (e_mid.shape[1], e_mid.shape[0]), interpolation=cv2.INTER_AREA)
+    textured = e_low > 4.0  # blocks whose coarse texture is above noise level (2 luma levels RMS)
+    if int(textured.sum()) < 4:
+        return None
+    return float(np.median(np.sqrt(e_mid[textured] / e_low[textured])))
+
+
+def _change_and_noise(a: _Picture, b: _Picture) -> tuple[float, float]:
+    mad = _grid(cv2.absdiff(a.sub, b.sub).astype(np.float32))
+    change = float(np.median(mad))
+    # Flat blocks: least texture (gradient energy of the 160 px view) in K1.
+    c = a.coarse(MOTION_WIDTH)
+    g = cv2.Sobel(c, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(c, cv2.CV_32F, 0, 1) ** 2
+    texture = cv2.resize(g, (mad.shape[1], mad.shape[0]), interpolation=cv2.INTER_AREA)
+    flat = texture <= np.percentile(texture, 30)
+    noise = float(mad[flat].mean()) * math.sqrt(math.pi) / 2.0
+    return change, noise
+
+
+def _motion(a: _Picture, b: _Picture, level: float) -> float:
+    d = np.abs(a.coarse(MOTION_WIDTH) - b.coarse(MOTION_WIDTH))
+    return float(np.mean(_grid(d) > level))
+
+
+def _gradients(img: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    s = cv2.resize(img, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    s = s.astype(np.float32) if s.dtype != np.float32 else s
+    s = cv2.GaussianBlur(s, (0, 0), 1.0)
+    return cv2.Sobel(s, cv2.CV_32F, 1, 0), cv2.Sobel(s, cv2.CV_32F, 0, 1)
+
+
+def _overlap(n: int, d: int) -> tuple[slice, slice]:
+    """Slices of the current picture and of the reference that overlap when shifted by d."""
+    return (slice(d, n), slice(0, n - d)) if d >= 0 else (slice(0, n + d), slice(-d, n))
+
+
+def _similarity(reference: np.ndarray, p: _Picture, max_shift: float) -> tuple[float, float]:
+    rh = reference.shape[0]
+    r0 = int(round(rh * OSD_BAND))
+    ref = reference[r0 : rh - r0]
+    sw = min(SCENE_WIDTH, p.w)
+    sh = max(8, int(round(sw * p.crop.shape[0] / p.crop.shape[1])))
+    gx1, gy1 = _gradients(p.at(DETAIL_WIDTH), (sh, sw))
+    gx2, gy2 = _gradients(ref, (sh, sw))  # the reference is stretched to the stream's aspect
+    m1, m2 = np.hypot(gx1, gy1), np.hypot(gx2, gy2)
+    (dx, dy), _ = cv2.phaseCorrelate(m2, m1, cv2.createHanningWindow((sw, sh), cv2.CV_32F))
+    if math.hypot(dx, dy) / sw > max_shift:
+        dx = dy = 0.0  # beyond a loose mount's drift: compare as is (a moved camera scores low)
+    ix, iy = int(round(dx)), int(round(dy))
+    cy, ry = _overlap(sh, iy)
+    cx, rx = _overlap(sw, ix)
+    a_x, a_y, b_x, b_y = gx1[cy, cx], gy1[cy, cx], gx2[ry, rx], gy2[ry, rx]
+    den = math.sqrt(float(np.sum(a_x * a_x + a_y * a_y)) * float(np.sum(b_x * b_x + b_y * b_y)))
+    if den < 1e-6:
+        return 0.0, math.hypot(ix, iy) / sw  # one of them has no edges at all: nothing in common
+    cos = float(np.sum(a_x * b_x + a_y * b_y)) / den
+    return cos * (a_x.size / (sw * sh)), math.hypot(ix, iy) / sw
+
+
+def _pick(frames: Sequence[DecodedFrame]) -> tuple[DecodedFrame, list[DecodedFrame], DecodedFrame | None]:
+    """K1 (first keyframe, else the first frame), the frames after it, K2 (last keyframe >= MIN_KEY_GAP later)."""
+    if isinstance(frames, DecodedFrame) or not isinstance(frames, Sequence):
+        raise TypeError("frames must be a sequence of DecodedFrame")
+    if not frames:
+        raise ValueError("no decoded frames to analyse")
+    for f in frames:
+        if not isinstance(f, DecodedFrame):
+            raise TypeError(f"expected DecodedFrame items, not {type(f).__name__}")
+        if not isinstance(f.t, (int, float)) or not math.isfinite(f.t):
+            raise ValueError(f"frame time must be a finite number of seconds, not {f.t!r}")
+    ordered = sorted(frames, key=lambda f: f.t)
+    i = next((k for k, f in enumerate(ordered) if f.keyframe), 0)
+    first = ordered[i]
+    last = None
+    for f in ordered[i + 1 :]:
+        if f.keyframe and f.t - first.t >= MIN_KEY_GAP:
+            last = f
+    after = [f for f in ordered[i + 1 :] if f is not last]
+    return first, after, last
+
+
+def analyse(
+    frames: Sequence[DecodedFrame],
+    reference: np.ndarray | None = None,
+    thresholds: ImageThresholds = DEFAULT_THRESHOLDS,
+) -> ImageAnalysis:
+    """Measures and findings for the frames of one check (see the module docstring)."""
+    if not isinstance(thresholds, ImageThresholds):
+        raise TypeError(f"thresholds must be ImageThresholds, not {type(thresholds).__name__}")
+    if reference is not None and (not isinstance(reference, np.ndarray) or reference.ndim != 2
+                                  or reference.dtype != np.uint8 or min(reference.shape) < 32):
+        raise ValueError("reference must be a 2-D uint8 luma picture at least 32x32 (see load_reference)")
+    th = thresholds
+    first, after, last = _pick(frames)
+    k1 = _Picture(first)
+    k2 = _Picture(last) if last is not None else None
+    tail = k2 if k2 is not None else (_Picture(after[-1]) if after else None)
+
+    small = k1.at(320)
+    m: dict[str, float | None] = {
+        "brightness": float(small.mean()),
+        "contrast": float(small.std()),
+        "peak": float(np.percentile(small, 98)),
+        "highlights": float(np.mean(k1.sub >= HIGHLIGHT_LEVEL)),
+        "structure": _structure(k1),
+        "sharpness": _sharpness(k1),
+        "change": None,
+        "noise": None,
+        "motion": _motion(k1, tail, th.motion_level) if tail is not None else None,
+        "key_gap": (last.t - first.t) if last is not None else None,
+        "similarity": None,
+        "shift": None,
+    }
+    if k2 is not None:
+        m["change"], m["noise"] = _change_and_noise(k1, k2)
+    if reference is not None:
+        m["similarity"], m["shift"] = _similarity(reference, k1, th.scene_max_shift)
+    for k, v in m.items():
+        if v is not None:
+            m[k] = round(v, 4)
+    return ImageAnalysis(measures=m, findings=findings_for(m, th))
+
+
+def findings_for(m: dict[str, float | None], th: ImageThresholds = DEFAULT_THRESHOLDS) -> list[str]:
+    """The findings that measures `m` (as returned by `analyse`) imply under thresholds `th`."""
+    found: set[str] = set()
+    structure = m["structure"] or 0.0
+    black = m["peak"] is not None and m["peak"] <= th.black_max_peak
+    overexposed = (m["highlights"] or 0.0) >= th.overexposed_min_highlights
+    if black:
+        found.add("black")
+    elif overexposed:
+        found.add("overexposed")
+    elif structure <= th.covered_max_structure:
+        found.add("covered")
+    elif (m["brightness"] or 0.0) <= th.dark_max_brightness and structure <= th.dark_max_structure:
+        found.add("dark")
+    if (
+        not found
+        and structure >= th.blurred_min_structure
+        and m["sharpness"] is not None
+        and m["sharpness"] <= th.blurred_max_sharpness
+    ):
+        found.add("blurred")
+    # Frozen is judged only on an otherwise sound picture: on a black, covered, dark or defocused
+    # one the encoder erases a live sensor's noise too (GStreamer: dark 1.33-1.51, blurred
+    # 1.43-1.92 while live), and that finding already says the camera is not usable as it is.
+    if (
+        not found
+        and m["change"] is not None
+        and m["change"] <= th.frozen_max_change
+        and m["motion"] is not None
+        and m["motion"] <= th.frozen_max_motion
+    ):
+        found.add("frozen")
+    if m["similarity"] is not None and m["similarity"] < th.scene_min_similarity:
+        found.add("scene_changed")
+    return [f for f in IMAGE_FINDINGS if f in found]
+
+
+def load_reference(data: bytes) -> np.ndarray:
+    """A reference picture (JPEG or PNG bytes) as 8-bit luma. Raises ValueError on anything else."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ValueError(f"reference image must be bytes, not {type(data).__name__}")
+    if len(data) == 0:
+        raise ValueError("reference image is empty (0 bytes)")
+    head = bytes(data[:8])
+    if not (head.startswith(b"\xff\xd8\xff") or head.startswith(b"\x89PNG\r\n\x1a\n")):
+        raise ValueError("reference image is neither JPEG nor PNG (unrecognised file signature)")
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if img is None:
+        raise ValueError("reference image could not be decoded (truncated or corrupt JPEG/PNG)")
+    if img.dtype != np.uint8:  # 16-bit PNG
+        img = (img >> 8).astype(np.uint8)
+    if min(img.shape) < 32:
+        raise ValueError(f"reference image too small: {img.shape[1]}x{img.shape[0]} (needs at least 32x32)")
+    if img.shape[1] > DETAIL_WIDTH:  # analyse() never looks finer: shrink once, not at every check
+        h = max(32, int(round(DETAIL_WIDTH * img.shape[0] / img.shape[1])))
+        img = cv2.resize(img, (DETAIL_WIDTH, h), interpolation=cv2.INTER_AREA)
+    return img
