@@ -88,6 +88,13 @@ class Leases:
                     id=self.node_id, hostname=hostname, pid=pid, version=__version__, capacity=capacity,
                     started_at=now, heartbeat_at=now,
                 ))
+            # A starting node holds nothing: leases still under its id were a previous process's (kill -9).
+            # Left alone, this process's heartbeat would renew them forever and those cameras would never
+            # be checked again. The token bump fences that process should it still be alive.
+            await conn.execute(
+                sa.update(leases).where(leases.c.owner_node == self.node_id)
+                .values(owner_node=None, expires_at=None, token=leases.c.token + 1)
+            )
 
     async def heartbeat(self) -> int:
         """Mark this node alive and extend every lease it holds; returns the leases renewed."""
