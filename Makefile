@@ -35,8 +35,13 @@ test: venv system-deps services
 	bash scripts/install-test-peers.sh $(PY)
 	bash scripts/run-tests.sh $(PY)
 
+# Each benchmark prints camcheck's figures beside its baseline. Quick sizes here; see each --help.
 bench: venv system-deps
-	$(PY) bench/run_all.py
+	$(PY) bench/bench_probe.py --repeat 3 --concurrent 200
+	$(PY) bench/bench_simulator.py --streams 100 1000 --duration 20
+	$(PY) bench/bench_fleet.py --quick
+	$(PY) bench/bench_metrics.py --cameras 10000
+	$(PY) bench/onvif_bench.py --cameras 50
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
