@@ -101,8 +101,16 @@ async def test_really_closed_port_is_refused(fleet):
 
 @pytest.mark.parametrize("cid", list(IMAGE_CAMERAS))
 async def test_image_fault_profiles(fleet, cid):
-    obs = await probe(url(fleet, cid), window=2.0)
-    assert obs.failure is None, obs.message
+    # A single check may miss a freeze when the encoder re-codes the frozen keyframe at another
+    # quality (measured: tests/data/image-calibration.json); the daemon confirms across checks and
+    # forgives one miss. Here: caught within three checks, and never called live motion.
+    attempts = 3 if cid == "frozen" else 1
+    for _ in range(attempts):
+        obs = await probe(url(fleet, cid), window=2.0)
+        assert obs.failure is None, obs.message
+        if IMAGE_CAMERAS[cid] in obs.findings:
+            break
+        assert cid == "frozen" and (obs.image.get("motion") or 0) <= 0.01, (obs.findings, obs.image)
     assert IMAGE_CAMERAS[cid] in obs.findings, (obs.findings, obs.image)
     assert obs.verdict in ("degraded", "broken")
 
