@@ -42,6 +42,17 @@ Fault profiles (per camera; `fault:` in YAML, or at run time through the control
   curl http://127.0.0.1:8555/cameras ):
 {_fault_lines()}
 
+ONVIF (with onvif_port_base set, every camera also answers ONVIF: device info, clock, Media1/Media2
+profiles, stream/snapshot URIs, Profile G recording and search, WS-Discovery). ONVIF fault profiles,
+per camera as `onvif: {{faults: [...]}}` or at run time with
+  curl -X PUT http://127.0.0.1:8555/cameras/cam0001/onvif -d '{{"faults": ["not_recording"]}}':
+  onvif_auth_fail   refuses every login
+  clock_drift       the device clock is 15 minutes off
+  not_recording     recording job stopped, newest data hours old
+  recording_gaps    holes in the last 24 h of recording
+  short_retention   only 2 days of recording kept
+  config_lies       the encoder configuration claims more than the stream delivers
+
 Fleet YAML (--config):
 {_yaml_doc()}
 
