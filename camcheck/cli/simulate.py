@@ -74,6 +74,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="RTSP port for the fleet (default 8554; 0 = any free port)")
     parser.add_argument("--control-port", type=int, help="HTTP control port on 127.0.0.1 (default 8555; 0 = any free; -1 = off)")
     parser.add_argument("--session-timeout", type=float, help="seconds before a silent UDP session expires (default 60)")
+    parser.add_argument("--onvif-port-base", type=int, metavar="PORT",
+                        help="give every camera an ONVIF device on PORT, PORT+1, ... (0 = any free ports)")
+    parser.add_argument("--discovery-port", type=int, metavar="PORT",
+                        help="WS-Discovery responder port for the ONVIF devices (default 3702; -1 = none)")
     parser.add_argument("--cache-dir", type=Path, help="encoded clip cache (default $CAMCHECK_CACHE or ~/.cache/camcheck/sim)")
     parser.add_argument("--ready-file", type=Path, help="write JSON {rtsp_port, control_url, pid} here once serving")
     parser.add_argument("--table-rows", type=int, default=50, help="cameras listed in the start-up table (default 50, 0 = all)")
@@ -95,6 +99,12 @@ def build_config(args: argparse.Namespace) -> FleetConfig:
         update["port"] = args.port
     if args.control_port is not None:
         update["control_port"] = None if args.control_port < 0 else args.control_port
+    if getattr(args, "onvif_port_base", None) is not None:
+        if not 0 <= args.onvif_port_base <= 65535:
+            raise FleetError("--onvif-port-base must be a port number 0..65535")
+        update["onvif_port_base"] = args.onvif_port_base
+    if getattr(args, "discovery_port", None) is not None:
+        update["discovery_port"] = None if args.discovery_port < 0 else args.discovery_port
     if args.session_timeout is not None:
         if args.session_timeout <= 0:
             raise FleetError("--session-timeout must be > 0")
@@ -128,6 +138,12 @@ async def serve(cfg: FleetConfig, args: argparse.Namespace, banner: str = "") ->
         return 1
     print(sim.table(args.table_rows or None), flush=True)
     print(f"\nRTSP on {sim.rtsp.host}:{sim.rtsp.port}; control: {sim.control_url or 'off'}", flush=True)
+    if sim.onvif is not None:
+        ports = sorted(d.port for d in sim.onvif.devices)
+        where = f"ports {ports[0]}..{ports[-1]}" if ports else "no devices"
+        disco = f"; WS-Discovery on {sim.rtsp.host}:{sim.onvif.discovery_port}" if sim.onvif.discovery_port else ""
+        print(f"ONVIF: {len(ports)} device(s) on {where} (GET {sim.control_url or 'control'}/cameras/<id>/onvif){disco}",
+              flush=True)
     if banner:
         print(banner.format(port=sim.rtsp.port, control=sim.control_url or "", host=sim.rtsp.host,
                             first=next(iter(sim.rtsp.cameras))), flush=True)
