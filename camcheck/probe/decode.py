@@ -8,6 +8,7 @@ threading would only add latency and buffering for the one or few pictures we ne
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import av
@@ -37,9 +38,11 @@ class DecodeOutput:
 
 def _luma(frame: av.VideoFrame) -> np.ndarray:
     if frame.format.name in _LUMA8_FORMATS:
+        # A view of the decoder's Y plane (row stride = line size), no copy: the array keeps the
+        # plane, hence the refcounted frame buffer, alive for as long as the analysis needs it.
         plane = frame.planes[0]
         arr = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-        return arr[: frame.height, : frame.width].copy()
+        return arr[: frame.height, : frame.width]
     return frame.to_ndarray(format="gray")  # e.g. 10-bit HEVC: let swscale reduce it
 
 
@@ -60,17 +63,22 @@ def decode_batches(
     batches: list[list[tuple[bytes, int, bool]]],
     want_snapshot: bool = False,
     snapshot_max_width: int = 1280,
+    enough: Callable[[list[Picture]], bool] | None = None,
 ) -> DecodeOutput:
     """Decode each batch of (annex-b access unit, rtp timestamp, keyframe) in a fresh decoder.
 
-    The snapshot is taken from the last keyframe decoded (the freshest picture). Blocking: call it
-    through ``asyncio.to_thread``.
+    ``enough(pictures so far)``, called before each batch after the first, ends decoding early when
+    it returns True (the probe skips the second keyframe once the first batch proves motion). The
+    snapshot is taken from the last keyframe decoded (the freshest picture), encoded once at the
+    end. Blocking: call it through ``asyncio.to_thread``.
     """
     out = DecodeOutput(pictures=[], errors=[])
     snapshot_frame: av.VideoFrame | None = None
-    for batch in batches:
+    for n, batch in enumerate(batches):
         if not batch:
             continue
+        if n and enough is not None and out.pictures and enough(out.pictures):
+            break
         ctx = av.CodecContext.create(CODEC_NAMES[codec], "r")
         ctx.thread_count = 1
         # No deblocking for the P-frames after the keyframe (keyframes stay exact): about a third

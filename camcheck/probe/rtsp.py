@@ -4,10 +4,13 @@
 interleaved or UDP), PLAYs, then reads RTP for ``settings.window`` seconds counting packets, bytes,
 sequence gaps, frame timestamps and keyframes from the headers alone. It copies only the access
 units it may decode: the first keyframe K1 (with its parameter sets), the
-``image.FRAMES_AFTER_KEYFRAME`` frames right after it, and the LAST keyframe K2 of the window. It
-decodes (one worker-thread call, after TEARDOWN is sent) only what the image analysis uses: K1 and
-K2 when K2 came at least ``image.MIN_KEY_GAP`` after K1 (the frozen test compares them), else K1
-and the frames after it (decoded in order: they are P-frames; they give motion).
+``image.FRAMES_AFTER_KEYFRAME`` frames right after it, and the LAST keyframe K2 of the window. After
+TEARDOWN is sent, one worker-thread call decodes and analyses only what the image analysis uses: K1
+and the frames after it (in order: they are P-frames; they give motion), then K2, when it came at
+least ``image.MIN_KEY_GAP`` after K1, unless those frames already prove motion
+(``image.motion_proven``): K2 only serves the frozen test, which motion rules out. A moving scene
+then costs ~1.2 keyframes of decoding instead of 2, and its measures carry no
+``change``/``noise``/``key_gap``.
 
 Window rules (the issue leaves these to us):
 - The window starts at the first RTP packet, not at PLAY (a camera may take a moment to start).
@@ -35,9 +38,17 @@ import logging
 import time
 from typing import Any
 
-from camcheck.probe.decode import decode_batches
+from camcheck.probe.decode import DecodeOutput, decode_batches
 from camcheck.probe.depacketize import BitstreamError, RtpCollector, SpsInfo, find_sps, parse_sps
-from camcheck.probe.image import FRAMES_AFTER_KEYFRAME, MIN_KEY_GAP, DecodedFrame, analyse, load_reference
+from camcheck.probe.image import (
+    FRAMES_AFTER_KEYFRAME,
+    MIN_KEY_GAP,
+    DecodedFrame,
+    ImageAnalysis,
+    analyse,
+    load_reference,
+    motion_proven,
+)
 from camcheck.probe.observation import Observation, RtspSettings, RtspTarget, verdict_for
 from camcheck.probe.rtsp_client import ProbeFailure, RtspClient, status_failure
 from camcheck.probe.sdp import SdpError, SessionDescription, parse_sdp
@@ -76,7 +87,6 @@ class _Run:
         self.collector: RtpCollector | None = None
         self.sps: SpsInfo | None = None
         self._batching = False
-        self.frames: list[DecodedFrame] = []
         self._wake: asyncio.Future[None] | None = None
         self._ended = False  # connection closed / RTCP BYE while streaming
 
@@ -309,9 +319,9 @@ class _Run:
                 self._use_sps(sps)
 
     async def _decode(self) -> None:
-        """Decode only what the analysis uses: K1 and K2 when a second keyframe came at least
-        image.MIN_KEY_GAP later (the frames after K1 are then not needed), else K1 and the frames
-        right after it (they give motion when the window holds a single keyframe)."""
+        """Decode only what the analysis uses: K1 and the frames right after it; then K2 (when it
+        came at least image.MIN_KEY_GAP after K1) only if those frames do not already prove motion
+        (image.motion_proven): K2 serves the frozen test alone, and motion rules frozen out."""
         col = self.collector
         sdp = self.sdp
         assert col is not None and sdp is not None and col.first_key is not None
@@ -320,16 +330,48 @@ class _Run:
         def keyframe(au):  # parameter sets first when the AU does not carry them
             return (au.annexb(col.parameter_sets_for(au, sdp.video.parameter_sets)), au.timestamp, True)
 
-        batches = [[keyframe(k1)]]
-        if k2 is None or (k2.timestamp - k1.timestamp) / col.clock_rate < MIN_KEY_GAP:
-            batches[0] += [(au.annexb(), au.timestamp, False) for au in col.following]
-        if k2 is not None:
+        clock = col.clock_rate
+        batches = [[keyframe(k1)] + [(au.annexb(), au.timestamp, False) for au in col.following]]
+        if k2 is not None and (k2.timestamp - k1.timestamp) / clock >= MIN_KEY_GAP:
             batches.append([keyframe(k2)])
-        out = await asyncio.to_thread(decode_batches, col.codec, batches, self.settings.want_snapshot,
-                                      self.settings.snapshot_max_width)
-        pictures = out.pictures
+
+        def moving(pictures) -> bool:  # noqa: ANN001 - decode.Picture list, in the worker thread
+            # K1 and the P-frames after it cost about 1.2 keyframes; K2 another whole keyframe,
+            # and it only matters for "frozen", which motion already rules out.
+            if not pictures[0].keyframe:  # K1 did not decode: whatever came out proves nothing
+                return False
+            t0 = pictures[0].timestamp
+            frames = [DecodedFrame(image=p.luma, t=(p.timestamp - t0) / clock, keyframe=p.keyframe)
+                      for p in pictures]
+            try:
+                return motion_proven(frames[0], frames[1:])
+            except ValueError:  # e.g. a picture too small to analyse: analyse() will say so
+                return False
+
+        settings, reference_image, url = self.settings, self.target.reference_image, self.obs.url
+
+        def decode_and_analyse() -> tuple[DecodeOutput, ImageAnalysis | None]:
+            # One worker-thread call: the decoded pictures (views of the decoder's frame buffers)
+            # live only until the analysis is done, not while this probe waits for a second
+            # thread slot behind hundreds of others.
+            out = decode_batches(col.codec, batches, settings.want_snapshot, settings.snapshot_max_width, moving)
+            pictures, out.pictures = out.pictures, []
+            if not pictures:
+                return out, None
+            t0 = pictures[0].timestamp
+            frames = [DecodedFrame(image=p.luma, t=(p.timestamp - t0) / clock, keyframe=p.keyframe) for p in pictures]
+            del pictures
+            reference = None
+            if reference_image:
+                try:
+                    reference = load_reference(reference_image)
+                except ValueError as exc:
+                    log.warning("%s: reference image ignored: %s", url, exc)
+            return out, analyse(frames, reference)
+
+        out, analysis = await asyncio.to_thread(decode_and_analyse)
         errors = out.errors or []
-        if not pictures:
+        if analysis is None:
             detail = f": {errors[0]}" if errors else ""
             raise ProbeFailure("decode_failed", f"the keyframe ({col.first_key.size} bytes) did not decode{detail}")
         st = self.obs.stream
@@ -339,16 +381,6 @@ class _Run:
                          self.obs.url, st.width, st.height, out.width, out.height)
             st.width, st.height = out.width, out.height
         self.obs.snapshot_jpeg = out.snapshot_jpeg
-        t0 = pictures[0].timestamp
-        clock = col.clock_rate
-        self.frames = [DecodedFrame(image=p.luma, t=(p.timestamp - t0) / clock, keyframe=p.keyframe) for p in pictures]
-        reference = None
-        if self.target.reference_image:
-            try:
-                reference = load_reference(self.target.reference_image)
-            except ValueError as exc:
-                log.warning("%s: reference image ignored: %s", self.obs.url, exc)
-        analysis = await asyncio.to_thread(analyse, self.frames, reference)
         self.obs.image = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in analysis.measures.items()}
         self.image_findings = list(analysis.findings)
 

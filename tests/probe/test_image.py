@@ -199,6 +199,8 @@ def test_recorded_distributions_sit_on_the_right_side_of_the_thresholds() -> Non
     for c in healthy:
         if "change" in c:
             assert c["change"]["min"] > th.frozen_max_change * 1.1, c["name"]
+        if c.get("noise"):
+            assert c["noise"]["min"] > th.frozen_max_noise * 1.1, c["name"]
     # Frozen streams whose rate control sometimes re-encodes the picture (lenient): caught at least once.
     # (The simulator's H.265 and 720p frozen clips are single-check misses: see ImageThresholds.)
     for c in by_look["frozen"]:

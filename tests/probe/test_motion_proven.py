@@ -1,0 +1,66 @@
+"""image.motion_proven (lets the probe skip decoding the second keyframe) on real decoded frames.
+
+Frames are decoded the way the probe decodes them (camcheck.probe.decode: keyframe plus the
+P-frames right after it, no deblocking on the P-frames) from the simulator's cached clips.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from camcheck.probe.decode import decode_batches
+from camcheck.probe.image import FRAMES_AFTER_KEYFRAME, DecodedFrame, motion_proven
+from camcheck.simulator.media import ClipSpec, load_clip
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@functools.cache
+def windows(look: str) -> tuple[tuple[DecodedFrame, ...], ...]:
+    """(K1, frames after it) for every keyframe of the clip, decoded as the probe does."""
+    # The clips test_image.py uses (cached by the simulator after the first run).
+    spec = ClipSpec("h264", 320, 180, 25, 25, 256, scene="street", look=look, seconds=4.0)
+    aus = load_clip(spec).access_units
+    out = []
+    for i, au in enumerate(aus):
+        if not au.keyframe or i + FRAMES_AFTER_KEYFRAME >= len(aus):
+            continue
+        batch = [(b"".join(b"\x00\x00\x00\x01" + n for n in a.nals), k * 3600, a.keyframe)
+                 for k, a in enumerate(aus[i : i + 1 + FRAMES_AFTER_KEYFRAME])]
+        pictures = decode_batches("h264", [batch]).pictures
+        assert len(pictures) == 1 + FRAMES_AFTER_KEYFRAME
+        out.append(tuple(DecodedFrame(p.luma, p.timestamp / 90000, p.keyframe) for p in pictures))
+    assert out
+    return tuple(out)
+
+
+@pytest.mark.parametrize("look", ["static", "frozen", "night", "black", "covered"])
+def test_still_and_frozen_pictures_never_prove_motion(look: str) -> None:
+    for w in windows(look):
+        assert not motion_proven(w[0], w[1:])
+
+
+def test_a_moving_scene_proves_motion_in_some_windows() -> None:
+    assert any(motion_proven(w[0], w[1:]) for w in windows("normal"))
+
+
+def test_motion_proven_needs_frames_to_compare_and_checks_them() -> None:
+    w = windows("normal")[0]
+    assert not motion_proven(w[0], [])
+    assert not motion_proven(w[0], [w[0]])  # the keyframe against itself: nothing moved
+    with pytest.raises(ValueError, match="2-D uint8"):
+        motion_proven(w[0], [DecodedFrame(np.zeros((64, 64, 3), np.uint8), 0.04, False)])
+
+
+def test_decode_stops_when_enough() -> None:
+    spec = ClipSpec("h264", 320, 180, 25, 25, 256, scene="street", look="normal", seconds=4.0)
+    aus = [au for au in load_clip(spec).access_units if au.keyframe][:2]
+    batches = [[(b"".join(b"\x00\x00\x00\x01" + n for n in au.nals), k * 90000, True)] for k, au in enumerate(aus)]
+    assert len(decode_batches("h264", batches).pictures) == 2
+    assert len(decode_batches("h264", batches, enough=lambda pics: True).pictures) == 1
+    asked: list[int] = []
+    decode_batches("h264", batches, enough=lambda pics: asked.append(len(pics)) or False)
+    assert asked == [1]  # asked once, before the second batch, with what the first gave
