@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_fleet.py --quick              # 200 cameras, < 3 minutes
     .venv/bin/python bench/bench_fleet.py                      # 1,000 cameras
     .venv/bin/python bench/bench_fleet.py --cameras 5000          # one simulator process served 5,000 here
+    .venv/bin/python bench/bench_fleet.py --quick --workers 2  # `camcheck run --workers 2`
 
 What runs (all on this machine, all real processes):
 - the simulator (`camcheck simulate`, 1 or more child processes) serving N sub-stream cameras
@@ -13,7 +14,8 @@ What runs (all on this machine, all real processes):
   each get one fault: offline, frozen, covered, black, stall_after, auth_fail, low_fps, moved.
 
 Reported: first-cycle time, checks/s at capacity and the fleet that implies on a 5-minute cycle,
-daemon CPU seconds per check and % of 2 cores, peak RSS, and a confusion table (injected fault ->
+daemon CPU seconds per check and % of 2 cores, peak RSS (daemon figures: the primary and its worker
+processes together; checks counted in the registry), and a confusion table (injected fault ->
 final status and findings, after the confirmation checks). Beside it, `ffmpeg -frames:v 1` per camera
 measured on a sample of cameras and extrapolated to the same fleet. The simulator shares the CPU with
 the daemon: its CPU is reported too, and the capacity figure is therefore a lower bound.
@@ -145,12 +147,13 @@ def daemon_config(db_url: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 class Daemon:
-    def __init__(self, config_path: Path, log_path: Path) -> None:
+    def __init__(self, config_path: Path, log_path: Path, workers: int = 1) -> None:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115
         env = {**os.environ, PW_ENV: PASSWORD}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "camcheck", "--log-level", "WARNING", "run", "--config", str(config_path)],
+            [sys.executable, "-m", "camcheck", "--log-level", "WARNING", "run", "--config", str(config_path),
+             "--workers", str(workers)],
             stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self.pid = self.proc.pid
         self.port = 0
@@ -173,6 +176,14 @@ class Daemon:
     def healthz(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=10) as r:
             return json.loads(r.read())
+
+    def pids(self) -> list[int]:
+        """The primary and its worker processes (`camcheck run --workers N`)."""
+        try:
+            kids = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        except OSError:
+            kids = []
+        return [self.pid, *(int(k) for k in kids)]
 
     def stop(self) -> int | None:
         if self.proc.poll() is None:
@@ -258,6 +269,7 @@ def main() -> int:
                     help="max seconds to wait for confirmed verdicts (default: 2 first cycles + 30 s, "
                          "at least 75 s quick / 240 s; a fault is only seen when its camera's turn comes)")
     ap.add_argument("--sim-procs", type=int, default=1, help="simulator child processes")
+    ap.add_argument("--workers", type=int, default=1, help="camcheck run --workers N (processes checking cameras)")
     ap.add_argument("--ffmpeg-sample", type=int, default=20)
     ap.add_argument("--keep", type=Path, help="copy the registry and the daemon's log into this directory")
     args = ap.parse_args()
@@ -269,7 +281,8 @@ def main() -> int:
     plan = plan_faults(ids, args.fault_percent)
     print(f"bench_fleet: {n} cameras (sub-stream {SUB['width']}x{SUB['height']}@{SUB['fps']}fps "
           f"{SUB['bitrate_kbps']} kbit/s), {len(plan)} with a fault, interval {args.interval:g}s, "
-          f"max_in_flight {args.max_in_flight}, window {args.window:g}s, {args.sim_procs} simulator process(es)",
+          f"max_in_flight {args.max_in_flight}, window {args.window:g}s, {args.sim_procs} simulator process(es), "
+          f"{args.workers} daemon process(es)",
           flush=True)
 
     with tempfile.TemporaryDirectory(prefix="camcheck-bench-fleet-") as tmpdir, contextlib.ExitStack() as stack:
@@ -291,17 +304,19 @@ def main() -> int:
 
         cfg_path = tmp / "camcheck.yaml"
         cfg_path.write_text(yaml.safe_dump(daemon_config(db_url, args)), encoding="utf-8")
-        daemon = Daemon(cfg_path, tmp / "daemon.log")
+        daemon = Daemon(cfg_path, tmp / "daemon.log", args.workers)
         stack.callback(daemon.stop)
         t_start = time.monotonic()
         daemon.wait_ready()
         print(f"daemon pid {daemon.pid} ready in {time.monotonic() - t_start:.1f}s", flush=True)
 
         def sample() -> dict[str, float]:
+            # Checks from the registry: /healthz counts only the primary's, not its workers'.
             h = daemon.healthz()
-            return {"t": time.monotonic(), "checks": h["checks"], "in_flight": h["in_flight"],
-                    "cpu": cpu_s(daemon.pid), "sim_cpu": sum(cpu_s(f.pid) for f in fleets),
-                    "rss": rss_mb(daemon.pid)}
+            pids = daemon.pids()
+            return {"t": time.monotonic(), "checks": db_counts(db_path)[1], "in_flight": h["in_flight"],
+                    "cpu": sum(cpu_s(p) for p in pids), "sim_cpu": sum(cpu_s(f.pid) for f in fleets),
+                    "rss": sum(rss_mb(p) for p in pids), "procs": len(pids)}
 
         def progress(label: str, s0: dict[str, float], s: dict[str, float], checked: int) -> None:
             dt = max(1e-6, s["t"] - s0["t"])
@@ -309,7 +324,7 @@ def main() -> int:
             print(f"  [{label} {s['t'] - t_start:6.1f}s] checked {checked}/{n}, checks {s['checks']}, "
                   f"{rate:5.1f} checks/s, in flight {s['in_flight']}, CPU (% of one core) daemon "
                   f"{(s['cpu'] - s0['cpu']) / dt * 100:3.0f}% sim {(s['sim_cpu'] - s0['sim_cpu']) / dt * 100:3.0f}%, "
-                  f"RSS {s['rss']:.0f} MB, load {os.getloadavg()[0]:.1f}", flush=True)
+                  f"RSS {s['rss']:.0f} MB ({s['procs']:.0f} processes), load {os.getloadavg()[0]:.1f}", flush=True)
 
         # Phase 1: the first full cycle.
         s0 = sample()
@@ -354,7 +369,7 @@ def main() -> int:
             if settled and s["t"] - m0["t"] >= min_measure:
                 break
         m1 = sample()
-        peak_rss = rss_mb(daemon.pid, "VmHWM")
+        peak_rss = sum(rss_mb(p, "VmHWM") for p in daemon.pids())
         states = final_states(db_path)
         failures = last_failures(db_path, list(plan))
         rc = daemon.stop()

@@ -50,6 +50,12 @@ class ScheduleConfig(_Section):
         60.0, ge=2, le=3600,
         description="multi-node: a node's claim on a camera expires this long after its last heartbeat",
     )
+    workers: int = Field(
+        1, ge=1, le=64,
+        description="processes checking cameras on this machine (1 = one event loop); the extra ones are "
+        "lease-holding nodes '<node_id>-w<i>' started and supervised by `camcheck run`; max_in_flight and "
+        "per_parent are shared out between them",
+    )
 
 
 class ProbeConfig(_Section):

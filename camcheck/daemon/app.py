@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,12 +105,18 @@ def _section(model: Any, data: dict[str, Any], key: str) -> Any:
         raise ConfigError(f"{len(lines)} problem(s):\n" + "\n".join(lines)) from None
 
 
-def build_daemon(config: Config, *, config_path: Path | None = None, state_dir: Path | None = None) -> Daemon:
+def build_daemon(config: Config, *, config_path: Path | None = None, state_dir: Path | None = None,
+                 role: str = "primary", worker_args: Sequence[str] = ()) -> Daemon:
+    """The daemon with its exporters and HTTP server; a worker process (``role="worker"``) gets
+    neither: it only claims, checks and commits, and the primary publishes for it."""
     exporters_cfg = parse_exporters_config(config.exporters)
     api_cfg = _section(ApiAuthConfig, config.api, "api")
     dashboard_cfg = _section(DashboardSettings, config.dashboard, "dashboard")
     config.exporters = exporters_cfg.model_dump(mode="json")  # validated; the views use its label set
-    daemon = Daemon(config, config_path=config_path, lease_ttl=config.schedule.lease_ttl)
+    daemon = Daemon(config, config_path=config_path, lease_ttl=config.schedule.lease_ttl, role=role,
+                    worker_args=worker_args)
+    if role == "worker":
+        return daemon
     fan = build_exporters(
         exporters_cfg,
         state_dir=state_dir or default_db_path().parent,

@@ -10,6 +10,10 @@ Moving parts, each a small loop on one event loop:
 * caches   — maintenance windows, parent incidents, camera views for /metrics, refreshed on a timer;
 * replay   — transitions committed but not yet handed to the exporters (crash in between) are
              published again with the same event id.
+
+With ``schedule.workers`` > 1 the primary also runs worker processes (camcheck.daemon.workers):
+``role="worker"`` daemons claim, check and commit only (no HTTP, exporters, incidents, pruning or
+replay); the primary publishes their transitions within a couple of seconds.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from camcheck.config.model import Config, ConfigError, load_config
 from camcheck.daemon.checks import CheckResult, run_onvif_check, run_stream_check, snapshot_evidence, transition_record
 from camcheck.daemon.targets import Credentials, TargetError, choose_stream, resolve_credentials
 from camcheck.daemon.views import camera_view, state_findings
+from camcheck.daemon.workers import WorkerPool
 from camcheck.exporters.events import CameraView, Exporter, TransitionEvent
 from camcheck.probe.observation import RtspSettings
 from camcheck.probe.onvif_client import warm_wsdls
@@ -61,6 +66,8 @@ log = logging.getLogger("camcheck.daemon")
 
 LAST_GOOD_EVERY_S = 3600.0
 REFERENCE_CACHE = 512
+WORKER_REPLAY_EVERY_S = 1.5  # how soon the primary publishes a transition a worker committed
+WORKER_STOP_TIMEOUT_S = 150.0  # a worker drains its checks in flight (up to 120 s) before exiting
 
 
 @dataclass
@@ -80,9 +87,23 @@ class Daemon:
         config_path: Path | None = None,
         exporters: Sequence[Exporter] = (),
         lease_ttl: float = 60.0,
+        role: str = "primary",
+        worker_args: Sequence[str] = (),
     ) -> None:
+        if role not in ("primary", "worker"):
+            raise ValueError(f"role must be 'primary' or 'worker', not {role!r}")
         self.config = config
         self.config_path = config_path
+        self.role = role
+        self.worker_args = list(worker_args)  # --db override, passed on to the workers
+        workers = config.schedule.workers
+        if role == "primary" and workers > 1 and config_path is None:
+            # A worker is `camcheck run --config FILE`: with no file there is nothing to start it from.
+            log.warning("schedule.workers is %d but there is no configuration file to start worker processes "
+                        "from: running as a single process", workers)
+            workers = 1
+        self.workers = workers  # processes sharing max_in_flight and per_parent on this machine
+        self.pool: WorkerPool | None = None
         self.exporters = list(exporters)
         self.lease_ttl = lease_ttl
         self.node_id = config.node_id
@@ -92,7 +113,7 @@ class Daemon:
         self.views: dict[str, CameraView] = {}
         self.store: Store | None = None
         self.leases: Leases | None = None
-        self.scheduler = Scheduler(self._run_job, self._limits(config))
+        self.scheduler = Scheduler(self._run_job, self._limits(config, self.workers))
         self._held: dict[str, Lease] = {}
         self._reclaimed: dict[str, Lease] = {}  # claimed again while the previous check was finishing
         self._parent_of: dict[str, str | None] = {}
@@ -132,16 +153,24 @@ class Daemon:
         return StatusPolicy(**raw)
 
     @staticmethod
-    def _limits(config: Config) -> Limits:
-        return Limits(max_in_flight=config.schedule.max_in_flight, per_parent=config.schedule.per_parent, jitter=0.0)
+    def _limits(config: Config, share: int = 1) -> Limits:
+        # Worker processes split the machine's limits (per_parent at least 1 each).
+        return Limits(max_in_flight=-(-config.schedule.max_in_flight // share),
+                      per_parent=max(1, config.schedule.per_parent // share), jitter=0.0)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> None:
         self.store = await open_store(self.config.database.url, migrate=True)
         await warm_wsdls()  # parse the ONVIF WSDLs once, not once per camera
         self.leases = Leases(self.store, self.node_id, ttl=self.lease_ttl)
-        await self.leases.register(hostname=socket.gethostname(), pid=os.getpid(), capacity=self.config.schedule.max_in_flight)
+        await self.leases.register(hostname=socket.gethostname(), pid=os.getpid(),
+                                   capacity=self.scheduler.limits.max_in_flight)
         added = await self.leases.sync(spread=min(self.config.schedule.interval, 60.0))
+        if self.role == "primary" and self.workers > 1:
+            assert self.config_path is not None
+            # After the migration and the lease rows: workers find a ready registry.
+            self.pool = WorkerPool(self.config_path, self.node_id, self.workers, self.worker_args)
+            self.pool.start()
         await self._refresh_topology()
         await self._refresh_maintenance()
         await self._refresh_views()
@@ -156,12 +185,20 @@ class Daemon:
             asyncio.create_task(self.scheduler.run(self._stop), name="scheduler"),
             asyncio.create_task(self._claim_loop(), name="claim"),
             asyncio.create_task(self._every(self.lease_ttl / 3, self._heartbeat), name="heartbeat"),
-            asyncio.create_task(self._every(10.0, self._refresh_groups), name="groups"),
             asyncio.create_task(self._every(15.0, self._refresh_caches), name="caches"),
-            asyncio.create_task(self._every(30.0, self._replay_unnotified), name="replay"),
-            asyncio.create_task(self._every(3600.0, self._prune), name="prune"),
             asyncio.create_task(self._watchdog(), name="watchdog"),
         ]
+        if self.role == "primary":
+            self._tasks += [
+                asyncio.create_task(self._every(10.0, self._refresh_groups), name="groups"),
+                asyncio.create_task(self._every(30.0, self._replay_unnotified), name="replay"),
+                asyncio.create_task(self._every(3600.0, self._prune), name="prune"),
+            ]
+        if self.pool is not None:
+            self._tasks += [
+                asyncio.create_task(self.pool.supervise(self._stop), name="workers"),
+                asyncio.create_task(self._every(WORKER_REPLAY_EVERY_S, self._replay_workers), name="worker-replay"),
+            ]
         notify("READY=1")
         notify(f"STATUS=checking {n} cameras")
         self.started.set()
@@ -170,6 +207,8 @@ class Daemon:
         """Stop claiming, let checks in flight finish and commit, give back unstarted leases."""
         notify("STOPPING=1")
         self._stop.set()
+        if self.pool is not None:
+            self.pool.begin_stop()  # they drain at the same time as this process
         sched = self._tasks[0] if self._tasks else None
         if sched is not None:
             with contextlib.suppress(Exception):
@@ -183,6 +222,12 @@ class Daemon:
                     await self.leases.release(lease)
             self._held.clear()
             self._reclaimed.clear()
+        if self.pool is not None:
+            await self.pool.wait_stopped(WORKER_STOP_TIMEOUT_S)
+            try:  # what they committed while draining
+                await self._replay_workers()
+            except Exception as exc:
+                log.warning("publishing the workers' last transitions failed: %s", mask_text(str(exc)))
         for exporter in self.exporters:
             with contextlib.suppress(Exception):
                 await exporter.stop()
@@ -219,11 +264,14 @@ class Daemon:
             try:
                 new = load_config(self.config_path)
                 self.policy = self._policy(new)
-                self.scheduler.limits = self._limits(new)
+                # schedule.workers is fixed at start (changing it needs a restart).
+                self.scheduler.limits = self._limits(new, self.workers)
                 self.config = new
                 log.info("configuration reloaded from %s", self.config_path)
             except (ConfigError, ValueError) as exc:
                 log.error("configuration not reloaded, keeping the running one: %s", exc)
+        if self.pool is not None:
+            self.pool.signal_all(signal.SIGHUP)
         assert self.leases is not None
         added = await self.leases.sync(spread=min(self.config.schedule.interval, 60.0))
         await self._refresh_caches()
@@ -234,7 +282,7 @@ class Daemon:
     async def _claim_loop(self) -> None:
         assert self.leases is not None
         while not self._stop.is_set():
-            capacity = self.config.schedule.max_in_flight * 2 - len(self._held)
+            capacity = self.scheduler.limits.max_in_flight * 2 - len(self._held)
             try:
                 got = await self.leases.claim(capacity, horizon=2.0)
             except Exception as exc:  # database away: keep going, nothing held is lost
@@ -408,6 +456,14 @@ class Daemon:
         if self.metrics is not None:
             for r in results:
                 self.metrics.observe_check(cam.id, r.check.duration_s or 0.0, r.check.verdict)
+        if self.role == "worker":
+            # No exporters here: the primary publishes these transitions (left unnotified for it).
+            for r, _ in committed:
+                tr = r.evaluation.transition
+                if tr is not None:
+                    self.stats.transitions += 1
+                    log.info("camera %s: %s -> %s: %s", cam.id, tr.from_status.value, tr.to_status.value, tr.reason)
+            return
         fresh = await self.store.get_camera(cam.id) if self.store else None
         view = camera_view(fresh or cam, state, label_keys=self._label_keys(),
                            last_check_duration=self._durations.get(cam.id))
@@ -426,14 +482,14 @@ class Daemon:
             self._dirty_parents.add(cam.parent_id)
 
     def _publish_transition(self, tid: int, view: CameraView, from_status: str, reason: str, at: float,
-                            findings: tuple[str, ...]) -> None:
+                            findings: tuple[str, ...], *, to_status: str | None = None, mark: bool = True) -> None:
         event = TransitionEvent(
             event_id=f"camcheck-t{tid}", camera_id=view.camera_id, at=at, from_status=from_status,
-            to_status=view.status, reason=reason, findings=findings, view=view,
+            to_status=to_status or view.status, reason=reason, findings=findings, view=view,
         )
         for exporter in self.exporters:
             exporter.publish_transition(event)  # durable before it returns
-        if self.leases is not None:
+        if mark and self.leases is not None:
             task = asyncio.create_task(self.leases.mark_notified([tid]))
             task.add_done_callback(lambda t: t.exception() and log.warning("marking transition notified failed"))
 
@@ -542,6 +598,14 @@ class Daemon:
         assert self.store is not None and self.leases is not None
         dirty = self._dirty_parents | set(self._incidents)
         self._dirty_parents = set()
+        if self.pool is not None:
+            # Cameras the workers check do not mark their parents dirty here: ask the registry.
+            async with self.store.engine.connect() as conn:
+                dirty |= set((await conn.execute(
+                    sa.select(cameras.c.parent_id).distinct().where(
+                        cameras.c.parent_id.is_not(None), cameras.c.enabled.is_(True),
+                        cameras.c.consecutive_failures > 0)
+                )).scalars().all())
         for pid in sorted(dirty):
             async with self.store.engine.connect() as conn:
                 rows = (await conn.execute(
@@ -607,7 +671,8 @@ class Daemon:
     async def _refresh_caches(self) -> None:
         await self._refresh_topology()
         await self._refresh_maintenance()
-        await self._refresh_views()
+        if self.role == "primary":  # views feed /metrics and the exporters, which workers do not have
+            await self._refresh_views()
 
     async def _refresh_views(self) -> None:
         """Every camera's current view for /metrics (the whole registry, whichever node checked it)."""
@@ -630,6 +695,12 @@ class Daemon:
             state = CameraState.from_json(js) if js else None
             fresh[cam.id] = camera_view(cam, state, label_keys=keys, last_check_duration=self._durations.get(cam.id))
         removed = set(self.views) - set(fresh)
+        if self.pool is not None:
+            # Cameras checked by the workers: their state reaches the exporters (MQTT) from here.
+            for cid, view in fresh.items():
+                if self.views.get(cid) != view:
+                    for exporter in self.exporters:
+                        exporter.publish_state(view)
         self.views = fresh
         for cid in removed:
             for exporter in self.exporters:
@@ -649,6 +720,33 @@ class Daemon:
             self._publish_transition(t.id, view, t.from_state.value, t.reason or "", t.at.timestamp(), tuple(t.findings))
         if pending:
             log.info("re-published %d transitions not confirmed as notified", len(pending))
+
+    async def _replay_workers(self) -> None:
+        """Publish the transitions the worker processes committed (they have no exporters): no age
+        threshold, stable event ids, marked notified once handed to the exporters' outbox."""
+        assert self.leases is not None and self.pool is not None
+        pending = await self.leases.unnotified(older_than=0.0, node_ids=self.pool.node_ids)
+        done: list[int] = []
+        for t in pending:
+            if t.id is None:
+                continue
+            view = await self._fresh_view(t.camera_id)
+            if view is not None:  # a camera deleted since has nobody to be told about
+                self._publish_transition(t.id, view, t.from_state.value, t.reason or "", t.at.timestamp(),
+                                         tuple(t.findings), to_status=t.to_state.value, mark=False)
+            done.append(t.id)
+        await self.leases.mark_notified(done)
+
+    async def _fresh_view(self, camera_id: str) -> CameraView | None:
+        assert self.store is not None and self.leases is not None
+        cam = await self.store.get_camera(camera_id)
+        if cam is None:
+            return None
+        raw = await self.leases.load_state(camera_id)
+        view = camera_view(cam, CameraState.from_json(raw) if raw else None, label_keys=self._label_keys(),
+                           last_check_duration=self._durations.get(camera_id))
+        self.views[camera_id] = view
+        return view
 
     async def _prune(self) -> None:
         assert self.store is not None

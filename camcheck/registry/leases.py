@@ -259,12 +259,17 @@ class Leases:
         )).scalar_one()
 
     # -- notifications: at least once, with stable ids ----------------------------------------------
-    async def unnotified(self, *, older_than: float, limit: int = 500) -> list[TransitionRecord]:
-        """Transitions this node committed whose notification was not confirmed (a crash between
-        commit and the exporters' durable outbox): re-published on start and periodically."""
+    async def unnotified(self, *, older_than: float, node_ids: Sequence[str] | None = None,
+                         limit: int = 500) -> list[TransitionRecord]:
+        """Transitions committed by ``node_ids`` (default: this node) whose notification was not
+        confirmed (a crash between commit and the exporters' durable outbox, or a worker process,
+        which has no exporters): re-published with their stable ids."""
+        ids = [self.node_id] if node_ids is None else list(node_ids)
+        if not ids:
+            return []
         cutoff = now_utc() - timedelta(seconds=older_than)
         q = (sa.select(transitions).where(
-            transitions.c.node_id == self.node_id, transitions.c.notified_at.is_(None),
+            transitions.c.node_id.in_(ids), transitions.c.notified_at.is_(None),
             transitions.c.suppressed_by.is_(None), transitions.c.at <= cutoff,
         ).order_by(transitions.c.id).limit(limit))
         async with self._engine.connect() as conn:
