@@ -14,19 +14,34 @@ after ``ttl`` seconds and other nodes claim those cameras.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from camcheck import __version__
 from camcheck.registry.models import MEASURED_COLUMNS, CheckRecord, EvidenceRecord, TransitionRecord, now_utc
 from camcheck.registry.schema import cameras, check_results, evidence, leases, nodes, transitions
 from camcheck.registry.store import Store
+
+
+log = logging.getLogger(__name__)
+
+# SQLite lets one writer in at a time; past its busy timeout (or at once, when a reader must upgrade
+# to writer after another commit) it says "database is locked". A check's result is worth a retry.
+LOCK_RETRIES = 6
+
+
+def _locked(exc: OperationalError) -> bool:
+    text = str(exc.orig if getattr(exc, "orig", None) is not None else exc).lower()
+    return "database is locked" in text or "database table is locked" in text
 
 
 class LeaseLost(RuntimeError):
@@ -74,6 +89,19 @@ class Leases:
     def _engine(self):  # noqa: ANN202
         return self.store.engine
 
+    async def _write(self, fn: Callable[[AsyncConnection], Awaitable[Any]]) -> Any:
+        """Run ``fn`` in one write transaction, retried (bounded, with backoff) when SQLite is locked."""
+        for attempt in range(LOCK_RETRIES):
+            try:
+                async with self._engine.begin() as conn:
+                    return await fn(conn)
+            except OperationalError as exc:
+                if not _locked(exc) or attempt == LOCK_RETRIES - 1:
+                    raise
+                log.info("registry busy (another writer), retrying a write (%d)", attempt + 1)
+                await asyncio.sleep(0.05 * 2**attempt * random.uniform(0.5, 1.5))
+        raise AssertionError("unreachable")
+
     # -- nodes --------------------------------------------------------------------------------
     async def register(self, *, hostname: str, pid: int, capacity: int) -> None:
         now = now_utc()
@@ -99,13 +127,16 @@ class Leases:
     async def heartbeat(self) -> int:
         """Mark this node alive and extend every lease it holds; returns the leases renewed."""
         now = now_utc()
-        async with self._engine.begin() as conn:
+
+        async def run(conn: AsyncConnection) -> int:
             await conn.execute(sa.update(nodes).where(nodes.c.id == self.node_id).values(heartbeat_at=now))
             r = await conn.execute(
                 sa.update(leases).where(leases.c.owner_node == self.node_id)
                 .values(expires_at=now + timedelta(seconds=self.ttl))
             )
-        return r.rowcount
+            return r.rowcount
+
+        return await self._write(run)
 
     async def live_nodes(self, *, within: float) -> list[str]:
         cutoff = now_utc() - timedelta(seconds=within)
@@ -156,8 +187,11 @@ class Leases:
             .values(owner_node=self.node_id, expires_at=now + timedelta(seconds=self.ttl), token=leases.c.token + 1)
             .returning(leases.c.camera_id, leases.c.token, leases.c.next_check_at, leases.c.priority)
         )
-        async with self._engine.begin() as conn:
-            rows = (await conn.execute(stmt)).all()
+
+        async def run(conn: AsyncConnection) -> list[Any]:
+            return list((await conn.execute(stmt)).all())
+
+        rows = await self._write(run)
         return [Lease(r[0], r[1], r[2], r[3]) for r in rows]
 
     async def release(self, lease: Lease) -> bool:
@@ -198,7 +232,8 @@ class Leases:
             fence = fence.values(owner_node=None, expires_at=None, next_check_at=c.next_check_at, priority=c.priority)
         else:
             fence = fence.values(expires_at=now_utc() + timedelta(seconds=self.ttl))
-        async with self._engine.begin() as conn:
+
+        async def run(conn: AsyncConnection) -> TransitionRecord | None:
             r = await conn.execute(fence)
             if r.rowcount != 1:
                 raise LeaseLost(f"lease on camera {lease.camera_id!r} was taken over; result discarded")
@@ -209,7 +244,9 @@ class Leases:
                     evidence.c.camera_id == lease.camera_id, evidence.c.kind == "last_good",
                     evidence.c.transition_id.is_(None)))
                 await self._insert_evidence(conn, lease.camera_id, c.last_good, None)
-        return saved
+            return saved
+
+        return await self._write(run)
 
     async def _write_check(self, conn: AsyncConnection, c: CheckCommit) -> None:
         chk = c.check
