@@ -105,11 +105,26 @@ def _section(model: Any, data: dict[str, Any], key: str) -> Any:
         raise ConfigError(f"{len(lines)} problem(s):\n" + "\n".join(lines)) from None
 
 
+def _check_status(config: Config) -> None:
+    """The status policy, validated with errors that name the key (status.fail_threshold: ...)."""
+    from pydantic import ValidationError
+
+    try:
+        Daemon._policy(config)  # noqa: SLF001 - the policy the daemon will run with
+    except ValidationError as exc:
+        lines = []
+        for e in exc.errors():
+            where = ".".join(str(p) for p in ("status", *e["loc"])) if e["loc"] else "status"
+            lines.append(f"  {where}: {'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}")
+        raise ConfigError(f"{len(lines)} problem(s):\n" + "\n".join(lines)) from None
+
+
 def build_daemon(config: Config, *, config_path: Path | None = None, state_dir: Path | None = None,
                  role: str = "primary", worker_args: Sequence[str] = ()) -> Daemon:
     """The daemon with its exporters and HTTP server; a worker process (``role="worker"``) gets
     neither: it only claims, checks and commits, and the primary publishes for it."""
     exporters_cfg = parse_exporters_config(config.exporters)
+    _check_status(config)
     api_cfg = _section(ApiAuthConfig, config.api, "api")
     dashboard_cfg = _section(DashboardSettings, config.dashboard, "dashboard")
     config.exporters = exporters_cfg.model_dump(mode="json")  # validated; the views use its label set

@@ -177,7 +177,7 @@ def test_check_config_good_and_bad(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text("status:\n  fail_threshold: 0\n", encoding="utf-8")
     r = _run_cli("--config", str(policy), "--check-config")
-    assert r.returncode == 2 and "fail_threshold" in r.stderr
+    assert r.returncode == 2 and "status.fail_threshold" in r.stderr
 
     r = _run_cli("--config", str(tmp_path / "missing.yaml"), "--check-config")
     assert r.returncode == 2 and "cannot read" in r.stderr
