@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CSV = ROOT / "tests" / "data" / "registry-sample-th.csv"
-PG_ADMIN_URL = os.environ.get("CAMCHECK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.pg import PG_ADMIN_URL, pg_database  # noqa: F401 - PG_ADMIN_URL re-exported for the tests
 ARTIFACTS = ROOT / "test-artifacts"
 
 WRITE_TOKEN = "write-token-0123456789abcdef"
@@ -162,44 +161,14 @@ async def seed(store: Any, *, generated: int = 48, bulk: int = 0) -> Seeded:
 
 # --- databases ------------------------------------------------------------------------------------
 
-def _admin(sql: str) -> None:
-    import asyncpg
-
-    async def go() -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=10)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    box: dict[str, BaseException] = {}
-
-    def run() -> None:
-        try:
-            asyncio.run(go())
-        except BaseException as exc:  # re-raised below
-            box["e"] = exc
-
-    t = threading.Thread(target=run)
-    t.start()
-    t.join(60)
-    if "e" in box:
-        raise box["e"]
-
-
 @contextmanager
 def database(kind: str, tmp: Path) -> Iterator[str]:
     """A fresh database URL: a SQLite file in ``tmp`` or a uniquely named PostgreSQL database."""
     if kind == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp / 'registry.db'}"
         return
-    name = f"camcheck_api_{uuid.uuid4().hex[:12]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pg_database("camcheck_api") as url:
+        yield url
 
 
 # --- a live server in a thread --------------------------------------------------------------------

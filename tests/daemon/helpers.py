@@ -9,10 +9,8 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -99,7 +97,8 @@ async def wait_for(predicate: Callable[[], Any], timeout: float, what: str, step
 # -- daemon processes (`camcheck run` as a real subprocess) -------------------------------------------
 
 
-PG_ADMIN_URL = os.environ.get("CAMCHECK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.pg import PG_ADMIN_URL  # noqa: E402,F401 - re-exported for the daemon tests
+from tests.pg import pg_database as shared_pg_database  # noqa: E402
 PW_ENV = "CAMCHECK_TEST_CAM_PW"
 
 
@@ -225,39 +224,6 @@ class DaemonProcess:
 
 @contextmanager
 def pg_database(prefix: str = "camcheck_mn") -> Iterator[str]:
-    """A brand-new PostgreSQL database (asyncpg URL), dropped afterwards even if the test failed.
-
-    Admin statements run through asyncpg in a private thread and loop, so this works from sync and
-    async tests alike."""
-    import asyncpg
-
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-
-    def admin(sql: str) -> None:
-        box: dict[str, BaseException] = {}
-
-        async def go() -> None:
-            conn = await asyncpg.connect(PG_ADMIN_URL, timeout=10)
-            try:
-                await conn.execute(sql)
-            finally:
-                await conn.close()
-
-        def target() -> None:
-            try:
-                asyncio.run(go())
-            except BaseException as exc:  # re-raised below
-                box["error"] = exc
-
-        t = threading.Thread(target=target)
-        t.start()
-        t.join(60)
-        if "error" in box:
-            raise box["error"]
-
-    admin(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """A brand-new PostgreSQL database (asyncpg URL), dropped afterwards even if the test failed."""
+    with shared_pg_database(prefix) as url:
+        yield url

@@ -6,65 +6,23 @@ other suites sharing the server never see each other's tables.
 
 from __future__ import annotations
 
-import asyncio
-import os
-import threading
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-PG_ADMIN_URL = os.environ.get("CAMCHECK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.pg import PG_ADMIN_URL, pg_admin, pg_database, run_in_thread as _in_thread  # noqa: F401 - re-exported
 DATA = Path(__file__).resolve().parent.parent / "data"
 SAMPLE_CSV = DATA / "registry-sample-th.csv"
 
 
-def _in_thread(coro_fn: Any) -> Any:
-    """Run a coroutine in its own thread and loop (safe whether or not a loop is running here)."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coro_fn())
-        except BaseException as exc:  # re-raised in the caller
-            box["error"] = exc
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join(60)
-    if t.is_alive():
-        raise TimeoutError("PostgreSQL admin command did not finish in 60 s")
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
-
-
-def pg_admin(sql: str) -> None:
-    import asyncpg
-
-    async def go() -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=10)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    _in_thread(go)
-
-
 def _pg_database(template: str | None = None) -> Iterator[str]:
-    name = f"camcheck_reg_{uuid.uuid4().hex[:12]}"
     try:
-        pg_admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        with pg_database("camcheck_reg", template) as url:
+            yield url
     except OSError as exc:
         pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is needed for registry tests (run `make services`): {exc}")
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
