@@ -505,6 +505,24 @@ def _h264_scaling_list(r: BitReader, size: int) -> None:
         last = nxt if nxt != 0 else last
 
 
+def _skip_vui_head(r: BitReader) -> None:
+    """Skip the VUI fields H.264 and H.265 share before their timing information: aspect ratio,
+    overscan, video signal type (with colour description) and chroma sample location."""
+    if r.u(1) and r.u(8) == 255:  # aspect_ratio_info_present, Extended_SAR
+        r.u(16)
+        r.u(16)
+    if r.u(1):  # overscan_info_present
+        r.u(1)
+    if r.u(1):  # video_signal_type_present
+        r.u(3)
+        r.u(1)
+        if r.u(1):  # colour_description_present
+            r.u(24)
+    if r.u(1):  # chroma_loc_info_present
+        r.ue()
+        r.ue()
+
+
 def parse_h264_sps(nal: bytes) -> SpsInfo:
     r = BitReader(unescape_rbsp(nal[1:]))
     profile = r.u(8)
@@ -556,19 +574,7 @@ def parse_h264_sps(nal: bytes) -> SpsInfo:
     fps = None
     try:
         if r.u(1):  # vui_parameters_present
-            if r.u(1) and r.u(8) == 255:
-                r.u(16)
-                r.u(16)
-            if r.u(1):
-                r.u(1)
-            if r.u(1):
-                r.u(3)
-                r.u(1)
-                if r.u(1):
-                    r.u(24)
-            if r.u(1):
-                r.ue()
-                r.ue()
+            _skip_vui_head(r)
             if r.u(1):  # timing_info_present
                 units, scale = r.u(32), r.u(32)
                 if units and scale:
@@ -695,19 +701,7 @@ def _h265_vui_fps(r: BitReader, max_sub_layers_minus1: int) -> float | None:
     r.u(1)  # strong intra smoothing
     if not r.u(1):  # vui_parameters_present
         return None
-    if r.u(1) and r.u(8) == 255:
-        r.u(16)
-        r.u(16)
-    if r.u(1):
-        r.u(1)
-    if r.u(1):
-        r.u(3)
-        r.u(1)
-        if r.u(1):
-            r.u(24)
-    if r.u(1):
-        r.ue()
-        r.ue()
+    _skip_vui_head(r)
     r.u(1)
     r.u(1)
     r.u(1)
