@@ -18,8 +18,9 @@ from typing import Any
 PG_ADMIN_URL = os.environ.get("CAMCHECK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def run_in_thread(coro_fn: Any) -> Any:
-    """Run ``coro_fn()`` in its own thread and loop; its exception is re-raised here."""
+def run_in_thread(coro_fn: Any, timeout: float = 60.0) -> Any:
+    """Run ``coro_fn()`` in its own thread and loop (safe whether or not a loop runs here);
+    its exception is re-raised here."""
     box: dict[str, Any] = {}
 
     def target() -> None:
@@ -30,9 +31,9 @@ def run_in_thread(coro_fn: Any) -> Any:
 
     t = threading.Thread(target=target)
     t.start()
-    t.join(60)
+    t.join(timeout)
     if t.is_alive():
-        raise TimeoutError("PostgreSQL admin command did not finish in 60 s")
+        raise TimeoutError(f"{getattr(coro_fn, '__name__', 'coroutine')} did not finish in {timeout:g} s")
     if "error" in box:
         raise box["error"]
     return box.get("value")

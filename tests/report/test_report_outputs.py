@@ -4,7 +4,6 @@ Outputs and renderings are kept in test-artifacts/report/ for a person to look a
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import csv
 import io
@@ -15,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import openpyxl
 import pytest
 
 from tests.api.fleet_seed import ARTIFACTS, ROOT, database, seed
+from tests.pg import run_in_thread
 from tests.web.browser import CHROMIUM, FLAGS, require_chromium
 
 pytestmark = pytest.mark.timeout(300)
@@ -31,20 +30,7 @@ OUT = ARTIFACTS / "report"
 
 
 def _run_async(fn: Any) -> Any:
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["v"] = asyncio.run(fn())
-        except BaseException as exc:  # re-raised in the test
-            box["e"] = exc
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join(180)
-    if "e" in box:
-        raise box["e"]
-    return box.get("v")
+    return run_in_thread(fn, timeout=180)
 
 
 def _seed(url: str) -> Any:
