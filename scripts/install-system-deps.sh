@@ -6,6 +6,7 @@ PKGS=(
   python3-gi gir1.2-gst-rtsp-server-1.0    
   gstreamer1.0-rtsp gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  gstreamer1.0-x                           # Pango overlays (timeoverlay: the ticking clock of the GStreamer frozen peer)
   vlc-bin vlc-plugin-base                  
   faketime                                 
   prometheus                               # promtool + a real server for the exporter tests
