@@ -67,18 +67,20 @@ def decode_batches(
 ) -> DecodeOutput:
     """Decode each batch of (annex-b access unit, rtp timestamp, keyframe) in a fresh decoder.
 
-    ``enough(pictures so far)``, called before each batch after the first, ends decoding early when
-    it returns True (the probe skips the second keyframe once the first batch proves motion). The
-    snapshot is taken from the last keyframe decoded (the freshest picture), encoded once at the
-    end. Blocking: call it through ``asyncio.to_thread``.
+    ``enough(pictures so far)`` is asked after every picture that follows the first one; True ends
+    all decoding there (the probe stops as soon as a frame after the first keyframe proves motion:
+    the remaining frames and the second keyframe would only serve the frozen test). The snapshot is
+    taken from the last keyframe decoded (the freshest picture), encoded once at the end.
+    Blocking: call it through ``asyncio.to_thread``.
     """
     out = DecodeOutput(pictures=[], errors=[])
     snapshot_frame: av.VideoFrame | None = None
-    for n, batch in enumerate(batches):
+    done = False
+    for batch in batches:
+        if done:
+            break
         if not batch:
             continue
-        if n and enough is not None and out.pictures and enough(out.pictures):
-            break
         ctx = av.CodecContext.create(CODEC_NAMES[codec], "r")
         ctx.thread_count = 1
         # No deblocking for the P-frames after the keyframe (keyframes stay exact): about a third
@@ -86,25 +88,32 @@ def decode_batches(
         # not touch, so the frozen test sees the same pictures; live ones only differ a bit more.
         ctx.options = {"skip_loop_filter": "nokey"}
         keyframes = {ts: key for _, ts, key in batch}
-        frames: list[av.VideoFrame] = []
-        for data, ts, _key in batch:
-            packet = av.Packet(data)
-            packet.pts = ts
+        packets = [_packet(data, ts) for data, ts, _key in batch]
+        packets.append(None)  # drain
+        for packet in packets:
             try:
-                frames.extend(ctx.decode(packet))
+                frames = ctx.decode(packet)
             except av.FFmpegError as exc:
                 out.errors.append(str(exc))
-        try:
-            frames.extend(ctx.decode(None))  # drain
-        except av.FFmpegError as exc:
-            out.errors.append(str(exc))
-        for frame in frames:
-            ts = frame.pts if frame.pts is not None else batch[0][1]
-            key = keyframes.get(ts, bool(frame.key_frame))
-            out.pictures.append(Picture(_luma(frame), ts, key))
-            out.width, out.height = frame.width, frame.height
-            if key and want_snapshot:
-                snapshot_frame = frame
+                continue
+            for frame in frames:
+                ts = frame.pts if frame.pts is not None else batch[0][1]
+                key = keyframes.get(ts, bool(frame.key_frame))
+                out.pictures.append(Picture(_luma(frame), ts, key))
+                out.width, out.height = frame.width, frame.height
+                if key and want_snapshot:
+                    snapshot_frame = frame
+                if enough is not None and len(out.pictures) > 1 and enough(out.pictures):
+                    done = True
+                    break
+            if done:
+                break
     if snapshot_frame is not None:
         out.snapshot_jpeg = _jpeg(snapshot_frame, snapshot_max_width)
     return out
+
+
+def _packet(data: bytes, ts: int) -> av.Packet:
+    packet = av.Packet(data)
+    packet.pts = ts
+    return packet

@@ -85,6 +85,7 @@ class RtpCollector:
         frames_after_keyframe: int,
         notify: Callable[[], None] | None = None,
         window_s: float | None = None,
+        frames_needed: int | None = None,
     ) -> None:
         if codec not in ("h264", "h265"):
             raise ValueError(f"unsupported codec {codec!r}")
@@ -93,6 +94,10 @@ class RtpCollector:
         self.payload_type = payload_type
         self.clock_rate = clock_rate or 90000
         self.frames_after_keyframe = max(0, frames_after_keyframe)
+        # `following_done` (the reader may stop) once this many are in; up to frames_after_keyframe
+        # are kept while reading goes on anyway (the probe proves motion from as few as it can).
+        self.frames_needed = self.frames_after_keyframe if frames_needed is None else (
+            min(max(0, frames_needed), self.frames_after_keyframe))
         self.notify = notify
         # K2 is the last keyframe of the window, counted on the RTP clock from the first frame, so a
         # late-running reader (busy host) does not swap in a keyframe from far beyond the window.
@@ -341,7 +346,7 @@ class RtpCollector:
                 self.first_key = au
                 self.first_key_arrival = now
                 self._following_left = self.frames_after_keyframe
-                self.following_done = self._following_left == 0
+                self.following_done = self.frames_needed == 0
             else:
                 if self._following_left:
                     self._following_left = 0  # a GOP shorter than the follow-up: done
@@ -357,10 +362,15 @@ class RtpCollector:
             else:
                 self.following.append(AccessUnit(nals, ts, False, now))
                 self._following_left -= 1
-            if self._following_left == 0:
+            if not self.following_done and (self._following_left == 0 or len(self.following) >= self.frames_needed):
                 self.following_done = True
                 if self.notify:
                     self.notify()
+
+    @property
+    def following_complete(self) -> bool:
+        """K1 is in and no more frames after it will be kept (all wanted are in, or capture ended)."""
+        return self.first_key is not None and self._following_left == 0
 
     def _window_closed(self) -> bool:
         """A keyframe at or past the window's end is already held as K2."""

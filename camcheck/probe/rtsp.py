@@ -3,14 +3,16 @@
 ``probe_rtsp(target, settings, deadline)`` connects, DESCRIBEs, SETUPs the video track (TCP
 interleaved or UDP), PLAYs, then reads RTP for ``settings.window`` seconds counting packets, bytes,
 sequence gaps, frame timestamps and keyframes from the headers alone. It copies only the access
-units it may decode: the first keyframe K1 (with its parameter sets), the
-``image.FRAMES_AFTER_KEYFRAME`` frames right after it, and the LAST keyframe K2 of the window. After
-TEARDOWN is sent, one worker-thread call decodes and analyses only what the image analysis uses: K1
-and the frames after it (in order: they are P-frames; they give motion), then K2, when it came at
-least ``image.MIN_KEY_GAP`` after K1, unless those frames already prove motion
-(``image.motion_proven``): K2 only serves the frozen test, which motion rules out. A moving scene
-then costs ~1.2 keyframes of decoding instead of 2, and its measures carry no
-``change``/``noise``/``key_gap``.
+units it may decode: the first keyframe K1 (with its parameter sets), up to
+``image.MOTION_PROOF_FRAMES`` frames right after it (reading may end once
+``image.FRAMES_AFTER_KEYFRAME`` are in), and the LAST keyframe K2 of the window. Pictures come in two
+worker-thread passes (``camcheck.probe.pictures``): as soon as K1 and the frames after it are in,
+while reading goes on, K1 is decoded and measured and the frames after it are decoded one by one
+until one proves motion against K1 (``image.MotionProof``); after TEARDOWN, K2 (when it came at
+least ``image.MIN_KEY_GAP`` after K1) is decoded only if none did: K2 only serves the frozen test,
+which motion rules out. A moving scene then costs K1 and a few cheap P-frames instead of two
+keyframes, and its measures carry no ``change``/``noise``/``key_gap``. (Reading still waits for K2:
+it also gives ``gop_s``, the measured keyframe interval.)
 
 Window rules (the issue leaves these to us):
 - The window starts at the first RTP packet, not at PLAY (a camera may take a moment to start).
@@ -38,18 +40,10 @@ import logging
 import time
 from typing import Any
 
-from camcheck.probe.decode import DecodeOutput, decode_batches
-from camcheck.probe.depacketize import BitstreamError, RtpCollector, SpsInfo, find_sps, parse_sps
-from camcheck.probe.image import (
-    FRAMES_AFTER_KEYFRAME,
-    MIN_KEY_GAP,
-    DecodedFrame,
-    ImageAnalysis,
-    analyse,
-    load_reference,
-    motion_proven,
-)
+from camcheck.probe.depacketize import AccessUnit, BitstreamError, RtpCollector, SpsInfo, find_sps, parse_sps
+from camcheck.probe.image import FRAMES_AFTER_KEYFRAME, MIN_KEY_GAP, MOTION_PROOF_FRAMES
 from camcheck.probe.observation import Observation, RtspSettings, RtspTarget, verdict_for
+from camcheck.probe.pictures import FirstPass, PictureJob, Unit, first_pass, second_pass
 from camcheck.probe.rtsp_client import ProbeFailure, RtspClient, status_failure
 from camcheck.probe.sdp import SdpError, SessionDescription, parse_sdp
 from camcheck.secrets import mask_text, mask_url, split_credentials
@@ -62,7 +56,18 @@ PACKET_LOSS_LIMIT = 0.01  # more than 1 % of RTP packets missing -> packet_loss
 STALL_MIN_S = 1.5  # silence after packets that counts as a stall (at least this, or 3 frame intervals)
 TEARDOWN_GRACE_MAX = 0.5  # time kept inside the deadline to send TEARDOWN and hear the reply
 DECODE_RESERVE_MAX = 0.75  # time kept inside the deadline to decode and analyse
-BATCH_READ_S = 0.2  # once the first pictures are in, read the TCP socket at most this often
+# TCP: once packets flow, the socket is read in batches (one event-loop wake-up per batch instead of
+# one per frame: on a small VM each wake-up of an idle thread costs 65-300 us of CPU, as much as
+# parsing 20-100 packets).
+# A batch lasts as long as a quarter of the kernel's receive buffer takes to fill at the stream's
+# measured rate (the camera never has to stop sending: no frames dropped, no fps misread), within
+# these bounds; BATCH_START_S until the rate is known (0.2 s of packets). Arrival times, hence
+# `first_frame`, have the batch's resolution.
+BATCH_START_S = 0.1
+BATCH_MIN_S = 0.05
+BATCH_MAX_S = 0.5
+BATCH_BUFFER_SHARE = 0.25
+RATE_KNOWN_S = 0.2
 ALIVE_GAP_S = 0.5  # a stream whose last packet is older than this (or 3 frame intervals) is not "flowing"
 STALL_RECHECK_S = 0.05  # on suspected silence, service the socket for this long before deciding
 
@@ -86,9 +91,12 @@ class _Run:
         self.sdp: SessionDescription | None = None
         self.collector: RtpCollector | None = None
         self.sps: SpsInfo | None = None
-        self._batching = False
+        self._batching = False  # TCP reads in batches (see BATCH_START_S)
+        self._batch_len = BATCH_START_S
+        self._rate_sized = False
         self._wake: asyncio.Future[None] | None = None
         self._ended = False  # connection closed / RTCP BYE while streaming
+        self._first_pass: asyncio.Future[FirstPass] | None = None
 
     # ---- helpers ----
 
@@ -130,6 +138,8 @@ class _Run:
         except ProbeFailure as f:
             self.fail(f.failure, f.message)
         finally:
+            if self._first_pass is not None:  # a check that failed after K1 never awaits it
+                self._first_pass.add_done_callback(_consume)
             await self._finish_session()
 
     async def _steps(self) -> None:
@@ -175,8 +185,8 @@ class _Run:
 
         self.phase = "setup"
         collector = self.collector = RtpCollector(
-            track.codec, track.payload_type, track.clock_rate, FRAMES_AFTER_KEYFRAME, notify=self.notify,
-            window_s=max(0.1, s.window))
+            track.codec, track.payload_type, track.clock_rate, MOTION_PROOF_FRAMES, notify=self.notify,
+            window_s=max(0.1, s.window), frames_needed=FRAMES_AFTER_KEYFRAME)
         await client.setup(track.control_url, target.transport, collector.feed, self.on_rtcp)
         self.obs.timings.setup = self.rel()
 
@@ -225,14 +235,13 @@ class _Run:
             now = loop.time()
             if col.first_arrival is not None and self.obs.timings.first_packet is None:
                 self.obs.timings.first_packet = round(col.first_arrival - self.t0, 4)
-            if col.first_key is not None:
-                if self.obs.timings.first_frame is None:
-                    self.obs.timings.first_frame = round((col.first_key_arrival or now) - self.t0, 4)
-                if col.following_done and not self._batching:
-                    self._batching = True
-                    if self.target.transport == "tcp" and self.client is not None:
-                        # The rest is counting and waiting for the next keyframe: read in batches.
-                        self.client.batch_reads(BATCH_READ_S)
+            if col.first_key is not None and self.obs.timings.first_frame is None:
+                self.obs.timings.first_frame = round((col.first_key_arrival or now) - self.t0, 4)
+            if col.first_arrival is not None and not stall_suspected:
+                self._batch_reads()
+            if self._first_pass is None and col.first_key is not None and (
+                    col.following_complete or (col.following_done and now >= col.first_arrival + window)):
+                self._start_first_pass()
             if self._ended:
                 stalled = col.packets > 0
                 break
@@ -251,6 +260,7 @@ class _Run:
                         # batched), which must not pass for silence.
                         stall_suspected = True
                         if self.client is not None:
+                            self._batching = False
                             self.client.batch_reads(0)
                         await asyncio.sleep(STALL_RECHECK_S)
                         continue
@@ -258,7 +268,13 @@ class _Run:
                     break
                 stall_suspected = False
                 window_end = col.first_arrival + window
-                checks = [hard_end, last + stall_after]
+                stall_at = last + stall_after
+                if stall_at < window_end:
+                    # Batched reads refresh `last` without waking this loop: rather than wake for
+                    # nothing on an old `last`, look again at the window's end, or one stall time
+                    # later (a stall inside the window is then told at most stall_after late).
+                    stall_at = min(window_end, stall_at + stall_after)
+                checks = [hard_end, stall_at]
                 if now < window_end:
                     checks.append(window_end)
                 elif col.first_key is not None and col.following_done:
@@ -268,7 +284,13 @@ class _Run:
                         # is watched until it is either a gap or a stall.
                         if now - last <= max(ALIVE_GAP_S, 3 / fps_hint if fps_hint else 0.0):
                             break
-                        checks.append(now + 0.1)
+                        if self._batching and self.client is not None:
+                            # Batched reads may simply not have taken the latest packets yet.
+                            self._batching = False
+                            self.client.batch_reads(0)
+                            checks.append(now + STALL_RECHECK_S)
+                        else:
+                            checks.append(now + 0.1)
                     else:
                         checks.append(give_up)
                 next_check = min(checks)
@@ -297,6 +319,26 @@ class _Run:
             raise ProbeFailure("decode_failed", f"{col.frames} frames arrived but no complete keyframe{damaged} "
                                                 f"within {self.rel():.1f} s; no picture can be decoded")
 
+    def _batch_reads(self) -> None:
+        """Read the TCP connection in batches sized for the stream's rate (see BATCH_START_S)."""
+        if self.target.transport == "tcp" and self.client is not None and not self._batching:
+            self._batching = True
+            self.client.batch_reads(self._batch_len, self._batch_size)
+
+    def _batch_size(self) -> float:
+        """The next batch's length (asked by the client at every batch)."""
+        col, client = self.collector, self.client
+        if not self._rate_sized and col is not None and client is not None and col.first_arrival is not None:
+            if self.loop.time() - col.first_arrival >= RATE_KNOWN_S:
+                self._rate_sized = True
+                # Bytes per second of media time: a camera's start-up burst (the GOP so far) does
+                # not inflate it as bytes per second of arrival would.
+                kbps = col.bitrate_kbps()
+                if kbps:
+                    budget = BATCH_BUFFER_SHARE * (client.receive_buffer() or 0)
+                    self._batch_len = min(BATCH_MAX_S, max(BATCH_MIN_S, budget / (kbps * 125)))
+        return self._batch_len
+
     def _stream_facts(self) -> None:
         col = self.collector
         assert col is not None
@@ -318,69 +360,59 @@ class _Run:
             if sps:
                 self._use_sps(sps)
 
-    async def _decode(self) -> None:
-        """Decode only what the analysis uses: K1 and the frames right after it; then K2 (when it
-        came at least image.MIN_KEY_GAP after K1) only if those frames do not already prove motion
-        (image.motion_proven): K2 serves the frozen test alone, and motion rules frozen out."""
-        col = self.collector
-        sdp = self.sdp
+    def _units(self) -> tuple[Unit, list[Unit]]:
+        """K1 (with parameter sets) and the frames captured after it so far, as decoder input."""
+        col, sdp = self.collector, self.sdp
         assert col is not None and sdp is not None and col.first_key is not None
+        return self._keyframe_unit(col.first_key), [(au.annexb(), au.timestamp, False) for au in col.following]
+
+    def _keyframe_unit(self, au: AccessUnit) -> Unit:
+        col, sdp = self.collector, self.sdp
+        assert col is not None and sdp is not None
+        # parameter sets first when the AU does not carry them
+        return au.annexb(col.parameter_sets_for(au, sdp.video.parameter_sets)), au.timestamp, True
+
+    def _picture_job(self) -> PictureJob:
+        col = self.collector
+        assert col is not None
+        s = self.settings
+        return PictureJob(col.codec, col.clock_rate, s.want_snapshot, s.snapshot_max_width,
+                          self.target.reference_image, self.obs.url)
+
+    def _start_first_pass(self) -> None:
+        """Decode and measure K1 (and prove motion from the frames after it) while reading goes on."""
+        k1, after = self._units()
+        self._first_pass = asyncio.ensure_future(asyncio.to_thread(first_pass, self._picture_job(), [k1, *after]))
+
+    async def _decode(self) -> None:
+        """Finish the pictures: the first pass (K1 and the frames after it, usually done while
+        reading), then K2 (when it came at least image.MIN_KEY_GAP after K1) only if the first pass
+        did not prove motion: K2 serves the frozen test alone, and motion rules frozen out."""
+        col = self.collector
+        assert col is not None and col.first_key is not None
+        if self._first_pass is None:
+            self._start_first_pass()
+        assert self._first_pass is not None
+        first = await self._first_pass
         k1, k2 = col.first_key, col.last_key
-
-        def keyframe(au):  # parameter sets first when the AU does not carry them
-            return (au.annexb(col.parameter_sets_for(au, sdp.video.parameter_sets)), au.timestamp, True)
-
-        clock = col.clock_rate
-        batches = [[keyframe(k1)] + [(au.annexb(), au.timestamp, False) for au in col.following]]
-        if k2 is not None and (k2.timestamp - k1.timestamp) / clock >= MIN_KEY_GAP:
-            batches.append([keyframe(k2)])
-
-        def moving(pictures) -> bool:  # noqa: ANN001 - decode.Picture list, in the worker thread
-            # K1 and the P-frames after it cost about 1.2 keyframes; K2 another whole keyframe,
-            # and it only matters for "frozen", which motion already rules out.
-            if not pictures[0].keyframe:  # K1 did not decode: whatever came out proves nothing
-                return False
-            t0 = pictures[0].timestamp
-            frames = [DecodedFrame(image=p.luma, t=(p.timestamp - t0) / clock, keyframe=p.keyframe)
-                      for p in pictures]
-            try:
-                return motion_proven(frames[0], frames[1:])
-            except ValueError:  # e.g. a picture too small to analyse: analyse() will say so
-                return False
-
-        settings, reference_image, url = self.settings, self.target.reference_image, self.obs.url
-
-        def decode_and_analyse() -> tuple[DecodeOutput, ImageAnalysis | None]:
-            # One worker-thread call: the decoded pictures (views of the decoder's frame buffers)
-            # live only until the analysis is done, not while this probe waits for a second
-            # thread slot behind hundreds of others.
-            out = decode_batches(col.codec, batches, settings.want_snapshot, settings.snapshot_max_width, moving)
-            pictures, out.pictures = out.pictures, []
-            if not pictures:
-                return out, None
-            t0 = pictures[0].timestamp
-            frames = [DecodedFrame(image=p.luma, t=(p.timestamp - t0) / clock, keyframe=p.keyframe) for p in pictures]
-            del pictures
-            reference = None
-            if reference_image:
-                try:
-                    reference = load_reference(reference_image)
-                except ValueError as exc:
-                    log.warning("%s: reference image ignored: %s", url, exc)
-            return out, analyse(frames, reference)
-
-        out, analysis = await asyncio.to_thread(decode_and_analyse)
-        errors = out.errors or []
+        k2_unit = None
+        if not first.moving and k2 is not None and (k2.timestamp - k1.timestamp) / col.clock_rate >= MIN_KEY_GAP:
+            k2_unit = self._keyframe_unit(k2)
+        if k2_unit is None and first.first is not None:
+            result = second_pass(self._picture_job(), first, None)  # no decoding: measures and findings
+        else:
+            result = await asyncio.to_thread(second_pass, self._picture_job(), first, k2_unit)
+        analysis = result.analysis
         if analysis is None:
-            detail = f": {errors[0]}" if errors else ""
+            detail = f": {result.errors[0]}" if result.errors else ""
             raise ProbeFailure("decode_failed", f"the keyframe ({col.first_key.size} bytes) did not decode{detail}")
         st = self.obs.stream
-        if out.width and out.height and (st.width, st.height) != (out.width, out.height):
+        if result.width and result.height and (st.width, st.height) != (result.width, result.height):
             if st.width is not None:
                 log.info("%s: SPS says %sx%s, decoder gives %dx%d; reporting the decoded size",
-                         self.obs.url, st.width, st.height, out.width, out.height)
-            st.width, st.height = out.width, out.height
-        self.obs.snapshot_jpeg = out.snapshot_jpeg
+                         self.obs.url, st.width, st.height, result.width, result.height)
+            st.width, st.height = result.width, result.height
+        self.obs.snapshot_jpeg = result.snapshot_jpeg
         self.obs.image = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in analysis.measures.items()}
         self.image_findings = list(analysis.findings)
 
@@ -482,6 +514,11 @@ def _strip_userinfo(url: str) -> str:
         return split_credentials(url)[0]
     except ValueError:
         return url
+
+
+def _consume(fut: asyncio.Future[FirstPass]) -> None:
+    if not fut.cancelled() and fut.exception() is not None:
+        log.debug("first picture pass of an ended check failed: %s", fut.exception())
 
 
 def _set_done(fut: asyncio.Future[None]) -> None:

@@ -214,6 +214,7 @@ class _RtspProtocol(asyncio.Protocol):
         self.error: ProbeFailure | None = None
         self.received = 0
         self.batch_interval = 0.0  # > 0: read the socket at most this often (see RtspClient.batch_reads)
+        self.batch_sizer: Callable[[], float] | None = None  # asked for the interval at each pause
         self._body_missing = 0
         self._body_timer: asyncio.TimerHandle | None = None
         self._resume: asyncio.TimerHandle | None = None
@@ -256,6 +257,8 @@ class _RtspProtocol(asyncio.Protocol):
         if self.pos > 256 * 1024:  # compact now and then, not per packet
             del buf[: self.pos]
             self.pos = 0
+        if self.batch_sizer is not None and self.batch_interval > 0:
+            self.batch_interval = self.batch_sizer()
         if self.batch_interval > 0 and self.transport is not None and self._resume is None and not self.closed:
             # Let the kernel queue packets for a while and take them in one go: one loop wake-up per
             # interval instead of one per packet. Only TCP: the sender just waits if the window fills.
@@ -595,14 +598,27 @@ class RtspClient:
             raise status_failure("PLAY", url, resp)
         return resp
 
-    def batch_reads(self, interval: float) -> None:
-        """From now on read the RTSP connection at most every ``interval`` seconds (0 = at once).
+    def batch_reads(self, interval: float, sizer: Callable[[], float] | None = None) -> None:
+        """From now on read the RTSP connection at most every ``interval`` seconds (0 = at once);
+        ``sizer()``, when given, is asked for the next interval at every batch instead.
         Arrival times then have that resolution; replies wait at most that long."""
         if self._proto is not None:
             self._proto.batch_interval = interval
+            self._proto.batch_sizer = sizer if interval > 0 else None
             if interval <= 0 and self._proto._resume is not None:
                 self._proto._resume.cancel()
                 self._proto._resume_reading()
+
+    def receive_buffer(self) -> int | None:
+        """The kernel's receive buffer of the RTSP connection now (bytes; Linux autotunes it)."""
+        transport = self._proto.transport if self._proto is not None else None
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is None:
+            return None
+        try:
+            return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+        except OSError:
+            return None
 
     def detach_media(self) -> None:
         """Stop handing packets to the sinks (they are dropped from here on)."""

@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 
 from camcheck.probe.decode import decode_batches
-from camcheck.probe.image import FRAMES_AFTER_KEYFRAME, DecodedFrame, motion_proven
+from camcheck.probe.image import (
+    FRAMES_AFTER_KEYFRAME,
+    MOTION_PROOF_FRAMES,
+    DecodedFrame,
+    MotionProof,
+    motion_proven,
+)
 from camcheck.simulator.media import ClipSpec, load_clip
 
 pytestmark = pytest.mark.timeout(120)
@@ -55,12 +61,43 @@ def test_motion_proven_needs_frames_to_compare_and_checks_them() -> None:
         motion_proven(w[0], [DecodedFrame(np.zeros((64, 64, 3), np.uint8), 0.04, False)])
 
 
-def test_decode_stops_when_enough() -> None:
+def test_decode_stops_at_the_first_picture_that_is_enough() -> None:
     spec = ClipSpec("h264", 320, 180, 25, 25, 256, scene="street", look="normal", seconds=4.0)
-    aus = [au for au in load_clip(spec).access_units if au.keyframe][:2]
-    batches = [[(b"".join(b"\x00\x00\x00\x01" + n for n in au.nals), k * 90000, True)] for k, au in enumerate(aus)]
-    assert len(decode_batches("h264", batches).pictures) == 2
-    assert len(decode_batches("h264", batches, enough=lambda pics: True).pictures) == 1
+    aus = load_clip(spec).access_units
+    k = [i for i, au in enumerate(aus) if au.keyframe][:2]
+
+    def unit(i: int) -> tuple[bytes, int, bool]:
+        return b"".join(b"\x00\x00\x00\x01" + n for n in aus[i].nals), i * 3600, aus[i].keyframe
+
+    # K1 and 3 frames after it, then K2 in a batch of its own: 5 pictures in all.
+    batches = [[unit(i) for i in range(k[0], k[0] + 4)], [unit(k[1])]]
+    assert len(decode_batches("h264", batches).pictures) == 5
     asked: list[int] = []
-    decode_batches("h264", batches, enough=lambda pics: asked.append(len(pics)) or False)
-    assert asked == [1]  # asked once, before the second batch, with what the first gave
+
+    def enough(pictures: list) -> bool:
+        asked.append(len(pictures))
+        return len(pictures) == 3
+
+    out = decode_batches("h264", batches, enough=enough)
+    assert asked == [2, 3]  # asked after each picture past the first, never again once satisfied
+    assert [p.timestamp for p in out.pictures] == [i * 3600 for i in range(k[0], k[0] + 3)]
+    asked.clear()
+    assert len(decode_batches("h264", batches, enough=lambda pics: asked.append(len(pics)) or False).pictures) == 5
+    assert asked == [2, 3, 4, 5]
+
+
+def test_real_motion_is_proven_within_the_frames_the_probe_keeps() -> None:
+    """The moving street proves motion within MOTION_PROOF_FRAMES in every window (the point of
+    keeping that many: the second keyframe is then never needed for a moving scene)."""
+    for look, moving in (("normal", True), ("static", False), ("night", False), ("frozen", False)):
+        spec = ClipSpec("h264", 640, 360, 25, 25, 512, scene="street", look=look, seconds=4.0)
+        aus = load_clip(spec).access_units
+        starts = [i for i, au in enumerate(aus) if au.keyframe and i + MOTION_PROOF_FRAMES < len(aus)]
+        assert starts
+        for i in starts:
+            batch = [(b"".join(b"\x00\x00\x00\x01" + n for n in a.nals), j * 3600, a.keyframe)
+                     for j, a in enumerate(aus[i : i + 1 + MOTION_PROOF_FRAMES])]
+            pictures = decode_batches("h264", [batch]).pictures
+            frames = [DecodedFrame(p.luma, p.timestamp / 90000, p.keyframe) for p in pictures]
+            proof = MotionProof(frames[0])
+            assert any(proof.shows_motion(f) for f in frames[1:]) is moving, (look, i)
