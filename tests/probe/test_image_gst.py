@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from camcheck.probe.image import DEFAULT_THRESHOLDS, analyse
+from camcheck.probe.image import DEFAULT_THRESHOLDS, MOTION_PROOF_FRAMES, MotionProof, analyse
 from tests.peers import gst
 
 
@@ -49,7 +49,8 @@ READ_SECONDS = cal.GST_SETTLE + 5.2
 
 
 @pytest.fixture(scope="module")
-def gst_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list]:
+def gst_frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple]:
+    """Each case's decoded frames, read live from the GStreamer server: name -> (case, frames)."""
     if not gst.available():
         pytest.skip("GStreamer RTSP server (python3-gi) not installed")
     photos: Path = tmp_path_factory.mktemp("photos")
@@ -61,9 +62,14 @@ def gst_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list]:
         with concurrent.futures.ThreadPoolExecutor(len(chosen)) as pool:
             futures = {c.name: pool.submit(cal.rtsp_frames, server.url(f"/c{i}"), READ_SECONDS) for i, c in enumerate(chosen)}
             frames = {name: f.result(timeout=60) for name, f in futures.items()}
+    return {c.name: (c, frames[c.name]) for c in chosen}
+
+
+@pytest.fixture(scope="module")
+def gst_results(gst_frames: dict[str, tuple]) -> dict[str, list]:
     out = {}
-    for c in chosen:
-        windows = cal.windows(frames[c.name], min_start=cal.GST_SETTLE)
+    for c, frames in gst_frames.values():
+        windows = cal.windows(frames, min_start=cal.GST_SETTLE)
         assert windows, f"{c.name}: no window with two keyframes in {READ_SECONDS} s"
         out[c.name] = [(c, analyse(w, cal.gst_reference(c))) for w in windows]
     return out
@@ -100,3 +106,14 @@ def test_gamma_change_is_not_scene_changed_but_a_pan_is(gst_results: dict[str, l
         assert a.measures["similarity"] >= 2 * th.scene_min_similarity, a.measures
     for _, a in gst_results["gst moved motorcycle"]:
         assert a.measures["similarity"] <= th.scene_min_similarity / 4, a.measures
+
+
+def test_still_pictures_never_prove_motion_over_the_frames_the_probe_keeps(gst_frames: dict[str, tuple]) -> None:
+    """The probe skips the second keyframe (the frozen test) when a frame after K1 proves motion:
+    no still picture, frozen or live with sensor noise, may do so within MOTION_PROOF_FRAMES."""
+    for name, (_case, frames) in gst_frames.items():
+        windows = cal.windows(frames, after=MOTION_PROOF_FRAMES, second_key=False, min_start=cal.GST_SETTLE)
+        assert windows, name
+        for w in windows:
+            proof = MotionProof(w[0])
+            assert not any(proof.shows_motion(f) for f in w[1:]), name
