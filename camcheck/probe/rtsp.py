@@ -56,7 +56,7 @@ PACKET_LOSS_LIMIT = 0.01  # more than 1 % of RTP packets missing -> packet_loss
 STALL_MIN_S = 1.5  # silence after packets that counts as a stall (at least this, or 3 frame intervals)
 TEARDOWN_GRACE_MAX = 0.5  # time kept inside the deadline to send TEARDOWN and hear the reply
 DECODE_RESERVE_MAX = 0.75  # time kept inside the deadline to decode and analyse
-# TCP: once packets flow, the socket is read in batches (one event-loop wake-up per batch instead of
+# TCP: from the PLAY reply on, the socket is read in batches (one event-loop wake-up per batch instead of
 # one per frame: on a small VM each wake-up of an idle thread costs 65-300 us of CPU, as much as
 # parsing 20-100 packets).
 # A batch lasts as long as a quarter of the kernel's receive buffer takes to fill at the stream's
@@ -97,6 +97,9 @@ class _Run:
         self._wake: asyncio.Future[None] | None = None
         self._ended = False  # connection closed / RTCP BYE while streaming
         self._first_pass: asyncio.Future[FirstPass] | None = None
+        # While the reader waits for the window's end with K1 and its follow-up in, nothing the
+        # stream reports but its end can change what it does: no wake-up for a keyframe then.
+        self._quiet = False
 
     # ---- helpers ----
 
@@ -109,12 +112,15 @@ class _Run:
             self.message = mask_text(message)
 
     def notify(self) -> None:
+        if self._quiet:
+            return
         w = self._wake
         if w is not None and not w.done():
             w.set_result(None)
 
     def _stream_ended(self) -> None:
         self._ended = True
+        self._quiet = False
         self.notify()
 
     def on_rtcp(self, data: Any, now: float) -> None:
@@ -193,6 +199,7 @@ class _Run:
         self.phase = "play"
         await client.play(sdp.aggregate_url)
         self.obs.timings.play = self.rel()
+        self._batch_reads()  # from the first packets on (the PLAY reply is in)
 
         self.phase = "stream"
         await self._read_stream()
@@ -294,6 +301,7 @@ class _Run:
                     else:
                         checks.append(give_up)
                 next_check = min(checks)
+                self._quiet = now < window_end and col.first_key is not None and col.following_done
             wake = self._wake = loop.create_future()
             handle = loop.call_at(next_check, _set_done, wake)
             try:
@@ -301,6 +309,7 @@ class _Run:
             finally:
                 handle.cancel()
                 self._wake = None
+                self._quiet = False
         col.close(loop.time())
         self._stream_facts()
         if col.packets == 0:

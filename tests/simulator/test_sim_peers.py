@@ -183,6 +183,17 @@ def _gst(pipeline: str, timeout: float = 40) -> subprocess.CompletedProcess:
     return subprocess.run(["gst-launch-1.0", "-q", *pipeline.split()], capture_output=True, text=True, timeout=timeout)
 
 
+def _rtspsrc_pause_race_only(stderr: str) -> bool:
+    """rtspsrc (GStreamer 1.22) at EOS sends PAUSE and CLOSE at once; CLOSE flushes the connection
+    under the PAUSE being sent ("connection flush busy PAUSE" in its debug log), which then fails
+    with "Could not send message. (Received end-of-file)" and gst-launch exits 1 about a recording
+    that is complete. Seen in ~1 of 4 runs, client-side only (GST_DEBUG=rtspsrc:5). Any other error
+    still fails the test, and the recording is checked below either way."""
+    blocks = ["ERROR:" + b for b in stderr.split("ERROR:")[1:]]
+    return bool(blocks) and any("gst_rtspsrc_pause" in b for b in blocks) and all(
+        "Could not send message. (Received end-of-file)" in b for b in blocks)
+
+
 @pytest.mark.skipif(shutil.which("gst-launch-1.0") is None, reason="GStreamer not installed")
 @pytest.mark.parametrize("cam,codec,transport", [("h264", "h264", "tcp"), ("h265", "hevc", "udp"), ("h264", "h264", "udp")])
 def test_gstreamer_rtspsrc_records_the_stream(peer_fleet, cam, codec, transport, tmp_path) -> None:
@@ -191,7 +202,7 @@ def test_gstreamer_rtspsrc_records_the_stream(peer_fleet, cam, codec, transport,
     depay = "rtph264depay ! h264parse" if codec == "h264" else "rtph265depay ! h265parse"
     p = _gst(f"rtspsrc location={peer_fleet.url(cam, 'main', credentials=True)} protocols={transport} latency=0 "
              f"! {depay} ! identity eos-after=40 ! matroskamux ! filesink location={out}")
-    assert p.returncode == 0, p.stderr
+    assert p.returncode == 0 or _rtspsrc_pause_race_only(p.stderr), p.stderr
     q = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
                         "stream=codec_name,width,height,nb_read_frames", "-of", "json", str(out)],
                        capture_output=True, text=True, timeout=30)
