@@ -344,8 +344,8 @@ def print_stream(label: str, res: dict[str, dict], live: bool) -> dict:
     line = (f"   goal 2 needs camcheck <= ffmpeg/10 = {bound * 1000:.1f} ms; decoding one keyframe alone costs "
             f"{floor * 1000:.1f} ms here")
     if bound < floor:
-        line += (f": ffmpeg/10 is below the floor, so no check that decodes a picture can meet goal 2 "
-                 f"on this machine for this stream")
+        line += (": ffmpeg/10 is below the floor, so no check that decodes a picture can meet goal 2 "
+                 "on this machine for this stream")
     else:
         line += f", leaving {(bound - floor) * 1000:.1f} ms for everything else a check does"
     print(line)
