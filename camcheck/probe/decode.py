@@ -74,43 +74,46 @@ def decode_batches(
     Blocking: call it through ``asyncio.to_thread``.
     """
     out = DecodeOutput(pictures=[], errors=[])
-    snapshot_frame: av.VideoFrame | None = None
-    done = False
+    snapshot: list[av.VideoFrame] = []  # the last keyframe decoded, when a snapshot is wanted
     for batch in batches:
-        if done:
+        if batch and _decode_batch(codec, batch, out, snapshot if want_snapshot else None, enough):
             break
-        if not batch:
-            continue
-        ctx = av.CodecContext.create(CODEC_NAMES[codec], "r")
-        ctx.thread_count = 1
-        # No deblocking for the P-frames after the keyframe (keyframes stay exact): about a third
-        # less decoding for them. A frozen stream's P-frames are skip blocks, which deblocking does
-        # not touch, so the frozen test sees the same pictures; live ones only differ a bit more.
-        ctx.options = {"skip_loop_filter": "nokey"}
-        keyframes = {ts: key for _, ts, key in batch}
-        packets = [_packet(data, ts) for data, ts, _key in batch]
-        packets.append(None)  # drain
-        for packet in packets:
-            try:
-                frames = ctx.decode(packet)
-            except av.FFmpegError as exc:
-                out.errors.append(str(exc))
-                continue
-            for frame in frames:
-                ts = frame.pts if frame.pts is not None else batch[0][1]
-                key = keyframes.get(ts, bool(frame.key_frame))
-                out.pictures.append(Picture(_luma(frame), ts, key))
-                out.width, out.height = frame.width, frame.height
-                if key and want_snapshot:
-                    snapshot_frame = frame
-                if enough is not None and len(out.pictures) > 1 and enough(out.pictures):
-                    done = True
-                    break
-            if done:
-                break
-    if snapshot_frame is not None:
-        out.snapshot_jpeg = _jpeg(snapshot_frame, snapshot_max_width)
+    if snapshot:
+        out.snapshot_jpeg = _jpeg(snapshot[-1], snapshot_max_width)
     return out
+
+
+def _decode_batch(
+    codec: str,
+    batch: list[tuple[bytes, int, bool]],
+    out: DecodeOutput,
+    snapshot: list[av.VideoFrame] | None,
+    enough: Callable[[list[Picture]], bool] | None,
+) -> bool:
+    """Decode one batch in a fresh decoder into ``out``; True when ``enough`` ended decoding."""
+    ctx = av.CodecContext.create(CODEC_NAMES[codec], "r")
+    ctx.thread_count = 1
+    # No deblocking for the P-frames after the keyframe (keyframes stay exact): about a third
+    # less decoding for them. A frozen stream's P-frames are skip blocks, which deblocking does
+    # not touch, so the frozen test sees the same pictures; live ones only differ a bit more.
+    ctx.options = {"skip_loop_filter": "nokey"}
+    keyframes = {ts: key for _, ts, key in batch}
+    for packet in [*(_packet(data, ts) for data, ts, _key in batch), None]:  # None drains
+        try:
+            frames = ctx.decode(packet)
+        except av.FFmpegError as exc:
+            out.errors.append(str(exc))
+            continue
+        for frame in frames:
+            ts = frame.pts if frame.pts is not None else batch[0][1]
+            key = keyframes.get(ts, bool(frame.key_frame))
+            out.pictures.append(Picture(_luma(frame), ts, key))
+            out.width, out.height = frame.width, frame.height
+            if key and snapshot is not None:
+                snapshot[:] = [frame]
+            if enough is not None and len(out.pictures) > 1 and enough(out.pictures):
+                return True
+    return False
 
 
 def _packet(data: bytes, ts: int) -> av.Packet:

@@ -7,8 +7,8 @@ small views of it outlive the pass (~0.2 MB), never a decoded frame.
 
 Second pass (``second_pass``), after TEARDOWN: decode the last keyframe K2 of the window only when
 the first pass did not prove motion (K2 serves the frozen test alone, which motion rules out) and
-complete the analysis (``image.analyse_second``). When the first pass proved motion, the probe
-need not even wait for K2 to arrive.
+complete the analysis (``image.analyse_second``). (The probe still waits for K2 to arrive: it
+also gives the measured keyframe interval.)
 
 Both are blocking; the probe runs them through ``asyncio.to_thread``. Neither raises for a camera's
 fault: what did not decode is in ``errors``.
