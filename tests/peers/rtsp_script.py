@@ -20,6 +20,8 @@ import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from tests.peers.sockets import _running
+
 
 @dataclass
 class ScriptedPeer:
@@ -43,7 +45,6 @@ def rtp_packet(payload: bytes, seq: int, ts: int, marker: bool, pt: int = 96, ss
 async def scripted_rtsp(sdp: str, frames: list[list[bytes]], fps: float = 25.0,
                         clock: int = 90000) -> AsyncIterator[ScriptedPeer]:
     peer = ScriptedPeer(port=0)
-    tasks: set[asyncio.Task] = set()
 
     async def stream(writer: asyncio.StreamWriter) -> None:
         seq, ts, i = 0, 1000, 0
@@ -58,10 +59,7 @@ async def scripted_rtsp(sdp: str, frames: list[list[bytes]], fps: float = 25.0,
             i += 1
             await asyncio.sleep(1 / fps)
 
-    async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        tasks.add(task)
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sender: asyncio.Task | None = None
         try:
             while True:
@@ -93,21 +91,13 @@ async def scripted_rtsp(sdp: str, frames: list[list[bytes]], fps: float = 25.0,
                     if sender:
                         sender.cancel()
                         sender = None
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+        except asyncio.IncompleteReadError:
             pass
         finally:
             if sender:
                 sender.cancel()
-            tasks.discard(task)
-            writer.close()
 
-    server = await asyncio.start_server(on_client, "127.0.0.1", 0)
-    peer.port = server.sockets[0].getsockname()[1]
-    try:
+    # The server, its client tasks and their clean-up are the misbehaving peers' (tests/peers/sockets.py).
+    async with _running(handle) as port:
+        peer.port = port
         yield peer
-    finally:
-        server.close()
-        for t in list(tasks):
-            t.cancel()
-        await asyncio.sleep(0)
-        await server.wait_closed()
