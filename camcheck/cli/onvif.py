@@ -8,8 +8,8 @@ import json
 import sys
 from typing import Any
 
+from camcheck.cli.passwords import PasswordError, add_password_arguments, read_password
 from camcheck.probe.onvif_target import parse_host_port
-from camcheck.secrets import Secret
 
 NAME = "onvif"
 HELP = "ask a camera or recorder over ONVIF: identity, clock, profiles, recording (Profile G)"
@@ -38,9 +38,7 @@ EXIT_USAGE = 3
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("host", metavar="HOST[:PORT]", help="device address (default port 80; 443 with --tls)")
     parser.add_argument("--user", help="ONVIF user name")
-    pw = parser.add_mutually_exclusive_group()
-    pw.add_argument("--password-env", metavar="VAR", help="read the password from environment variable VAR")
-    pw.add_argument("--password-file", metavar="PATH", help="read the password from a file (one trailing newline ignored)")
+    add_password_arguments(parser)
     parser.add_argument("--timeout", type=float, default=15.0, help="deadline for the whole check, seconds (default 15)")
     parser.add_argument("--required-days", type=float, help="retention the registry requires, days (retention_short below it)")
     parser.add_argument("--recording-source", metavar="NAME", help="on an NVR: only recordings whose token/source name/id is NAME")
@@ -50,14 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-tls-verify", action="store_true", help="with --tls: accept any certificate (self-signed cameras)")
     parser.add_argument("--max-reply-kb", type=int, default=4096, help="refuse SOAP replies larger than this (default 4096 KiB)")
     parser.add_argument("--json", action="store_true", help="print the observation as JSON")
-
-
-def _password(args: argparse.Namespace) -> Secret | None:
-    if args.password_env:
-        return Secret.from_env(args.password_env)
-    if args.password_file:
-        return Secret.from_file(args.password_file)
-    return None
 
 
 def render_text(d: dict[str, Any]) -> str:
@@ -97,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         host, port = parse_host_port(args.host, 443 if args.tls else 80)
-        password = _password(args)
-    except (ValueError, KeyError, OSError) as exc:
+        password = read_password(args)
+    except (ValueError, PasswordError) as exc:
         print(f"camcheck onvif: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.timeout <= 0 or args.max_reply_kb <= 0:

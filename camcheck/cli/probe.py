@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from camcheck.cli.passwords import PasswordError, add_password_arguments, read_password
 from camcheck.probe.observation import EXIT_CODES, Observation, RtspSettings, RtspTarget
 from camcheck.secrets import Secret, mask_url, split_credentials
 
@@ -55,9 +56,7 @@ class UsageError(Exception):
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("url", nargs="?", help="rtsp://host[:port]/path (optional with --onvif: the device's largest profile)")
     p.add_argument("--user", help="user name for the camera")
-    pw = p.add_mutually_exclusive_group()
-    pw.add_argument("--password-env", metavar="VAR", help="read the password from environment variable VAR")
-    pw.add_argument("--password-file", metavar="FILE", help="read the password from FILE (one trailing newline ignored)")
+    add_password_arguments(p)
     p.add_argument("--transport", choices=["tcp", "udp"], default="tcp",
                    help="RTP over the RTSP TCP connection (default) or over UDP")
     p.add_argument("--timeout", type=float, default=10.0, help="deadline for the whole check, seconds (default 10)")
@@ -76,19 +75,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _password(args: argparse.Namespace) -> Secret | None:
-    if args.password_env:
-        try:
-            return Secret.from_env(args.password_env)
-        except KeyError:
-            raise UsageError(f"environment variable {args.password_env} is not set") from None
-    if args.password_file:
-        try:
-            return Secret.from_file(args.password_file)
-        except OSError as exc:
-            raise UsageError(f"cannot read password file {args.password_file}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise UsageError(f"password file {args.password_file} is not UTF-8 text") from None
-    return None
+    try:
+        return read_password(args)
+    except PasswordError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def resolve_target(args: argparse.Namespace) -> RtspTarget:

@@ -203,6 +203,16 @@ async def test_cli_usage_errors() -> None:
         assert proc.returncode == 3 and err.strip(), args
 
 
+async def test_cli_password_errors_say_what_is_wrong() -> None:
+    cases = ((["--password-env", "CAMCHECK_NO_SUCH_VAR"], "environment variable CAMCHECK_NO_SUCH_VAR is not set"),
+             (["--password-file", "/nonexistent/pw"], "cannot read password file /nonexistent/pw"))
+    for extra, message in cases:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "camcheck", "onvif", "host", *extra,
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 3 and message in err.decode(), (extra, err)
+
+
 def test_host_port_parsing() -> None:
     from camcheck.probe.onvif_target import parse_host_port
 
