@@ -179,6 +179,14 @@ def test_ffmpeg_counts_frames_of_a_healthy_stream(peer_fleet) -> None:
     assert 40 <= n <= 50  # 3 s at 15 fps (+ rounding)
 
 
+def _recorded_stream(path: Path) -> dict:
+    """ffprobe's codec, size and decoded frame count of the first stream of a recording."""
+    q = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+                        "stream=codec_name,width,height,nb_read_frames", "-of", "json", str(path)],
+                       capture_output=True, text=True, timeout=30)
+    return json.loads(q.stdout)["streams"][0]
+
+
 def _gst(pipeline: str, timeout: float = 40) -> subprocess.CompletedProcess:
     return subprocess.run(["gst-launch-1.0", "-q", *pipeline.split()], capture_output=True, text=True, timeout=timeout)
 
@@ -203,10 +211,7 @@ def test_gstreamer_rtspsrc_records_the_stream(peer_fleet, cam, codec, transport,
     p = _gst(f"rtspsrc location={peer_fleet.url(cam, 'main', credentials=True)} protocols={transport} latency=0 "
              f"! {depay} ! identity eos-after=40 ! matroskamux ! filesink location={out}")
     assert p.returncode == 0 or _rtspsrc_pause_race_only(p.stderr), p.stderr
-    q = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
-                        "stream=codec_name,width,height,nb_read_frames", "-of", "json", str(out)],
-                       capture_output=True, text=True, timeout=30)
-    s = json.loads(q.stdout)["streams"][0]
+    s = _recorded_stream(out)
     assert (s["codec_name"], s["width"], s["height"]) == (codec, 640, 360)
     assert int(s["nb_read_frames"]) >= 10
 
@@ -234,9 +239,6 @@ def test_vlc_records_the_stream(peer_fleet, cam, codec, extra) -> None:
         out = Path(tmp) / "rec.ts"
         _vlc(peer_fleet.url(cam, "sub", credentials=True), out, extra)
         assert out.exists() and out.stat().st_size > 10_000, "VLC recorded nothing"
-        p = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
-                            "stream=codec_name,width,height,nb_read_frames", "-of", "json", str(out)],
-                           capture_output=True, text=True, timeout=30)
-        s = json.loads(p.stdout)["streams"][0]
+        s = _recorded_stream(out)
         assert (s["codec_name"], s["width"], s["height"]) == (codec, 320, 180)
         assert int(s["nb_read_frames"]) >= 15
