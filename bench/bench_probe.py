@@ -24,6 +24,9 @@ Per method, each run happens in its own child process so peak RSS belongs to tha
 - ffmpeg: `ffmpeg -frames:v 1` snapshot in a subprocess per check, CPU = getrusage(CHILDREN) delta;
 - OpenCV: `cv2.VideoCapture(url)` + one `read()` per check, CPU = getrusage(SELF) delta;
 - floor: decoding the stream's keyframe access unit alone with PyAV (fresh decoder each time).
+The in-process children (camcheck, OpenCV, floor) run with the allocator setting the daemon uses
+(``camcheck.probe.allocator.keep_freed_memory``: freed decoder buffers are reused, not page-faulted
+in again); an ffmpeg subprocess lives for one check and has nothing to reuse.
 Goals (issue 3), each printed with PASS/FAIL per stream: (1) camcheck CPU per check <= 3x the floor,
 (2) the ffmpeg subprocess >= 10x camcheck's CPU, i.e. camcheck <= ffmpeg/10: each stream's block
 prints that bound beside the floor, and says so when ffmpeg/10 is below the floor (then no check that
@@ -364,6 +367,10 @@ def main() -> None:
     args = ap.parse_args()
     if args.child:
         kind, *rest = args.child
+        if kind != "ffmpeg":
+            from camcheck.probe.allocator import keep_freed_memory
+
+            keep_freed_memory()  # as the daemon does (see the module docstring)
         if kind == "camcheck":
             out = child_camcheck(rest[0], int(rest[1]), float(rest[2]))
         elif kind == "ffmpeg":

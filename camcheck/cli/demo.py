@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from camcheck.cli import simulate
+from camcheck.probe.allocator import keep_freed_memory
 from camcheck.simulator.fleet import FleetConfig, FleetError
 
 NAME = "demo"
@@ -192,4 +193,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"camcheck demo: {exc}", file=sys.stderr)
         return 3
     logging.getLogger("camcheck.simulator.media").setLevel(max(logging.getLogger().level, logging.INFO))
+    keep_freed_memory()  # as `camcheck run` does
     return asyncio.run(_run(args, fleet))

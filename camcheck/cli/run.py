@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from camcheck.config.model import ConfigError, load_config
+from camcheck.probe.allocator import keep_freed_memory
 
 NAME = "run"
 HELP = "run the daemon: check every registered camera continuously and keep its status true"
@@ -78,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if args.check_config:
         print("configuration is valid")
         return 0
+    keep_freed_memory()  # checks reuse the memory of earlier checks' decoders (see camcheck.probe.allocator)
     try:
         asyncio.run(daemon.run_forever())
     except KeyboardInterrupt:

@@ -1,6 +1,6 @@
 """Decoding the few access units a probe keeps, with PyAV's bare codec (no demuxer, no probing).
 
-Runs in a worker thread (`asyncio.to_thread`): libavcodec releases the GIL while it decodes, so
+Runs in a worker thread (`pictures.in_thread`): libavcodec releases the GIL while it decodes, so
 hundreds of concurrent probes share the cores instead of queueing on the interpreter. Each batch
 (a keyframe and the frames that depend on it) gets a fresh single-threaded decoder: frame
 threading would only add latency and buffering for the one or few pictures we need.
@@ -63,15 +63,18 @@ def decode_batches(
     batches: list[list[tuple[bytes, int, bool]]],
     want_snapshot: bool = False,
     snapshot_max_width: int = 1280,
-    enough: Callable[[list[Picture]], bool] | None = None,
+    enough: Callable[[Picture, Picture], bool] | None = None,
 ) -> DecodeOutput:
     """Decode each batch of (annex-b access unit, rtp timestamp, keyframe) in a fresh decoder.
 
-    ``enough(pictures so far)`` is asked after every picture that follows the first one; True ends
-    all decoding there (the probe stops as soon as a frame after the first keyframe proves motion:
-    the remaining frames and the second keyframe would only serve the frozen test). The snapshot is
+    ``enough(first picture, latest picture)`` is asked after every picture that follows the first
+    one; True ends all decoding there (the probe stops as soon as a frame after the first keyframe
+    proves motion: the remaining frames and the second keyframe would only serve the frozen test).
+    With ``enough``, ``pictures`` keeps only the first and the latest picture: each one in between
+    is let go once judged, so the decoder recycles its buffer instead of touching fresh memory for
+    the next (at 1080p that page-faulting cost as much as decoding a P-frame). The snapshot is
     taken from the last keyframe decoded (the freshest picture), encoded once at the end.
-    Blocking: call it through ``asyncio.to_thread``.
+    Blocking: call it in a worker thread (``pictures.in_thread``).
     """
     out = DecodeOutput(pictures=[], errors=[])
     snapshot: list[av.VideoFrame] = []  # the last keyframe decoded, when a snapshot is wanted
@@ -88,7 +91,7 @@ def _decode_batch(
     batch: list[tuple[bytes, int, bool]],
     out: DecodeOutput,
     snapshot: list[av.VideoFrame] | None,
-    enough: Callable[[list[Picture]], bool] | None,
+    enough: Callable[[Picture, Picture], bool] | None,
 ) -> bool:
     """Decode one batch in a fresh decoder into ``out``; True when ``enough`` ended decoding."""
     ctx = av.CodecContext.create(CODEC_NAMES[codec], "r")
@@ -107,12 +110,17 @@ def _decode_batch(
         for frame in frames:
             ts = frame.pts if frame.pts is not None else batch[0][1]
             key = keyframes.get(ts, bool(frame.key_frame))
-            out.pictures.append(Picture(_luma(frame), ts, key))
+            pictures = out.pictures
+            if enough is not None and len(pictures) > 1:
+                del pictures[1:]  # the previous latest was judged not enough: let it go
+            pictures.append(Picture(_luma(frame), ts, key))
             out.width, out.height = frame.width, frame.height
             if key and snapshot is not None:
                 snapshot[:] = [frame]
-            if enough is not None and len(out.pictures) > 1 and enough(out.pictures):
+            del frame  # the picture's view holds the buffer; no other reference may
+            if enough is not None and len(pictures) > 1 and enough(pictures[0], pictures[-1]):
                 return True
+        frames = None  # before the next decode, which may then reuse this frame's buffer
     return False
 
 

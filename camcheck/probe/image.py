@@ -119,13 +119,13 @@ class ImageThresholds:
     # black: the brightest 2 % of the picture within ~14 levels of video black (16). Black looks:
     # peak 18-19; the dimmest others: dark 55, night 56. 30 is 1.6x / 1.8x from them.
     black_max_peak: float = 30.0
-    # covered: no scene structure at all (a hand, tape, a bag). Covered looks 0.26-0.84 (black
-    # <= 0.49); the least structured healthy picture (night: dim, flat, grainy) >= 3.0: 1.8 is
-    # 2.1x / 1.7x from them.
+    # covered: no scene structure at all (a hand, tape, a bag). Covered looks 0.23-0.87 (black
+    # <= 0.50); the least structured healthy picture (night: dim, flat, grainy) >= 2.96: 1.8 is
+    # 2.1x / 1.6x from them.
     covered_max_structure: float = 1.8
     # dark: mean within ~19 levels of black (< 9 % of the range) and no strong structure (a street
     # with lit shop windows is dark on average yet usable). This is a definition, not a gap in the
-    # data: night looks (usable) have means >= 39.4, GStreamer's dark case 32.1 (structure 5.8).
+    # data: night looks (usable) have means >= 39.2, GStreamer's dark case 32.1 (structure 5.8).
     dark_max_brightness: float = 35.0
     dark_max_structure: float = 8.0
     # blurred: defocused looks 0.27-0.44; focused pictures >= 0.71 (day, night, lighting changes;
@@ -136,30 +136,32 @@ class ImageThresholds:
     # lighting of the same scene). 0.4 is 1.6x / 3.3x from them.
     overexposed_min_highlights: float = 0.4
     # frozen (suspected): K1 vs K2 `change` at most this and no block really moving (`motion`).
-    # Frozen: GStreamer 0-1.14 (imagefreeze + ticking clock/timecode) in most checks, but ~4 in
-    # about 2 checks out of 10, when x264's rate control re-encodes the frozen picture's IDR at
-    # another QP; simulator 0.95-2.47 (same cause, milder). Healthy live still scenes:
-    # >= 2.07 (night), >= 2.25 (static, clean sensor), 1.92 (overexposed, flagged as such).
-    # 1.6 is 1.3x below the healthy minimum and still catches every GStreamer frozen check and the
-    # simulator's 320x180/640x360 H.264 frozen checks but one (1.63); the simulator's H.265 and
-    # 720p frozen checks (2.2-2.47) are missed: a single check may miss (the daemon confirms over
-    # several), it must not cry wolf on a healthy still scene. A still scene whose noise the
-    # encoder erases entirely ("quiet": flat, dim, 256-512 kbit/s: 0.45-0.96) cannot be told from
-    # frozen in one check and is reported frozen.
+    # Frozen: GStreamer 0-0.90 (imagefreeze + ticking clock/timecode; 0-1.14 in earlier
+    # recordings) in most checks, but ~4 in about 2 checks out of 10 of earlier recordings, when
+    # x264's rate control re-encoded the frozen picture's IDR at another QP; simulator 0.81-2.55
+    # (same cause, milder). Healthy live still scenes: >= 2.18 (night), >= 2.15 (static, clean
+    # sensor), 1.72 (overexposed, flagged as such). 1.6 is 1.3x below the healthy minimum and still
+    # catches every GStreamer frozen check and the simulator's 320x180/640x360 H.264 frozen checks
+    # but one (1.71, caught by `noise` below); the simulator's H.265 and 720p frozen checks
+    # (1.66-2.55) are missed: a single check may miss (the daemon confirms over several), it must
+    # not cry wolf on a healthy still scene. A still scene whose noise the encoder erases entirely
+    # ("quiet": flat, dim, 256-512 kbit/s: 0.41-0.95) cannot be told from frozen in one check and
+    # is reported frozen.
     frozen_max_change: float = 1.6
     # ... or `noise` (K1 vs K2 in the flattest blocks, where re-quantising an identical picture
     # changes almost nothing but a live sensor's grain does not go away) at most this. Healthy live
-    # still scenes: >= 1.567 (GStreamer night), >= 1.589 (GStreamer static, clean sensor), >= 2.0
+    # still scenes: >= 1.49 (GStreamer night), >= 1.59 (GStreamer static, clean sensor), >= 2.03
     # (simulator static/night); frozen whose keyframes were re-coded at another quality (`change`
-    # above 1.6): simulator 640x360 0.70-1.04 (change up to 2.02). 1.2 is 1.3x below the healthy
-    # minimum. (Simulator 720p/H.265 frozen, 1.36-1.78, stays a miss; so does a QP jump as large as
+    # above 1.6): simulator 640x360 0.72-1.10 (change up to 1.71). 1.2 is 1.24x below the healthy
+    # minimum. (Simulator 720p/H.265 frozen, 1.26-1.79, stays a miss; so does a QP jump as large as
     # GStreamer's, noise 3.3: the daemon confirms over checks and forgives one miss.)
     frozen_max_noise: float = 1.2
     frozen_max_motion: float = 0.01
     motion_level: float = 4.0
-    # scene_changed: another view <= 0.065, covered <= 0.29; the same view under other light,
-    # gamma, night, drift, blur >= 0.80, overexposed >= 0.56, black >= 0.42. 0.4 is 6x above the
-    # other views and 1.4x below the worst same view. Drift tolerated up to 9 % of the width.
+    # scene_changed: another view <= 0.053, covered <= 0.285; the same view under other light,
+    # gamma, night, drift, blur >= 0.79, overexposed >= 0.56, black >= 0.43. 0.4 is 7x above the
+    # other views and 2x below the same view when it is usable (black and overexposed are findings
+    # of their own). Drift tolerated up to 9 % of the width.
     scene_min_similarity: float = 0.4
     scene_max_shift: float = 0.09
 
@@ -188,6 +190,17 @@ def _resize(img: np.ndarray, width: int) -> np.ndarray:
     return cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
+def _analysed_rows(h: int, w: int) -> tuple[int, int]:
+    """The rows measured: the OSD bands cut off, and the last < 8s rows too (s = w // 640, at the
+    OSD band's edge) so that every downscale of the analysis (the <= 640 px view, its halves down to
+    1/8, the grids) is an exact integer area average: OpenCV's integer path costs 2-10x less than its
+    fractional one. At 640, 1280, 1920, 2560 and 3840 px wide it holds from the decoded picture to
+    the grids."""
+    r0 = int(round(h * OSD_BAND))
+    r1 = h - r0
+    return r0, r1 - (r1 - r0) % (8 * max(1, w // DETAIL_WIDTH))
+
+
 class _Picture:
     """One frame, OSD bands cut off, with lazily computed views."""
 
@@ -202,14 +215,8 @@ class _Picture:
         h, w = y.shape
         if h < 32 or w < 32:
             raise ValueError(f"picture too small to analyse: {w}x{h} (needs at least 32x32)")
-        r0 = int(round(h * OSD_BAND))
+        r0, r1 = _analysed_rows(h, w)
         s = max(1, w // DETAIL_WIDTH)
-        r1 = h - r0
-        if s > 1 and w == s * DETAIL_WIDTH:
-            # 1280, 1920, 2560, 3840 wide: drop the last < s rows so the one full-resolution pass
-            # (the 640 px view) is an exact s x s area average, OpenCV's fast integer path (2-3x
-            # cheaper than its fractional one at 1080p). The rows dropped lie at the OSD band's edge.
-            r1 -= (r1 - r0) % s
         self.crop = y[r0:r1]  # a view (the decoder's buffer, rows strided), no copy
         self.w = w
         # A strided subsample keeps per-pixel noise (averaging would hide it) at <= 640 px wide.
@@ -249,18 +256,25 @@ def _grid(values: np.ndarray, cols: int = GRID_COLS) -> np.ndarray:
     return cv2.resize(values, (cols, rows), interpolation=cv2.INTER_AREA)
 
 
+def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur with the kernel cut at 3 sigma (OpenCV's default, 4 sigma for float images,
+    spends a quarter more for tails below 0.5 % of the weight)."""
+    k = 2 * math.ceil(3 * sigma) + 1
+    return cv2.GaussianBlur(img, (k, k), sigma)
+
+
 def _structure(p: _Picture) -> float:
     img = p.at(STRUCTURE_WIDTH)
-    band = img - cv2.GaussianBlur(img, (0, 0), 3.0)
+    band = img - _blur(img, 3.0)
     return float(np.sqrt(np.mean(band * band)))
 
 
 def _sharpness(p: _Picture) -> float | None:
     img = p.at(DETAIL_WIDTH)
-    mid = cv2.GaussianBlur(img, (0, 0), 1.0) - cv2.GaussianBlur(img, (0, 0), 2.5)
+    mid = _blur(img, 1.0) - _blur(img, 2.5)
     # The low band (sigma 2.5..6 at 640 px) is computed at half width, where it is sigma 1.25..3.
     half = p.at(img.shape[1] // 2)
-    low = cv2.GaussianBlur(half, (0, 0), 1.25) - cv2.GaussianBlur(half, (0, 0), 3.0)
+    low = _blur(half, 1.25) - _blur(half, 3.0)
     e_mid, e_low = _grid(mid * mid, 20), _grid(low * low, 20)
     if e_low.shape != e_mid.shape:
         e_low = cv2.resize(e_low, (e_mid.shape[1], e_mid.shape[0]), interpolation=cv2.INTER_AREA)
@@ -333,7 +347,7 @@ def motion_proven(k1: DecodedFrame, after: Sequence[DecodedFrame]) -> bool:
 def _gradients(img: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     s = cv2.resize(img, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     s = s.astype(np.float32) if s.dtype != np.float32 else s
-    s = cv2.GaussianBlur(s, (0, 0), 1.0)
+    s = _blur(s, 1.0)
     return cv2.Sobel(s, cv2.CV_32F, 1, 0), cv2.Sobel(s, cv2.CV_32F, 0, 1)
 
 
@@ -343,9 +357,8 @@ def _overlap(n: int, d: int) -> tuple[slice, slice]:
 
 
 def _similarity(reference: np.ndarray, p: _Picture, max_shift: float) -> tuple[float, float]:
-    rh = reference.shape[0]
-    r0 = int(round(rh * OSD_BAND))
-    ref = reference[r0 : rh - r0]
+    r0, r1 = _analysed_rows(*reference.shape)  # the same rows as the picture's, so the aspects agree
+    ref = reference[r0:r1]
     sw = min(SCENE_WIDTH, p.w)
     sh = max(8, int(round(sw * p.crop.shape[0] / p.crop.shape[1])))
     gx1, gy1 = _gradients(p.at(DETAIL_WIDTH), (sh, sw))

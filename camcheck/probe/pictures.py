@@ -10,14 +10,18 @@ the first pass did not prove motion (K2 serves the frozen test alone, which moti
 complete the analysis (``image.analyse_second``). (The probe still waits for K2 to arrive: it
 also gives the measured keyframe interval.)
 
-Both are blocking; the probe runs them through ``asyncio.to_thread``. Neither raises for a camera's
-fault: what did not decode is in ``errors``.
+Both are blocking; the probe runs them on this module's threads (``in_thread``). Neither raises
+for a camera's fault: what did not decode is in ``errors``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from camcheck.probe.decode import Picture, decode_batches
 from camcheck.probe.image import (
@@ -31,6 +35,23 @@ from camcheck.probe.image import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_threads: ThreadPoolExecutor | None = None
+
+
+def in_thread(fn: Callable[..., T], *args: object) -> Future[T]:
+    """Run a pass on the picture threads (as many as asyncio's default executor would have).
+
+    A plain ``concurrent.futures.Future``: unlike ``asyncio.to_thread`` it does not wake the event
+    loop when the pass ends, which matters for the first pass: it ends while the probe sleeps
+    between reads, and on a VM every wake-up of an idle thread costs 65-300 us of CPU. The probe
+    looks at it when it needs it (``asyncio.wrap_future`` if it is not done yet)."""
+    global _threads
+    if _threads is None:
+        _threads = ThreadPoolExecutor(min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="camcheck-pictures")
+    return _threads.submit(fn, *args)
+
 
 Unit = tuple[bytes, int, bool]  # annex-b access unit, RTP timestamp (unwrapped), keyframe
 
@@ -85,8 +106,7 @@ def first_pass(job: PictureJob, k1_and_after: list[Unit]) -> FirstPass:
     proof: list[MotionProof] = []
     moving = [False]
 
-    def enough(pictures: list[Picture]) -> bool:
-        k1, last = pictures[0], pictures[-1]
+    def enough(k1: Picture, last: Picture) -> bool:
         if not k1.keyframe:  # K1 did not decode: what came out of the frames after it proves nothing
             return True
         try:

@@ -38,12 +38,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import Future
 from typing import Any
 
 from camcheck.probe.depacketize import AccessUnit, BitstreamError, RtpCollector, SpsInfo, find_sps, parse_sps
 from camcheck.probe.image import FRAMES_AFTER_KEYFRAME, MIN_KEY_GAP, MOTION_PROOF_FRAMES
 from camcheck.probe.observation import Observation, RtspSettings, RtspTarget, verdict_for
-from camcheck.probe.pictures import FirstPass, PictureJob, Unit, first_pass, second_pass
+from camcheck.probe.pictures import FirstPass, PictureJob, Unit, first_pass, in_thread, second_pass
 from camcheck.probe.rtsp_client import ProbeFailure, RtspClient, status_failure
 from camcheck.probe.sdp import SdpError, SessionDescription, parse_sdp
 from camcheck.secrets import mask_text, mask_url, split_credentials
@@ -93,10 +94,9 @@ class _Run:
         self.sps: SpsInfo | None = None
         self._batching = False  # TCP reads in batches (see BATCH_START_S)
         self._batch_len = BATCH_START_S
-        self._rate_sized = False
         self._wake: asyncio.Future[None] | None = None
         self._ended = False  # connection closed / RTCP BYE while streaming
-        self._first_pass: asyncio.Future[FirstPass] | None = None
+        self._first_pass: Future[FirstPass] | None = None
         # While the reader waits for the window's end with K1 and its follow-up in, nothing the
         # stream reports but its end can change what it does: no wake-up for a keyframe then.
         self._quiet = False
@@ -246,8 +246,10 @@ class _Run:
                 self.obs.timings.first_frame = round((col.first_key_arrival or now) - self.t0, 4)
             if col.first_arrival is not None and not stall_suspected:
                 self._batch_reads()
-            if self._first_pass is None and col.first_key is not None and (
-                    col.following_complete or (col.following_done and now >= col.first_arrival + window)):
+            if self._first_pass is None and col.following_complete:
+                # Every frame kept for the motion proof is in (the check still waits for K2). Not
+                # sooner, even once the window is over: joined mid-GOP, K1 comes at the window's
+                # end, and a proof from its first 2 frames fails where 8 succeed, costing K2's decode.
                 self._start_first_pass()
             if self._ended:
                 stalled = col.packets > 0
@@ -335,17 +337,19 @@ class _Run:
             self.client.batch_reads(self._batch_len, self._batch_size)
 
     def _batch_size(self) -> float:
-        """The next batch's length (asked by the client at every batch)."""
+        """The next batch's length (asked by the client at every batch): sized anew each time, as
+        Linux grows the receive buffer of a fast stream during the first second or so."""
         col, client = self.collector, self.client
-        if not self._rate_sized and col is not None and client is not None and col.first_arrival is not None:
+        if col is not None and client is not None and col.first_arrival is not None:
             if self.loop.time() - col.first_arrival >= RATE_KNOWN_S:
-                self._rate_sized = True
                 # Bytes per second of media time: a camera's start-up burst (the GOP so far) does
                 # not inflate it as bytes per second of arrival would.
                 kbps = col.bitrate_kbps()
                 if kbps:
-                    budget = BATCH_BUFFER_SHARE * (client.receive_buffer() or 0)
-                    self._batch_len = min(BATCH_MAX_S, max(BATCH_MIN_S, budget / (kbps * 125)))
+                    rate = kbps * 125  # bytes/s
+                    wanted = int(BATCH_MAX_S * rate / BATCH_BUFFER_SHARE)  # for the longest batch
+                    budget = BATCH_BUFFER_SHARE * (client.receive_buffer(grow_to=wanted) or 0)
+                    self._batch_len = min(BATCH_MAX_S, max(BATCH_MIN_S, budget / rate))
         return self._batch_len
 
     def _stream_facts(self) -> None:
@@ -391,7 +395,7 @@ class _Run:
     def _start_first_pass(self) -> None:
         """Decode and measure K1 (and prove motion from the frames after it) while reading goes on."""
         k1, after = self._units()
-        self._first_pass = asyncio.ensure_future(asyncio.to_thread(first_pass, self._picture_job(), [k1, *after]))
+        self._first_pass = in_thread(first_pass, self._picture_job(), [k1, *after])
 
     async def _decode(self) -> None:
         """Finish the pictures: the first pass (K1 and the frames after it, usually done while
@@ -402,7 +406,8 @@ class _Run:
         if self._first_pass is None:
             self._start_first_pass()
         assert self._first_pass is not None
-        first = await self._first_pass
+        fp = self._first_pass
+        first = fp.result() if fp.done() else await asyncio.wrap_future(fp)
         k1, k2 = col.first_key, col.last_key
         k2_unit = None
         if not first.moving and k2 is not None and (k2.timestamp - k1.timestamp) / col.clock_rate >= MIN_KEY_GAP:
@@ -410,7 +415,7 @@ class _Run:
         if k2_unit is None and first.first is not None:
             result = second_pass(self._picture_job(), first, None)  # no decoding: measures and findings
         else:
-            result = await asyncio.to_thread(second_pass, self._picture_job(), first, k2_unit)
+            result = await asyncio.wrap_future(in_thread(second_pass, self._picture_job(), first, k2_unit))
         analysis = result.analysis
         if analysis is None:
             detail = f": {result.errors[0]}" if result.errors else ""
@@ -525,7 +530,7 @@ def _strip_userinfo(url: str) -> str:
         return url
 
 
-def _consume(fut: asyncio.Future[FirstPass]) -> None:
+def _consume(fut: Future[FirstPass]) -> None:
     if not fut.cancelled() and fut.exception() is not None:
         log.debug("first picture pass of an ended check failed: %s", fut.exception())
 

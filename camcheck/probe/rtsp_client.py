@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import errno
+import functools
 import hashlib
 import ipaddress
 import logging
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 MAX_HEADER_BYTES = 64 * 1024  # a reply's start line + headers
 MAX_BODY_BYTES = 512 * 1024  # an SDP is a few KB
 BODY_IDLE_S = 1.0  # a reply body that gets no byte for this long after its headers is broken
+READ_BUFFER_BYTES = 256 * 1024  # the connection's read buffer (asyncio reads at most this much at once too)
+READ_MIN_FREE = 64 * 1024  # room kept for each read: at least one whole interleaved packet
 DEFAULT_PORT = 554
 
 # Sink for RTP/RTCP: (packet, loop time of arrival). The packet view is valid only during the call.
@@ -199,14 +202,19 @@ def choose_challenge(challenges: list[Challenge]) -> Challenge | None:
 # ---- the connection --------------------------------------------------------------------------------
 
 
-class _RtspProtocol(asyncio.Protocol):
-    """Splits the TCP byte stream into RTSP messages and '$'-framed interleaved packets."""
+class _RtspProtocol(asyncio.BufferedProtocol):
+    """Splits the TCP byte stream into RTSP messages and '$'-framed interleaved packets.
+
+    The socket is read straight into one buffer (``recv_into``): a batch of a video stream is
+    hundreds of KB, and a fresh bytes object per read plus a copy into the parse buffer cost more
+    than parsing the packets (page faults on every new allocation)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.transport: asyncio.Transport | None = None
-        self.buf = bytearray()
-        self.pos = 0
+        self.buf = bytearray(READ_BUFFER_BYTES)
+        self.pos = 0  # parsed up to here
+        self.end = 0  # bytes read up to here
         self.waiter: asyncio.Future[RtspResponse] | None = None
         self.channels: dict[int, PacketSink] = {}
         self.closed = False
@@ -239,24 +247,36 @@ class _RtspProtocol(asyncio.Protocol):
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_exception(failure)
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if len(self.buf) - self.end < READ_MIN_FREE:
+            self._make_room()
+        return memoryview(self.buf)[self.end :]
+
+    def _make_room(self) -> None:
+        pending = self.end - self.pos
+        size = len(self.buf)
+        while size - pending < READ_MIN_FREE:  # a message larger than the buffer is arriving
+            size *= 2
+        # A new buffer when growing (the transport may still hold a view of the old one, which
+        # therefore cannot be resized), else the unparsed tail moves to the front.
+        buf = bytearray(size) if size != len(self.buf) else self.buf
+        buf[:pending] = self.buf[self.pos : self.end]
+        self.buf, self.pos, self.end = buf, 0, pending
+
+    def buffer_updated(self, nbytes: int) -> None:
         if self.error is not None:
+            self.pos = self.end = 0
             return  # the stream is already judged broken and is being closed
-        self.received += len(data)
-        buf = self.buf
-        if self.pos >= len(buf):
-            buf.clear()
-            self.pos = 0
-        buf += data
+        self.end += nbytes
+        self.received += nbytes
         try:
             self._parse(self.loop.time())
         except ProbeFailure as f:
             self._fail(f)
             if self.transport is not None:
                 self.transport.close()
-        if self.pos > 256 * 1024:  # compact now and then, not per packet
-            del buf[: self.pos]
-            self.pos = 0
+        if self.pos == self.end:
+            self.pos = self.end = 0
         if self.batch_sizer is not None and self.batch_interval > 0:
             self.batch_interval = self.batch_sizer()
         if self.batch_interval > 0 and self.transport is not None and self._resume is None and not self.closed:
@@ -291,7 +311,7 @@ class _RtspProtocol(asyncio.Protocol):
 
     def _parse(self, now: float) -> None:
         buf = self.buf
-        n = len(buf)
+        n = self.end
         pos = self.pos
         with memoryview(buf) as mv:
             try:
@@ -322,18 +342,18 @@ class _RtspProtocol(asyncio.Protocol):
 
     def _message(self, buf: bytearray, pos: int, n: int) -> int:
         """Parse one RTSP message at ``pos``; return bytes used, 0 if incomplete."""
-        head = bytes(buf[pos : pos + 5])
+        head = bytes(buf[pos : min(n, pos + 5)])
         if not (head.startswith(b"RTSP/"[: len(head)]) or re.match(rb"[A-Z_]{1,5}$", head)):
             raise ProbeFailure("protocol_error", f"the camera answered something that is not RTSP ({_preview(head)})")
-        eol = buf.find(b"\n", pos, pos + MAX_HEADER_BYTES)
+        eol = buf.find(b"\n", pos, min(n, pos + MAX_HEADER_BYTES))
         if eol >= 0:
             first = bytes(buf[pos:eol]).rstrip(b"\r")
             if not (first.startswith(b"RTSP/") or first.endswith(b" RTSP/1.0")):
                 raise ProbeFailure("protocol_error",
                                    f"the camera answered something that is not RTSP ({_preview(first)})")
-        end = buf.find(b"\r\n\r\n", pos, pos + MAX_HEADER_BYTES + 4)
+        end = buf.find(b"\r\n\r\n", pos, min(n, pos + MAX_HEADER_BYTES + 4))
         sep = 4
-        lf = buf.find(b"\n\n", pos, pos + MAX_HEADER_BYTES + 2)
+        lf = buf.find(b"\n\n", pos, min(n, pos + MAX_HEADER_BYTES + 2))
         if lf >= 0 and (end < 0 or lf < end):
             end, sep = lf, 2
         if end < 0:
@@ -401,6 +421,16 @@ def _connect_failure(host: str, port: int, exc: OSError) -> ProbeFailure:
         return ProbeFailure("timeout_connect", f"connection to {where} timed out")
     reason = exc.strerror or type(exc).__name__
     return ProbeFailure("unreachable", f"{where} is unreachable ({reason})")
+
+
+@functools.cache
+def _rmem_max() -> int:
+    """The largest receive buffer a process may set (Linux net.core.rmem_max; its default elsewhere)."""
+    try:
+        with open("/proc/sys/net/core/rmem_max", encoding="ascii") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 212992
 
 
 def map_connect_error(host: str, port: int, exc: OSError) -> tuple[str, str]:
@@ -609,14 +639,22 @@ class RtspClient:
                 self._proto._resume.cancel()
                 self._proto._resume_reading()
 
-    def receive_buffer(self) -> int | None:
-        """The kernel's receive buffer of the RTSP connection now (bytes; Linux autotunes it)."""
+    def receive_buffer(self, grow_to: int = 0) -> int | None:
+        """The kernel's receive buffer of the RTSP connection now (bytes; Linux autotunes it).
+
+        ``grow_to``: when the buffer is smaller, ask for that much, but only if the system's limit
+        for an explicit size (net.core.rmem_max) allows it: an explicit size also ends autotuning,
+        which gives a fast stream far more (MBs) than the limit."""
         transport = self._proto.transport if self._proto is not None else None
         sock = transport.get_extra_info("socket") if transport is not None else None
         if sock is None:
             return None
         try:
-            return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+            size = int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+            if size < grow_to <= 2 * _rmem_max():
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, grow_to // 2)  # Linux doubles it
+                size = int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+            return size
         except OSError:
             return None
 

@@ -153,6 +153,25 @@ def test_moved_camera_is_scene_changed_and_reference_may_differ_in_size() -> Non
     assert "scene_changed" not in same.findings, same.measures
 
 
+def test_a_camera_compared_with_its_own_snapshot_is_the_same_view_at_every_resolution() -> None:
+    """The reference is cropped with the picture's own rule (OSD bands, rows to a multiple of 8 at
+    640 px), so the two line up whatever the stream's resolution and the reference's size."""
+    from camcheck.probe import image
+
+    frames = sim(look="static")
+    for w, h in [(640, 360), (1280, 720), (1920, 1080)]:
+        big = [DecodedFrame(cv2.resize(f.image, (w, h), interpolation=cv2.INTER_CUBIC), f.t, f.keyframe) for f in frames]
+        for ref_size in [(w, h), (640, 360)]:
+            ok, jpg = cv2.imencode(".jpg", cv2.resize(big[0].image, ref_size, interpolation=cv2.INTER_AREA))
+            a = analyse(big, load_reference(jpg.tobytes()))
+            # (0.94-0.95 when the reference kept rows the picture dropped: a slight vertical stretch)
+            assert a.measures["similarity"] > 0.98 and a.measures["shift"] == 0, (w, h, ref_size, a.measures)
+        # every view of the analysis is an exact integer downscale (OpenCV's fast path)
+        p = image._Picture(big[0])
+        s = w // image.DETAIL_WIDTH
+        assert p.crop.shape[0] % (8 * s) == 0 and p.at(image.DETAIL_WIDTH).shape == (p.crop.shape[0] // s, 640)
+
+
 def test_same_findings_at_higher_resolution() -> None:
     """Upscaling the decoded 320x180 frames to 1280x720 must not change what is found."""
     for look in ("static", "blurred", "frozen", "covered"):

@@ -11,7 +11,7 @@ import functools
 import numpy as np
 import pytest
 
-from camcheck.probe.decode import decode_batches
+from camcheck.probe.decode import Picture, decode_batches
 from camcheck.probe.image import (
     FRAMES_AFTER_KEYFRAME,
     MOTION_PROOF_FRAMES,
@@ -74,16 +74,19 @@ def test_decode_stops_at_the_first_picture_that_is_enough() -> None:
     assert len(decode_batches("h264", batches).pictures) == 5
     asked: list[int] = []
 
-    def enough(pictures: list) -> bool:
-        asked.append(len(pictures))
-        return len(pictures) == 3
+    def enough(first: Picture, latest: Picture) -> bool:
+        assert first.timestamp == k[0] * 3600
+        asked.append(latest.timestamp // 3600)
+        return latest.timestamp == (k[0] + 2) * 3600
 
     out = decode_batches("h264", batches, enough=enough)
-    assert asked == [2, 3]  # asked after each picture past the first, never again once satisfied
-    assert [p.timestamp for p in out.pictures] == [i * 3600 for i in range(k[0], k[0] + 3)]
+    assert asked == [k[0] + 1, k[0] + 2]  # asked after each picture past the first, never again once satisfied
+    # Only the first and the latest picture are kept (the others' buffers go back to the decoder).
+    assert [p.timestamp for p in out.pictures] == [k[0] * 3600, (k[0] + 2) * 3600]
     asked.clear()
-    assert len(decode_batches("h264", batches, enough=lambda pics: asked.append(len(pics)) or False).pictures) == 5
-    assert asked == [2, 3, 4, 5]
+    out = decode_batches("h264", batches, enough=lambda first, latest: asked.append(latest.timestamp // 3600) or False)
+    assert asked == [k[0] + 1, k[0] + 2, k[0] + 3, k[1]]
+    assert [p.timestamp for p in out.pictures] == [k[0] * 3600, k[1] * 3600]
 
 
 def test_real_motion_is_proven_within_the_frames_the_probe_keeps() -> None:

@@ -145,3 +145,36 @@ async def test_reply_body_shorter_than_announced_is_protocol_error():
         obs = await probe(f"rtsp://127.0.0.1:{port}/x", timeout=5)
     assert_failure(obs, "protocol_error")
     assert "short" in obs.message and obs.duration < 3
+
+
+async def test_receive_buffer_grows_for_a_slow_stream_and_keeps_autotuning_otherwise():
+    """The probe reads a stream in batches as long as a quarter of the socket's receive buffer
+    holds; for a slow stream it asks for a bigger buffer, but only within net.core.rmem_max: an
+    explicit size ends Linux's autotuning, which gives a fast stream far more."""
+    from camcheck.probe.rtsp_client import RtspClient, _rmem_max
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # until the client closes
+        writer.close()
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    clients = []
+    try:
+        for _ in range(2):
+            client = RtspClient(f"rtsp://127.0.0.1:{port}/x")
+            await client.connect()
+            clients.append(client)
+        slow, fast = clients
+        before = slow.receive_buffer()
+        assert before and before > 0
+        wanted = min(2 * _rmem_max(), 2 * before)
+        assert slow.receive_buffer(grow_to=wanted) >= wanted
+        assert slow.receive_buffer(grow_to=before) >= wanted  # never shrinks it
+        untouched = fast.receive_buffer()
+        assert fast.receive_buffer(grow_to=2 * _rmem_max() + 1) == untouched  # beyond the limit: autotuning kept
+    finally:
+        for client in clients:
+            client.close()
+        server.close()
+        await server.wait_closed()

@@ -145,3 +145,21 @@ async def test_deadline_inside_stream_still_tears_down():
         await asyncio.wait_for(peer.teardown.wait(), 2)
     assert obs.failure is None, obs.message  # a picture was decoded in the time there was
     assert obs.duration <= 1.5 + 0.2
+
+
+async def test_a_reply_larger_than_the_read_buffer_is_read_whole():
+    """The connection is read into one buffer (256 KiB); a DESCRIBE reply larger than that (a camera
+    with a bloated SDP) arrives over many reads, the buffer grows, and the stream after it is read."""
+    from camcheck.probe.rtsp_client import READ_BUFFER_BYTES
+
+    frames = encode("h264", n=25)
+    params = [n for n in frames[0] if n[0] & 0x1F in (7, 8)]
+    padding = "".join(f"a=x-vendor-{i}:{'p' * 1000}\r\n" for i in range(READ_BUFFER_BYTES // 1000 + 100))
+    sdp = sdp_for("h264", params) + padding
+    assert len(sdp) > READ_BUFFER_BYTES + 64 * 1024
+    async with scripted_rtsp(sdp, packetize("h264", frames)) as peer:
+        obs = await probe(peer.url(), window=1.2)
+        await asyncio.wait_for(peer.teardown.wait(), 2)
+    assert obs.failure is None, obs.message
+    assert (obs.stream.width, obs.stream.height) == (W, H)
+    assert obs.stream.fps == pytest.approx(25, rel=0.05)
