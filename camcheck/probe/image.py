@@ -263,6 +263,17 @@ def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(img, (k, k), sigma)
 
 
+def _percentile(values: np.ndarray, q: float) -> float:
+    """np.percentile(values, q) (linear interpolation), from a partial sort: ~7x cheaper here."""
+    flat = values.ravel()
+    k = q / 100 * (flat.size - 1)
+    lo = int(k)
+    hi = min(lo + 1, flat.size - 1)
+    part = np.partition(flat, (lo, hi))
+    a, b = float(part[lo]), float(part[hi])
+    return a + (k - lo) * (b - a)
+
+
 def _structure(p: _Picture) -> float:
     img = p.at(STRUCTURE_WIDTH)
     band = img - _blur(img, 3.0)
@@ -291,7 +302,7 @@ def _change_and_noise(a: _Picture, b: _Picture) -> tuple[float, float]:
     c = a.coarse(MOTION_WIDTH)
     g = cv2.Sobel(c, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(c, cv2.CV_32F, 0, 1) ** 2
     texture = cv2.resize(g, (mad.shape[1], mad.shape[0]), interpolation=cv2.INTER_AREA)
-    flat = texture <= np.percentile(texture, 30)
+    flat = texture <= _percentile(texture, 30)
     noise = float(mad[flat].mean()) * math.sqrt(math.pi) / 2.0
     return change, noise
 
@@ -431,7 +442,7 @@ def analyse_first(
     m: dict[str, float | None] = {
         "brightness": float(small.mean()),
         "contrast": float(small.std()),
-        "peak": float(np.percentile(small, 98)),
+        "peak": _percentile(small, 98),
         "highlights": float(np.mean(k1.sub >= HIGHLIGHT_LEVEL)),
         "structure": _structure(k1),
         "sharpness": _sharpness(k1),

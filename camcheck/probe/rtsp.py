@@ -62,7 +62,7 @@ DECODE_RESERVE_MAX = 0.75  # time kept inside the deadline to decode and analyse
 # parsing 20-100 packets).
 # A batch lasts as long as a quarter of the kernel's receive buffer takes to fill at the stream's
 # measured rate (the camera never has to stop sending: no frames dropped, no fps misread), within
-# these bounds; BATCH_START_S until the rate is known (0.2 s of packets). Arrival times, hence
+# these bounds; BATCH_START_S until the rate is known (0.2 s of packets or of media). Arrival times, hence
 # `first_frame`, have the batch's resolution.
 BATCH_START_S = 0.1
 BATCH_MIN_S = 0.05
@@ -341,7 +341,11 @@ class _Run:
         Linux grows the receive buffer of a fast stream during the first second or so."""
         col, client = self.collector, self.client
         if col is not None and client is not None and col.first_arrival is not None:
-            if self.loop.time() - col.first_arrival >= RATE_KNOWN_S:
+            # Known after RATE_KNOWN_S of arrivals, or of media at once: a camera with a GOP cache
+            # sends the GOP so far in one burst.
+            media_s = (col.last_frame_ts - col.first_frame_ts) / col.clock_rate if (
+                col.first_frame_ts is not None and col.last_frame_ts is not None) else 0.0
+            if self.loop.time() - col.first_arrival >= RATE_KNOWN_S or media_s >= RATE_KNOWN_S:
                 # Bytes per second of media time: a camera's start-up burst (the GOP so far) does
                 # not inflate it as bytes per second of arrival would.
                 kbps = col.bitrate_kbps()

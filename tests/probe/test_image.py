@@ -301,3 +301,14 @@ def test_analyse_rejects_bad_input_clearly() -> None:
         ImageThresholds(frozen_max_change=-1)
     with pytest.raises(TypeError):
         analyse([good.image])  # type: ignore[list-item]
+
+
+def test_percentile_is_numpys() -> None:
+    from camcheck.probe.image import _percentile
+
+    rng = np.random.default_rng(3)
+    for shape in [(1,), (2,), (7, 3), (120, 320), (15, 40)]:
+        for dtype in (np.float32, np.uint8):
+            values = (rng.random(shape) * 255).astype(dtype)
+            for q in (0, 30, 98, 100):
+                assert _percentile(values, q) == pytest.approx(float(np.percentile(values, q)), rel=1e-6, abs=1e-4)
