@@ -215,6 +215,7 @@ class _RtspProtocol(asyncio.BufferedProtocol):
         self.buf = bytearray(READ_BUFFER_BYTES)
         self.pos = 0  # parsed up to here
         self.end = 0  # bytes read up to here
+        self._offered = 0  # free bytes the last get_buffer() offered
         self.waiter: asyncio.Future[RtspResponse] | None = None
         self.channels: dict[int, PacketSink] = {}
         self.closed = False
@@ -250,6 +251,7 @@ class _RtspProtocol(asyncio.BufferedProtocol):
     def get_buffer(self, sizehint: int) -> memoryview:
         if len(self.buf) - self.end < READ_MIN_FREE:
             self._make_room()
+        self._offered = len(self.buf) - self.end
         return memoryview(self.buf)[self.end :]
 
     def _make_room(self) -> None:
@@ -277,11 +279,13 @@ class _RtspProtocol(asyncio.BufferedProtocol):
                 self.transport.close()
         if self.pos == self.end:
             self.pos = self.end = 0
-        if self.batch_sizer is not None and self.batch_interval > 0:
-            self.batch_interval = self.batch_sizer()
+        if nbytes == self._offered:
+            return  # the read filled the buffer: more is waiting in the kernel; take it before pausing
         if self.batch_interval > 0 and self.transport is not None and self._resume is None and not self.closed:
             # Let the kernel queue packets for a while and take them in one go: one loop wake-up per
             # interval instead of one per packet. Only TCP: the sender just waits if the window fills.
+            if self.batch_sizer is not None:
+                self.batch_interval = self.batch_sizer()
             self.transport.pause_reading()
             self._resume = self.loop.call_later(self.batch_interval, self._resume_reading)
 

@@ -178,3 +178,62 @@ async def test_receive_buffer_grows_for_a_slow_stream_and_keeps_autotuning_other
             client.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_batched_reads_take_everything_waiting_before_pausing():
+    """Reads are batched (one wake-up per interval), but a read that fills the read buffer means the
+    kernel holds more: it is taken at once, not one buffer per interval (which would cap a stream at
+    256 KiB per batch and make an 8 Mbit/s camera wait, or drop frames)."""
+    import array
+    import fcntl
+    import struct
+    import termios
+
+    from camcheck.probe.rtsp_client import READ_BUFFER_BYTES, RtspClient
+
+    payload = bytes(1400)
+    packet = b"$\x00" + struct.pack("!H", len(payload)) + payload
+    count = (2 * READ_BUFFER_BYTES + 100_000) // len(packet)  # > 2 buffers' worth, sent at once
+    go, done = asyncio.Event(), asyncio.Event()
+
+    async def burst(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await go.wait()
+        writer.write(packet * count)
+        await done.wait()
+        writer.close()
+
+    server = await asyncio.start_server(burst, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = RtspClient(f"rtsp://127.0.0.1:{port}/x")
+    got = []
+    try:
+        await client.connect()
+        proto = client._proto
+        assert proto is not None and proto.transport is not None
+        proto.channels[0] = lambda data, now: got.append(len(data))
+        # Let the whole burst queue up in the kernel first (in a receive buffer that holds it).
+        if (client.receive_buffer(grow_to=8 * READ_BUFFER_BYTES) or 0) < 8 * READ_BUFFER_BYTES:
+            pytest.skip("net.core.rmem_max is too small for a receive buffer of several read buffers")
+        proto.transport.pause_reading()
+        go.set()
+        sock = proto.transport.get_extra_info("socket")
+        queued = array.array("i", [0])
+        for _ in range(500):  # until the kernel holds all of it on our side
+            fcntl.ioctl(sock.fileno(), termios.FIONREAD, queued)
+            if queued[0] >= count * len(packet):
+                break
+            await asyncio.sleep(0.01)
+        assert queued[0] >= count * len(packet)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        client.batch_reads(0.5)
+        proto.transport.resume_reading()
+        while len(got) < count and loop.time() - start < 2:
+            await asyncio.sleep(0.01)
+        assert len(got) == count
+        assert loop.time() - start < 0.3  # not one buffer per 0.5 s batch
+    finally:
+        done.set()
+        client.close()
+        server.close()
+        await server.wait_closed()
