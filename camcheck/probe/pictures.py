@@ -103,19 +103,20 @@ def _frame(p: Picture, t0: int, clock: int) -> DecodedFrame:
 
 def first_pass(job: PictureJob, k1_and_after: list[Unit]) -> FirstPass:
     """Decode K1 and as many frames after it as it takes to prove motion; measure K1."""
-    proof: list[MotionProof] = []
-    moving = [False]
+    proof: MotionProof | None = None
+    moving = False
 
     def enough(k1: Picture, last: Picture) -> bool:
+        nonlocal proof, moving
         if not k1.keyframe:  # K1 did not decode: what came out of the frames after it proves nothing
             return True
         try:
-            if not proof:
-                proof.append(MotionProof(DecodedFrame(image=k1.luma, t=0.0, keyframe=True)))
-            moving[0] = proof[0].shows_motion(DecodedFrame(image=last.luma, t=0.0, keyframe=False))
+            if proof is None:
+                proof = MotionProof(DecodedFrame(image=k1.luma, t=0.0, keyframe=True))
+            moving = proof.shows_motion(DecodedFrame(image=last.luma, t=0.0, keyframe=False))
         except ValueError:  # e.g. a picture too small to analyse: analyse_first says so
             return True
-        return moving[0]
+        return moving
 
     out = decode_batches(job.codec, [k1_and_after], job.want_snapshot, job.snapshot_max_width, enough)
     pictures, out.pictures = out.pictures, []
@@ -131,7 +132,7 @@ def first_pass(job: PictureJob, k1_and_after: list[Unit]) -> FirstPass:
     except ValueError as exc:
         result.errors.append(str(exc))
         return result
-    result.moving = moving[0]
+    result.moving = moving
     result.timestamp = t0
     return result
 
