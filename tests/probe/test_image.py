@@ -251,10 +251,14 @@ def test_remeasured_cases_match_the_calibration_file(look: str) -> None:
     rec = next(c for c in calibration()["cases"] if c["name"] == name)
     results = [analyse(w, sim_ref()) for w in sim_windows(look)]
     assert len(results) == rec["checks"]
+    # x264 encodes with frame threads, so a machine that encodes the clip afresh gets other bytes than
+    # the calibration's: other samples of the same distribution (a frozen clip's re-coded keyframes
+    # most of all). Each re-measured check must fall within the recorded range (with 5 % to spare).
     for key in ("change", "sharpness", "structure", "brightness"):
         vals = sorted(r.measures[key] for r in results)
-        median = vals[len(vals) // 2] if len(vals) % 2 else (vals[len(vals) // 2 - 1] + vals[len(vals) // 2]) / 2
-        assert median == pytest.approx(rec[key]["median"], rel=0.05, abs=0.02), (key, vals, rec[key])
+        lo, hi = rec[key]["min"], rec[key]["max"]
+        slack = max(0.02, 0.05 * max(abs(lo), abs(hi)))
+        assert all(lo - slack <= v <= hi + slack for v in vals), (key, vals, rec[key])
     th = DEFAULT_THRESHOLDS
     changes = [r.measures["change"] for r in results]
     if look == "frozen":
