@@ -202,20 +202,27 @@ def choose_challenge(challenges: list[Challenge]) -> Challenge | None:
 # ---- the connection --------------------------------------------------------------------------------
 
 
-class _RtspProtocol(asyncio.BufferedProtocol):
-    """Splits the TCP byte stream into RTSP messages and '$'-framed interleaved packets.
+class _RtspConnection:
+    """One RTSP TCP connection on a non-blocking socket: splits the byte stream into RTSP messages
+    and '$'-framed interleaved packets.
 
     The socket is read straight into one buffer (``recv_into``): a batch of a video stream is
     hundreds of KB, and a fresh bytes object per read plus a copy into the parse buffer cost more
-    than parsing the packets (page faults on every new allocation)."""
+    than parsing the packets (page faults on every new allocation).
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    A plain socket rather than an asyncio transport, for the streaming phase: in batch mode (see
+    ``RtspClient.batch_reads``) one timer callback drains the socket and parses what the kernel
+    queued. A paused transport would need a resume (a selector change), another loop iteration for
+    the readiness event, then a pause (another selector change) per batch; on a small VM each loop
+    iteration after a sleep costs more than parsing the batch's packets."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
         self.loop = loop
-        self.transport: asyncio.Transport | None = None
+        self.sock = sock
+        self.fd = sock.fileno()
         self.buf = bytearray(READ_BUFFER_BYTES)
         self.pos = 0  # parsed up to here
         self.end = 0  # bytes read up to here
-        self._offered = 0  # free bytes the last get_buffer() offered
         self.waiter: asyncio.Future[RtspResponse] | None = None
         self.channels: dict[int, PacketSink] = {}
         self.closed = False
@@ -223,24 +230,136 @@ class _RtspProtocol(asyncio.BufferedProtocol):
         self.error: ProbeFailure | None = None
         self.received = 0
         self.batch_interval = 0.0  # > 0: read the socket at most this often (see RtspClient.batch_reads)
-        self.batch_sizer: Callable[[], float] | None = None  # asked for the interval at each pause
+        self.batch_sizer: Callable[[], float] | None = None  # asked for the interval at each batch
         self._body_missing = 0
         self._body_timer: asyncio.TimerHandle | None = None
-        self._resume: asyncio.TimerHandle | None = None
+        self._batch_timer: asyncio.TimerHandle | None = None
+        self._reading = False
+        self._out = bytearray()  # what the kernel did not take yet (a full send buffer: rare)
+        self._start_reading()
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+    # ---- socket plumbing ----
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
+    def _start_reading(self) -> None:
+        if not self._reading and not self.closed:
+            self.loop.add_reader(self.fd, self._read_ready)
+            self._reading = True
+
+    def _stop_reading(self) -> None:
+        if self._reading:
+            self.loop.remove_reader(self.fd)
+            self._reading = False
+
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            return
+        if not self._out:
+            try:
+                sent = self.sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as exc:
+                self._lost(exc)
+                return
+            data = data[sent:]
+            if not data:
+                return
+            self.loop.add_writer(self.fd, self._write_ready)
+        self._out += data
+
+    def _write_ready(self) -> None:
+        try:
+            sent = self.sock.send(self._out)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._lost(exc)
+            return
+        del self._out[:sent]
+        if not self._out:
+            self.loop.remove_writer(self.fd)
+
+    def _read_ready(self) -> None:
+        """Take what the kernel holds (until a read leaves room in the buffer: then it is empty)."""
+        while not self.closed:
+            if len(self.buf) - self.end < READ_MIN_FREE:
+                self._make_room()
+            offered = len(self.buf) - self.end
+            view = memoryview(self.buf)[self.end :]
+            try:
+                nbytes = self.sock.recv_into(view)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self._lost(exc)
+                return
+            finally:
+                view.release()
+            if nbytes == 0:
+                self._lost(None)
+                return
+            self._buffer_updated(nbytes)
+            if nbytes < offered:
+                return
+
+    def _batch_tick(self) -> None:
+        self._batch_timer = None
+        if self.closed or self.batch_interval <= 0:
+            return
+        self._read_ready()
+        if not self.closed and self.batch_interval > 0:
+            if self.batch_sizer is not None:
+                self.batch_interval = self.batch_sizer()
+            self._batch_timer = self.loop.call_later(self.batch_interval, self._batch_tick)
+
+    def set_batching(self, interval: float, sizer: Callable[[], float] | None) -> None:
+        """Read every ``interval`` s from a timer (the kernel queues packets meanwhile: one loop
+        wake-up per batch instead of one per packet; only TCP: the sender just waits if the window
+        fills), or, with 0, as soon as data arrives."""
+        self.batch_interval = interval
+        self.batch_sizer = sizer if interval > 0 else None
+        if self.closed:
+            return
+        if interval > 0:
+            self._stop_reading()
+            if self._batch_timer is None:
+                self._batch_timer = self.loop.call_later(interval, self._batch_tick)
+        else:
+            if self._batch_timer is not None:
+                self._batch_timer.cancel()
+                self._batch_timer = None
+            self._start_reading()
+
+    def _lost(self, exc: Exception | None) -> None:
+        """The camera closed or reset the connection (or it broke)."""
+        if self.closed:
+            return
         if isinstance(exc, ConnectionResetError) and not self.received:
             # A reset before any byte is how a closed service behind a listening socket (or a
             # rejecting firewall) says no: the same fault as a refused connection.
             self._fail(ProbeFailure("refused", "the camera reset the connection before answering"))
         else:
             self._fail(ProbeFailure("protocol_error", "the camera closed the connection without an RTSP reply"))
+        self.close()
         if self.on_close:
             self.on_close()
+
+    def close(self) -> None:
+        """Close the socket (ours: no on_close call). Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        self._stop_reading()
+        if self._out:
+            self.loop.remove_writer(self.fd)
+            self._out.clear()
+        for timer in (self._batch_timer, self._body_timer):
+            if timer is not None:
+                timer.cancel()
+        self._batch_timer = self._body_timer = None
+        self.channels.clear()
+        self.sock.close()
+        self._fail(ProbeFailure("protocol_error", "the camera closed the connection without an RTSP reply"))
 
     def _fail(self, failure: ProbeFailure) -> None:
         if self.error is None:
@@ -248,24 +367,17 @@ class _RtspProtocol(asyncio.BufferedProtocol):
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_exception(failure)
 
-    def get_buffer(self, sizehint: int) -> memoryview:
-        if len(self.buf) - self.end < READ_MIN_FREE:
-            self._make_room()
-        self._offered = len(self.buf) - self.end
-        return memoryview(self.buf)[self.end :]
-
     def _make_room(self) -> None:
         pending = self.end - self.pos
         size = len(self.buf)
         while size - pending < READ_MIN_FREE:  # a message larger than the buffer is arriving
             size *= 2
-        # A new buffer when growing (the transport may still hold a view of the old one, which
-        # therefore cannot be resized), else the unparsed tail moves to the front.
+        # A new buffer when growing, else the unparsed tail moves to the front.
         buf = bytearray(size) if size != len(self.buf) else self.buf
         buf[:pending] = self.buf[self.pos : self.end]
         self.buf, self.pos, self.end = buf, 0, pending
 
-    def buffer_updated(self, nbytes: int) -> None:
+    def _buffer_updated(self, nbytes: int) -> None:
         if self.error is not None:
             self.pos = self.end = 0
             return  # the stream is already judged broken and is being closed
@@ -275,19 +387,9 @@ class _RtspProtocol(asyncio.BufferedProtocol):
             self._parse(self.loop.time())
         except ProbeFailure as f:
             self._fail(f)
-            if self.transport is not None:
-                self.transport.close()
+            self.close()
         if self.pos == self.end:
             self.pos = self.end = 0
-        if nbytes == self._offered:
-            return  # the read filled the buffer: more is waiting in the kernel; take it before pausing
-        if self.batch_interval > 0 and self.transport is not None and self._resume is None and not self.closed:
-            # Let the kernel queue packets for a while and take them in one go: one loop wake-up per
-            # interval instead of one per packet. Only TCP: the sender just waits if the window fills.
-            if self.batch_sizer is not None:
-                self.batch_interval = self.batch_sizer()
-            self.transport.pause_reading()
-            self._resume = self.loop.call_later(self.batch_interval, self._resume_reading)
 
     def _watch_body(self, missing: int) -> None:
         # Headers are in, the body is not: a body that stops arriving is a broken reply (firmware
@@ -305,13 +407,7 @@ class _RtspProtocol(asyncio.BufferedProtocol):
             return
         self._fail(ProbeFailure("protocol_error", f"the camera's reply stopped {self._body_missing} bytes short "
                                                   "of its Content-Length"))
-        if self.transport is not None:
-            self.transport.close()
-
-    def _resume_reading(self) -> None:
-        self._resume = None
-        if self.transport is not None and not self.closed and not self.transport.is_closing():
-            self.transport.resume_reading()
+        self.close()
 
     def _parse(self, now: float) -> None:
         buf = self.buf
@@ -427,6 +523,19 @@ def _connect_failure(host: str, port: int, exc: OSError) -> ProbeFailure:
     return ProbeFailure("unreachable", f"{where} is unreachable ({reason})")
 
 
+async def _open_socket(loop: asyncio.AbstractEventLoop, family: int, ip: str, port: int) -> socket.socket:
+    """A connected non-blocking TCP socket (closed again if connecting fails or is cancelled)."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # requests are small and awaited
+        await loop.sock_connect(sock, (ip, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 @functools.cache
 def _rmem_max() -> int:
     """The largest receive buffer a process may set (Linux net.core.rmem_max; its default elsewhere)."""
@@ -466,7 +575,7 @@ class RtspClient:
         self.user_agent = user_agent
         self._cseq = 0
         self._auth: Authenticator | None = None
-        self._proto: _RtspProtocol | None = None
+        self._conn: _RtspConnection | None = None
         self._udp: list[asyncio.DatagramTransport] = []
         self.peer_ip: str | None = None
         self.local_ip: str | None = None
@@ -495,17 +604,19 @@ class RtspClient:
             if not addrs:
                 raise ProbeFailure("dns", f"host {self.host!r} has no address")
         first_error: OSError | None = None
-        for _family, ip in addrs:
+        for family, ip in addrs:
             try:
-                transport, proto = await loop.create_connection(lambda: _RtspProtocol(loop), ip, self.port)
+                sock = await _open_socket(loop, family, ip, self.port)
             except OSError as exc:
                 first_error = first_error or exc
                 continue
-            self._proto = proto  # type: ignore[assignment]
-            self._proto.on_close = self._closed
+            self._conn = _RtspConnection(loop, sock)
+            self._conn.on_close = self._closed
             self.peer_ip = ip
-            sockname = transport.get_extra_info("sockname")
-            self.local_ip = sockname[0] if sockname else None
+            try:
+                self.local_ip = sock.getsockname()[0]
+            except OSError:
+                self.local_ip = None
             return
         assert first_error is not None
         raise _connect_failure(self.host, self.port, first_error)
@@ -516,29 +627,22 @@ class RtspClient:
 
     @property
     def closed(self) -> bool:
-        return self._proto is None or self._proto.closed
+        return self._conn is None or self._conn.closed
 
     def close(self) -> None:
-        if self._proto is not None:
-            for timer in (self._proto._resume, self._proto._body_timer):
-                if timer is not None:
-                    timer.cancel()
-            self._proto._resume = self._proto._body_timer = None
         for t in self._udp:
             t.close()
         self._udp.clear()
-        if self._proto is not None:
-            self._proto.channels.clear()
-            if self._proto.transport is not None:
-                self._proto.transport.close()
+        if self._conn is not None:
+            self._conn.close()
 
     # ---- requests ----
 
     def _send(self, method: str, url: str, headers: dict[str, str]) -> asyncio.Future[RtspResponse]:
-        proto = self._proto
+        proto = self._conn
         if proto is not None and proto.error is not None:
             raise proto.error
-        if proto is None or proto.transport is None or proto.closed:
+        if proto is None or proto.closed:
             raise ProbeFailure("protocol_error", "the camera closed the connection")
         self._cseq += 1
         lines = [f"{method} {url} RTSP/1.0", f"CSeq: {self._cseq}", f"User-Agent: {self.user_agent}"]
@@ -548,7 +652,7 @@ class RtspClient:
             lines.append(f"Authorization: {self._auth.header(method, url)}")
         lines += [f"{k}: {v}" for k, v in headers.items()]
         proto.waiter = asyncio.get_running_loop().create_future()
-        proto.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"))
+        proto.write(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"))
         return proto.waiter
 
     async def request(self, method: str, url: str, headers: dict[str, str] | None = None) -> RtspResponse:
@@ -614,10 +718,10 @@ class RtspClient:
                 rtcp_ch = int(b) if b.strip().isdigit() else rtp_ch + 1
             elif "RTP/AVP/TCP" not in tr.upper() and tr:
                 raise ProbeFailure("rtsp_error", "the camera answered SETUP for TCP with a UDP transport")
-            assert self._proto is not None
-            self._proto.channels[rtp_ch] = rtp_sink
+            assert self._conn is not None
+            self._conn.channels[rtp_ch] = rtp_sink
             if rtcp_sink is not None:
-                self._proto.channels[rtcp_ch] = rtcp_sink
+                self._conn.channels[rtcp_ch] = rtcp_sink
             result.rtp_channel, result.rtcp_channel = rtp_ch, rtcp_ch
         else:
             if "server_port" in params:
@@ -636,12 +740,8 @@ class RtspClient:
         """From now on read the RTSP connection at most every ``interval`` seconds (0 = at once);
         ``sizer()``, when given, is asked for the next interval at every batch instead.
         Arrival times then have that resolution; replies wait at most that long."""
-        if self._proto is not None:
-            self._proto.batch_interval = interval
-            self._proto.batch_sizer = sizer if interval > 0 else None
-            if interval <= 0 and self._proto._resume is not None:
-                self._proto._resume.cancel()
-                self._proto._resume_reading()
+        if self._conn is not None:
+            self._conn.set_batching(interval, sizer)
 
     def receive_buffer(self, grow_to: int = 0) -> int | None:
         """The kernel's receive buffer of the RTSP connection now (bytes; Linux autotunes it).
@@ -649,10 +749,9 @@ class RtspClient:
         ``grow_to``: when the buffer is smaller, ask for that much, but only if the system's limit
         for an explicit size (net.core.rmem_max) allows it: an explicit size also ends autotuning,
         which gives a fast stream far more (MBs) than the limit."""
-        transport = self._proto.transport if self._proto is not None else None
-        sock = transport.get_extra_info("socket") if transport is not None else None
-        if sock is None:
+        if self._conn is None or self._conn.closed:
             return None
+        sock = self._conn.sock
         try:
             size = int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
             if size < grow_to <= 2 * _rmem_max():
@@ -664,8 +763,8 @@ class RtspClient:
 
     def detach_media(self) -> None:
         """Stop handing packets to the sinks (they are dropped from here on)."""
-        if self._proto is not None:
-            self._proto.channels.clear()
+        if self._conn is not None:
+            self._conn.channels.clear()
         for t in self._udp:
             proto = t.get_protocol()
             if isinstance(proto, _UdpProtocol):
