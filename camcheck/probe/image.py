@@ -274,6 +274,15 @@ def _percentile(values: np.ndarray, q: float) -> float:
     return a + (k - lo) * (b - a)
 
 
+def _band_energy(img: np.ndarray, sigma_fine: float, sigma_coarse: float) -> np.ndarray:
+    """Block means (20-column grid) of the squared difference of two Gaussian blurs of `img`,
+    computed in place (no temporaries of the picture's size beyond the two blurs)."""
+    band = _blur(img, sigma_fine)
+    cv2.subtract(band, _blur(img, sigma_coarse), dst=band)
+    cv2.multiply(band, band, dst=band)
+    return _grid(band, 20)
+
+
 def _structure(p: _Picture) -> float:
     img = p.at(STRUCTURE_WIDTH)
     band = img - _blur(img, 3.0)
@@ -282,11 +291,9 @@ def _structure(p: _Picture) -> float:
 
 def _sharpness(p: _Picture) -> float | None:
     img = p.at(DETAIL_WIDTH)
-    mid = _blur(img, 1.0) - _blur(img, 2.5)
     # The low band (sigma 2.5..6 at 640 px) is computed at half width, where it is sigma 1.25..3.
     half = p.at(img.shape[1] // 2)
-    low = _blur(half, 1.25) - _blur(half, 3.0)
-    e_mid, e_low = _grid(mid * mid, 20), _grid(low * low, 20)
+    e_mid, e_low = _band_energy(img, 1.0, 2.5), _band_energy(half, 1.25, 3.0)
     if e_low.shape != e_mid.shape:
         e_low = cv2.resize(e_low, (e_mid.shape[1], e_mid.shape[0]), interpolation=cv2.INTER_AREA)
     textured = e_low > 4.0  # blocks whose coarse texture is above noise level (2 luma levels RMS)
@@ -439,11 +446,12 @@ def analyse_first(
     k1 = _Picture(first)
     tail = _Picture(after[-1]) if after else None
     small = k1.at(320)
+    mean, std = cv2.meanStdDev(small)  # one pass (numpy's mean and std take two, and a temporary)
     m: dict[str, float | None] = {
-        "brightness": float(small.mean()),
-        "contrast": float(small.std()),
+        "brightness": float(mean[0, 0]),
+        "contrast": float(std[0, 0]),
         "peak": _percentile(small, 98),
-        "highlights": float(np.mean(k1.sub >= HIGHLIGHT_LEVEL)),
+        "highlights": np.count_nonzero(k1.sub >= HIGHLIGHT_LEVEL) / k1.sub.size,
         "structure": _structure(k1),
         "sharpness": _sharpness(k1),
         "change": None,
