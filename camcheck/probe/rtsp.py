@@ -63,10 +63,11 @@ DECODE_RESERVE_MAX = 0.75  # time kept inside the deadline to decode and analyse
 # A batch lasts as long as a quarter of the kernel's receive buffer takes to fill at the stream's
 # measured rate (the camera never has to stop sending: no frames dropped, no fps misread), within
 # these bounds; BATCH_START_S until the rate is known (0.2 s of packets or of media). Arrival times, hence
-# `first_frame`, have the batch's resolution.
+# `first_frame`, have the batch's resolution. A batch that would run past the window's end ends
+# there instead: the reader looks at the stream then anyway, so both share one wake-up.
 BATCH_START_S = 0.1
 BATCH_MIN_S = 0.05
-BATCH_MAX_S = 0.5
+BATCH_MAX_S = 1.0
 BATCH_BUFFER_SHARE = 0.25
 RATE_KNOWN_S = 0.2
 ALIVE_GAP_S = 0.5  # a stream whose last packet is older than this (or 3 frame intervals) is not "flowing"
@@ -354,6 +355,9 @@ class _Run:
                     wanted = int(BATCH_MAX_S * rate / BATCH_BUFFER_SHARE)  # for the longest batch
                     budget = BATCH_BUFFER_SHARE * (client.receive_buffer(grow_to=wanted) or 0)
                     self._batch_len = min(BATCH_MAX_S, max(BATCH_MIN_S, budget / rate))
+            to_window_end = col.first_arrival + max(0.1, self.settings.window) - self.loop.time()
+            if 0 < to_window_end < self._batch_len:
+                return to_window_end
         return self._batch_len
 
     def _stream_facts(self) -> None:
