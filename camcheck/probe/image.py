@@ -27,10 +27,12 @@ Measures (luma levels are the decoded Y plane as is: limited range, black ~16, w
 - ``structure``: RMS of a band-pass (80 px wide picture minus its Gaussian blur, sigma 3) in luma
   levels: the scene's edges and objects at a scale where sensor noise is averaged away (each pixel
   of the 80 px picture averages >= 16 source pixels) and smooth shading (a hand's glow) is removed.
-- ``sharpness``: median over textured blocks of sqrt(E_mid / E_low), band energies at <= 640 px
-  wide (mid = G(1) - G(2.5), low = G(2.5) - G(6), the low band computed at half width). Natural pictures have a ~1/f spectrum, so the
-  ratio does not depend on contrast or resolution; defocus removes the mid band first. None when
-  fewer than 4 blocks have texture (black, covered).
+- ``sharpness``: median over textured blocks of sqrt(E_mid / E_low), the energies of two octave
+  bands of the <= 640 px picture: levels 1 (mid) and 2 (low) of its Laplacian pyramid, i.e. 1/16-1/8
+  and 1/32-1/16 cycles per pixel at 640 px (level 0, where compression noise lives, is left out).
+  Natural pictures have a ~1/f spectrum, so the ratio does not depend on contrast or resolution;
+  defocus removes the mid band first. None when fewer than 4 blocks have texture (black, covered).
+  (A pyramid costs ~0.2 ms where the Gaussian differences it replaced cost ~1 ms per check.)
 - ``change``: median over a 40-column grid of the mean absolute per-pixel difference between K1 and
   K2 (strided subsample, no averaging, so it keeps the noise): sensor noise makes every block differ,
   an identical source re-encoded differs only by re-quantisation. None with one keyframe.
@@ -104,6 +106,7 @@ MOTION_WIDTH = 160
 SCENE_WIDTH = 128
 GRID_COLS = 40
 HIGHLIGHT_LEVEL = 215
+SHARPNESS_TEXTURE = 4.0  # a block's coarse-band energy above noise level (2 luma levels RMS)
 
 
 @dataclass(frozen=True)
@@ -128,9 +131,10 @@ class ImageThresholds:
     # data: night looks (usable) have means >= 39.2, GStreamer's dark case 32.1 (structure 5.8).
     dark_max_brightness: float = 35.0
     dark_max_structure: float = 8.0
-    # blurred: defocused looks 0.27-0.44; focused pictures >= 0.71 (day, night, lighting changes;
-    # the dark case 0.63). 0.55 is 1.24x / 1.14x from them. Judged only with structure >= 4.
-    blurred_max_sharpness: float = 0.55
+    # blurred: defocused looks 0.35-0.54 (the simulator's 320x180 one is the sharpest); focused
+    # pictures >= 0.797 (day, night, lighting changes; the dark case 0.73). 0.65 is 1.21x / 1.23x
+    # from them. Judged only with structure >= 4.
+    blurred_max_sharpness: float = 0.65
     blurred_min_structure: float = 4.0
     # overexposed: overexposed looks have 0.62-0.86 of pixels >= 215; healthy <= 0.12 (a brighter
     # lighting of the same scene). 0.4 is 1.6x / 3.3x from them.
@@ -138,21 +142,21 @@ class ImageThresholds:
     # frozen (suspected): K1 vs K2 `change` at most this and no block really moving (`motion`).
     # Frozen: GStreamer 0-0.90 (imagefreeze + ticking clock/timecode; 0-1.14 in earlier
     # recordings) in most checks, but ~4 in about 2 checks out of 10 of earlier recordings, when
-    # x264's rate control re-encoded the frozen picture's IDR at another QP; simulator 0.81-2.55
-    # (same cause, milder). Healthy live still scenes: >= 2.18 (night), >= 2.15 (static, clean
+    # x264's rate control re-encoded the frozen picture's IDR at another QP; simulator 0.54-2.42
+    # (same cause, milder). Healthy live still scenes: >= 2.12 (night), >= 2.19 (static, clean
     # sensor), 1.72 (overexposed, flagged as such). 1.6 is 1.3x below the healthy minimum and still
     # catches every GStreamer frozen check and the simulator's 320x180/640x360 H.264 frozen checks
     # but one (1.71, caught by `noise` below); the simulator's H.265 and 720p frozen checks
-    # (1.66-2.55) are missed: a single check may miss (the daemon confirms over several), it must
+    # (up to 2.42) are often missed: a single check may miss (the daemon confirms over several), it must
     # not cry wolf on a healthy still scene. A still scene whose noise the encoder erases entirely
     # ("quiet": flat, dim, 256-512 kbit/s: 0.41-0.95) cannot be told from frozen in one check and
     # is reported frozen.
     frozen_max_change: float = 1.6
     # ... or `noise` (K1 vs K2 in the flattest blocks, where re-quantising an identical picture
     # changes almost nothing but a live sensor's grain does not go away) at most this. Healthy live
-    # still scenes: >= 1.49 (GStreamer night), >= 1.59 (GStreamer static, clean sensor), >= 2.03
+    # still scenes: >= 1.47 (GStreamer night), >= 1.61 (GStreamer static, clean sensor), >= 2.03
     # (simulator static/night); frozen whose keyframes were re-coded at another quality (`change`
-    # above 1.6): simulator 640x360 0.72-1.10 (change up to 1.71). 1.2 is 1.24x below the healthy
+    # above 1.6): simulator 640x360 0.72-1.10 (change up to 1.71). 1.2 is 1.22x below the healthy
     # minimum. (Simulator 720p/H.265 frozen, 1.26-1.79, stays a miss; so does a QP jump as large as
     # GStreamer's, noise 3.3: the daemon confirms over checks and forgives one miss.)
     frozen_max_noise: float = 1.2
@@ -289,14 +293,25 @@ def _structure(p: _Picture) -> float:
     return float(np.sqrt(np.mean(band * band)))
 
 
+def _octave_below(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the band of `img` one octave below its sampling rate's half, `img` at half width): one
+    level of a Laplacian pyramid (OpenCV's 5-tap Gaussian pyramid)."""
+    down = cv2.pyrDown(img)
+    band = img - cv2.pyrUp(down, dstsize=(img.shape[1], img.shape[0]))
+    return band, down
+
+
 def _sharpness(p: _Picture) -> float | None:
-    img = p.at(DETAIL_WIDTH)
-    # The low band (sigma 2.5..6 at 640 px) is computed at half width, where it is sigma 1.25..3.
-    half = p.at(img.shape[1] // 2)
-    e_mid, e_low = _band_energy(img, 1.0, 2.5), _band_energy(half, 1.25, 3.0)
+    # Bands of the <= 640 px picture, an octave apart: mid = level 1 of its Laplacian pyramid (the
+    # 320 px picture's finest octave), low = level 2. Level 0 is left out: at camera bitrates it
+    # holds compression noise more than detail.
+    _, l1 = _octave_below(p.at(DETAIL_WIDTH))
+    mid, l2 = _octave_below(l1)
+    low, _ = _octave_below(l2)
+    e_mid, e_low = _grid(mid * mid, 20), _grid(low * low, 20)
     if e_low.shape != e_mid.shape:
         e_low = cv2.resize(e_low, (e_mid.shape[1], e_mid.shape[0]), interpolation=cv2.INTER_AREA)
-    textured = e_low > 4.0  # blocks whose coarse texture is above noise level (2 luma levels RMS)
+    textured = e_low > SHARPNESS_TEXTURE
     if int(textured.sum()) < 4:
         return None
     return float(np.median(np.sqrt(e_mid[textured] / e_low[textured])))
