@@ -184,14 +184,20 @@ class ImageAnalysis:
     findings: list[str] = field(default_factory=list)  # subset of IMAGE_FINDINGS, in that order
 
 
-def _resize(img: np.ndarray, width: int) -> np.ndarray:
-    """Area-averaged downscale to `width` (never upscales), float32."""
+def _area(img: np.ndarray, width: int) -> np.ndarray:
+    """Area-averaged downscale to `width` (never upscales), in the input's type (8-bit input gives
+    8-bit levels: OpenCV rounds the averages)."""
     h, w = img.shape
     width = min(width, w)
     height = max(4, int(round(width * h / w)))
     if (height, width) == img.shape:
-        return img.astype(np.float32)
-    return cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32)
+        return img
+    return cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def _resize(img: np.ndarray, width: int) -> np.ndarray:
+    """Area-averaged downscale to `width` (never upscales), float32."""
+    return _area(img, width).astype(np.float32)
 
 
 def _analysed_rows(h: int, w: int) -> tuple[int, int]:
@@ -226,16 +232,24 @@ class _Picture:
         # A strided subsample keeps per-pixel noise (averaging would hide it) at <= 640 px wide.
         self.sub = np.ascontiguousarray(self.crop[::s, ::s])
         self._cache: dict[int, np.ndarray] = {}
+        self._levels: dict[int, np.ndarray] = {}  # 8-bit views, where `at` made one on the way
 
     def at(self, width: int) -> np.ndarray:
         """The picture area-averaged to `width` (float32). Narrow views come from the <= 640 px one:
         one pass over the full-resolution picture per frame."""
         if width not in self._cache:
             if width >= DETAIL_WIDTH or self.w <= DETAIL_WIDTH:
-                self._cache[width] = _resize(self.crop, width)
+                levels = self._levels[width] = _area(self.crop, width)
+                self._cache[width] = levels.astype(np.float32)
             else:
                 self._cache[width] = _resize(self.at(DETAIL_WIDTH), width)
         return self._cache[width]
+
+    def levels(self, width: int) -> np.ndarray | None:
+        """`at(width)` as the 8-bit levels it was converted from, when it was (straight from the
+        decoded picture: views of pictures at most DETAIL_WIDTH wide); else None."""
+        self.at(width)
+        return self._levels.get(width)
 
     def compact(self) -> None:
         """Drop the full-size picture and every view but `sub` and the coarse ones (K1 kept for K2)."""
@@ -243,6 +257,7 @@ class _Picture:
         if not self.sub.flags.owndata:  # a view of the decoder's frame would keep the whole frame alive
             self.sub = self.sub.copy()
         self._cache = {k: v for k, v in self._cache.items() if k < 0}
+        self._levels = {}
 
     def coarse(self, width: int) -> np.ndarray:
         """A narrow view from the strided subsample: cheap for frames that need only this."""
@@ -265,6 +280,17 @@ def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
     spends a quarter more for tails below 0.5 % of the weight)."""
     k = 2 * math.ceil(3 * sigma) + 1
     return cv2.GaussianBlur(img, (k, k), sigma)
+
+
+def _percentile_of_levels(levels: np.ndarray, q: float) -> float:
+    """_percentile of 8-bit values, from their histogram (one pass; no sort)."""
+    n = levels.size
+    k = q / 100 * (n - 1)
+    lo = int(k)
+    hi = min(lo + 1, n - 1)
+    cum = np.cumsum(cv2.calcHist([levels], [0], None, [256], [0, 256]).ravel())
+    a, b = (float(np.searchsorted(cum, r, side="right")) for r in (lo, hi))
+    return a + (k - lo) * (b - a)
 
 
 def _percentile(values: np.ndarray, q: float) -> float:
@@ -330,8 +356,8 @@ def _change_and_noise(a: _Picture, b: _Picture) -> tuple[float, float]:
 
 
 def _motion(a: _Picture, b: _Picture, level: float) -> float:
-    d = np.abs(a.coarse(MOTION_WIDTH) - b.coarse(MOTION_WIDTH))
-    return float(np.mean(_grid(d) > level))
+    blocks = _grid(cv2.absdiff(a.coarse(MOTION_WIDTH), b.coarse(MOTION_WIDTH)))
+    return np.count_nonzero(blocks > level) / blocks.size
 
 
 # motion_proven: K1 vs the frames right after it, block means of the 160 px picture (as `motion`)
@@ -461,11 +487,12 @@ def analyse_first(
     k1 = _Picture(first)
     tail = _Picture(after[-1]) if after else None
     small = k1.at(320)
+    levels = k1.levels(320)  # the same values in 8 bits (<= 640 px pictures): a histogram gives the peak
     mean, std = cv2.meanStdDev(small)  # one pass (numpy's mean and std take two, and a temporary)
     m: dict[str, float | None] = {
         "brightness": float(mean[0, 0]),
         "contrast": float(std[0, 0]),
-        "peak": _percentile(small, 98),
+        "peak": _percentile(small, 98) if levels is None else _percentile_of_levels(levels, 98),
         "highlights": np.count_nonzero(k1.sub >= HIGHLIGHT_LEVEL) / k1.sub.size,
         "structure": _structure(k1),
         "sharpness": _sharpness(k1),
