@@ -93,6 +93,7 @@ class _Run:
         self.sdp: SessionDescription | None = None
         self.collector: RtpCollector | None = None
         self.sps: SpsInfo | None = None
+        self._sps_nal = b""  # the SPS `sps` was read from
         self._batching = False  # TCP reads in batches (see BATCH_START_S)
         self._batch_len = BATCH_START_S
         self._wake: asyncio.Future[None] | None = None
@@ -220,12 +221,14 @@ class _Run:
                     teardown.cancel()
 
     def _use_sps(self, nal: bytes) -> None:
+        if self.sps is not None and nal == self._sps_nal:
+            return  # the camera repeats in-band the SPS its SDP gave: already read
         try:
             info = parse_sps(self.obs.stream.codec or "h264", nal)
         except (BitstreamError, IndexError) as exc:
             log.debug("%s: unreadable SPS (%s)", self.obs.url, exc)
             return
-        self.sps = info
+        self.sps, self._sps_nal = info, nal
         self.obs.stream.width, self.obs.stream.height = info.width, info.height
         if self.obs.stream.fps_declared is None and info.fps:
             self.obs.stream.fps_declared = round(info.fps, 3)

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 MAX_HEADER_BYTES = 64 * 1024  # a reply's start line + headers
 MAX_BODY_BYTES = 512 * 1024  # an SDP is a few KB
 BODY_IDLE_S = 1.0  # a reply body that gets no byte for this long after its headers is broken
-READ_BUFFER_BYTES = 256 * 1024  # the connection's read buffer (asyncio reads at most this much at once too)
+READ_BUFFER_BYTES = 256 * 1024  # the connection's read buffer (one recv_into takes at most what is free in it)
 READ_MIN_FREE = 64 * 1024  # room kept for each read: at least one whole interleaved packet
 DEFAULT_PORT = 554
 
