@@ -304,15 +304,6 @@ def _percentile(values: np.ndarray, q: float) -> float:
     return a + (k - lo) * (b - a)
 
 
-def _band_energy(img: np.ndarray, sigma_fine: float, sigma_coarse: float) -> np.ndarray:
-    """Block means (20-column grid) of the squared difference of two Gaussian blurs of `img`,
-    computed in place (no temporaries of the picture's size beyond the two blurs)."""
-    band = _blur(img, sigma_fine)
-    cv2.subtract(band, _blur(img, sigma_coarse), dst=band)
-    cv2.multiply(band, band, dst=band)
-    return _grid(band, 20)
-
-
 def _structure(p: _Picture) -> float:
     img = p.at(STRUCTURE_WIDTH)
     band = img - _blur(img, 3.0)
