@@ -282,25 +282,20 @@ def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(img, (k, k), sigma)
 
 
-def _percentile_of_levels(levels: np.ndarray, q: float) -> float:
-    """_percentile of 8-bit values, from their histogram (one pass; no sort)."""
-    n = levels.size
+def _percentile(values: np.ndarray, q: float) -> float:
+    """np.percentile(values, q) (linear interpolation), ~7x cheaper here: 8-bit values from their
+    histogram (one pass, no sort), others from a partial sort."""
+    n = values.size
     k = q / 100 * (n - 1)
     lo = int(k)
     hi = min(lo + 1, n - 1)
-    cum = np.cumsum(cv2.calcHist([levels], [0], None, [256], [0, 256]).ravel())
-    a, b = (float(np.searchsorted(cum, r, side="right")) for r in (lo, hi))
-    return a + (k - lo) * (b - a)
-
-
-def _percentile(values: np.ndarray, q: float) -> float:
-    """np.percentile(values, q) (linear interpolation), from a partial sort: ~7x cheaper here."""
-    flat = values.ravel()
-    k = q / 100 * (flat.size - 1)
-    lo = int(k)
-    hi = min(lo + 1, flat.size - 1)
-    part = np.partition(flat, (lo, hi))
-    a, b = float(part[lo]), float(part[hi])
+    if values.dtype == np.uint8:
+        cum = np.cumsum(cv2.calcHist([values.reshape(1, -1) if values.ndim == 1 else values], [0], None,
+                                     [256], [0, 256]).ravel())
+        a, b = (float(np.searchsorted(cum, r, side="right")) for r in (lo, hi))
+    else:
+        part = np.partition(values.ravel(), (lo, hi))
+        a, b = float(part[lo]), float(part[hi])
     return a + (k - lo) * (b - a)
 
 
@@ -483,7 +478,7 @@ def analyse_first(
     m: dict[str, float | None] = {
         "brightness": float(mean[0, 0]),
         "contrast": float(std[0, 0]),
-        "peak": _percentile(small, 98) if levels is None else _percentile_of_levels(levels, 98),
+        "peak": _percentile(small if levels is None else levels, 98),
         "highlights": np.count_nonzero(k1.sub >= HIGHLIGHT_LEVEL) / k1.sub.size,
         "structure": _structure(k1),
         "sharpness": _sharpness(k1),

@@ -318,12 +318,12 @@ def test_percentile_is_numpys() -> None:
                 assert _percentile(values, q) == pytest.approx(float(np.percentile(values, q)), rel=1e-6, abs=1e-4)
 
 
-def test_percentile_of_8_bit_levels_is_numpys() -> None:
-    from camcheck.probe.image import _percentile_of_levels
+def test_percentile_of_8_bit_pictures_is_numpys() -> None:
+    from camcheck.probe.image import _percentile
 
     rng = np.random.default_rng(4)
     pictures = [sim("night")[0].image, sim("black")[0].image, (rng.random((120, 320)) * 256).astype(np.uint8),
                 np.full((40, 40), 7, np.uint8), sim("static")[0].image[10:50, 5:300]]  # the last one strided
     for values in pictures:
         for q in (0, 2, 30, 50, 98, 100):
-            assert _percentile_of_levels(values, q) == pytest.approx(float(np.percentile(values, q)), abs=1e-9)
+            assert _percentile(values, q) == pytest.approx(float(np.percentile(values, q)), abs=1e-9)
