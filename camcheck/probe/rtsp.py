@@ -79,6 +79,7 @@ class _Run:
         self.loop = asyncio.get_running_loop()
         self.target = target
         self.settings = settings
+        self.window = max(0.1, settings.window)  # seconds of stream the check reads at least
         self.deadline = deadline
         self.t0 = self.loop.time()
         budget = max(0.0, deadline - self.t0)
@@ -194,7 +195,7 @@ class _Run:
         self.phase = "setup"
         collector = self.collector = RtpCollector(
             track.codec, track.payload_type, track.clock_rate, MOTION_PROOF_FRAMES, notify=self.notify,
-            window_s=max(0.1, s.window), frames_needed=FRAMES_AFTER_KEYFRAME)
+            window_s=self.window, frames_needed=FRAMES_AFTER_KEYFRAME)
         await client.setup(track.control_url, target.transport, collector.feed, self.on_rtcp)
         self.obs.timings.setup = self.rel()
 
@@ -237,7 +238,7 @@ class _Run:
         col = self.collector
         assert col is not None
         loop = self.loop
-        window = max(0.1, self.settings.window)
+        window = self.window
         second_key_wait = max(2 * window, 4.0)
         hard_end = self.deadline - self.grace - self.decode_reserve
         stalled = False
@@ -358,7 +359,7 @@ class _Run:
                     wanted = int(BATCH_MAX_S * rate / BATCH_BUFFER_SHARE)  # for the longest batch
                     budget = BATCH_BUFFER_SHARE * (client.receive_buffer(grow_to=wanted) or 0)
                     self._batch_len = min(BATCH_MAX_S, max(BATCH_MIN_S, budget / rate))
-            to_window_end = col.first_arrival + max(0.1, self.settings.window) - self.loop.time()
+            to_window_end = col.first_arrival + self.window - self.loop.time()
             if 0 < to_window_end < self._batch_len:
                 return to_window_end
         return self._batch_len
