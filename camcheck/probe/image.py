@@ -83,6 +83,11 @@ import numpy as np
 
 from camcheck.probe.observation import IMAGE_FINDINGS
 
+# One thread per OpenCV call: on pictures this small its worker threads cost more than they save
+# (sharpness alone took twice the CPU with 2 workers as with 1 here), and a daemon already runs
+# many probes' analyses side by side on the picture threads.
+cv2.setNumThreads(1)
+
 
 @dataclass(frozen=True)
 class DecodedFrame:
@@ -192,7 +197,28 @@ def _area(img: np.ndarray, width: int) -> np.ndarray:
     height = max(4, int(round(width * h / w)))
     if (height, width) == img.shape:
         return img
+    if w // width >= 4 and _halvings(w, width) and _halvings(h, height):
+        return _area_by_halvings(img, width, height)
     return cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def _halvings(n: int, m: int) -> bool:
+    """True when n is m times a power of two."""
+    q, r = divmod(n, m)
+    return r == 0 and q & (q - 1) == 0
+
+
+def _area_by_halvings(img: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The same values as one INTER_AREA resize by 4, 8, ...: OpenCV vectorises only its halving,
+    and its generic integer-factor path costs ~6x more (110 us against 20 for 640x240 -> 160x60).
+    Halving in float32 is exact (means of integers over 2^k x 2^k blocks are exact binary
+    fractions); rounding half to even at the end is what the direct 8-bit resize does."""
+    out = img.astype(np.float32)
+    while out.shape[1] > width:
+        out = cv2.resize(out, (out.shape[1] // 2, out.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    if img.dtype == np.uint8:
+        return np.rint(out).astype(np.uint8)
+    return out
 
 
 def _resize(img: np.ndarray, width: int) -> np.ndarray:
@@ -227,6 +253,7 @@ class _Picture:
             raise ValueError(f"picture too small to analyse: {w}x{h} (needs at least 32x32)")
         r0, r1 = _analysed_rows(h, w)
         s = max(1, w // DETAIL_WIDTH)
+        self.image = y
         self.crop = y[r0:r1]  # a view (the decoder's buffer, rows strided), no copy
         self.w = w
         # A strided subsample keeps per-pixel noise (averaging would hide it) at <= 640 px wide.
@@ -253,7 +280,7 @@ class _Picture:
 
     def compact(self) -> None:
         """Drop the full-size picture and every view but `sub` and the coarse ones (K1 kept for K2)."""
-        self.crop = None  # type: ignore[assignment]
+        self.crop = self.image = None  # type: ignore[assignment]
         if not self.sub.flags.owndata:  # a view of the decoder's frame would keep the whole frame alive
             self.sub = self.sub.copy()
         self._cache = {k: v for k, v in self._cache.items() if k < 0}
@@ -317,7 +344,7 @@ def _sharpness(p: _Picture) -> float | None:
     # Bands of the <= 640 px picture, an octave apart: mid = level 1 of its Laplacian pyramid (the
     # 320 px picture's finest octave), low = level 2. Level 0 is left out: at camera bitrates it
     # holds compression noise more than detail.
-    _, l1 = _octave_below(p.at(DETAIL_WIDTH))
+    l1 = cv2.pyrDown(p.at(DETAIL_WIDTH))  # level 1's input; level 0's band itself is not used
     mid, l2 = _octave_below(l1)
     low, _ = _octave_below(l2)
     e_mid, e_low = _grid(mid * mid, 20), _grid(low * low, 20)
@@ -371,9 +398,18 @@ class MotionProof:
 
     def __init__(self, k1: DecodedFrame) -> None:
         self._k1 = _Picture(k1)
+        self._latest: _Picture | None = None
 
     def shows_motion(self, frame: DecodedFrame) -> bool:
-        return _motion(self._k1, _Picture(frame), MOTION_PROVEN_LEVEL) >= MOTION_PROVEN_MIN
+        self._latest = _Picture(frame)
+        return _motion(self._k1, self._latest, MOTION_PROVEN_LEVEL) >= MOTION_PROVEN_MIN
+
+    def picture(self, frame: DecodedFrame) -> _Picture | None:
+        """K1's or the latest frame's picture, views included, when `frame` shows the same image."""
+        for p in (self._k1, self._latest):
+            if p is not None and p.image is frame.image:
+                return p
+        return None
 
 
 def motion_proven(k1: DecodedFrame, after: Sequence[DecodedFrame]) -> bool:
@@ -462,16 +498,18 @@ def analyse_first(
     after: Sequence[DecodedFrame] = (),
     reference: np.ndarray | None = None,
     thresholds: ImageThresholds = DEFAULT_THRESHOLDS,
+    proof: MotionProof | None = None,
 ) -> FirstKeyframe:
-    """Every measure of K1 (and `motion` against the last of `after`), before K2 is known."""
+    """Every measure of K1 (and `motion` against the last of `after`), before K2 is known.
+    `proof`: the MotionProof that compared these frames; its pictures' views are reused."""
     if not isinstance(thresholds, ImageThresholds):
         raise TypeError(f"thresholds must be ImageThresholds, not {type(thresholds).__name__}")
     if reference is not None and (not isinstance(reference, np.ndarray) or reference.ndim != 2
                                   or reference.dtype != np.uint8 or min(reference.shape) < 32):
         raise ValueError("reference must be a 2-D uint8 luma picture at least 32x32 (see load_reference)")
     th = thresholds
-    k1 = _Picture(first)
-    tail = _Picture(after[-1]) if after else None
+    k1 = (proof.picture(first) if proof is not None else None) or _Picture(first)
+    tail = ((proof.picture(after[-1]) if proof is not None else None) or _Picture(after[-1])) if after else None
     small = k1.at(320)
     levels = k1.levels(320)  # the same values in 8 bits (<= 640 px pictures): a histogram gives the peak
     mean, std = cv2.meanStdDev(small)  # one pass (numpy's mean and std take two, and a temporary)

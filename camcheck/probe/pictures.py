@@ -128,7 +128,7 @@ def first_pass(job: PictureJob, k1_and_after: list[Unit]) -> FirstPass:
     frames = [_frame(p, t0, job.clock_rate) for p in pictures]
     del pictures
     try:
-        result.first = analyse_first(frames[0], frames[1:], job.reference())
+        result.first = analyse_first(frames[0], frames[1:], job.reference(), proof=proof)
     except ValueError as exc:
         result.errors.append(str(exc))
         return result

@@ -327,3 +327,38 @@ def test_percentile_of_8_bit_pictures_is_numpys() -> None:
     for values in pictures:
         for q in (0, 2, 30, 50, 98, 100):
             assert _percentile(values, q) == pytest.approx(float(np.percentile(values, q)), abs=1e-9)
+
+
+def test_downscales_by_halving_give_opencvs_direct_values() -> None:
+    """_area halves repeatedly where the factor is 4, 8, ... (OpenCV vectorises only halving): the
+    values must be exactly those of one INTER_AREA resize, 8-bit rounding included."""
+    from camcheck.probe.image import _area
+
+    rng = np.random.default_rng(5)
+    real = sim("normal")[0].image  # 320x180: 320 -> 80, 40
+    for img in (real, np.ascontiguousarray(real[::-1]), (rng.random((240, 640)) * 256).astype(np.uint8),
+                rng.integers(0, 256, (720, 1280), dtype=np.uint8)[:, ::2]):  # the last one strided, 640 wide
+        h, w = img.shape
+        for width in (w // 4, w // 8):
+            height = int(round(width * h / w))
+            direct = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
+            assert np.array_equal(_area(img, width), direct), (img.shape, width)
+            as_float = img.astype(np.float32)
+            assert np.allclose(_area(as_float, width), cv2.resize(as_float, (width, height),
+                                                                    interpolation=cv2.INTER_AREA), atol=1e-4)
+    odd = rng.integers(0, 256, (100, 300), dtype=np.uint8)  # 300 -> 75: not halvings, OpenCV direct
+    assert np.array_equal(_area(odd, 75), cv2.resize(odd, (75, 25), interpolation=cv2.INTER_AREA))
+
+
+def test_analysis_reusing_the_motion_proofs_pictures_measures_the_same() -> None:
+    from camcheck.probe.image import MotionProof, analyse_first, analyse_second
+
+    frames = cal.sim_frames(cal.SimCase("normal", "street", 640, 360))
+    k1, after, k2 = frames[0], list(frames[1:4]), next(f for f in frames[1:] if f.keyframe)
+    proof = MotionProof(k1)
+    for f in after:
+        proof.shows_motion(f)
+    reused = analyse_second(analyse_first(k1, after, proof=proof), k2)
+    fresh = analyse_second(analyse_first(k1, after), k2)
+    assert reused.measures == fresh.measures and reused.measures["motion"] is not None
+    assert proof.picture(DecodedFrame(k1.image.copy(), 0.0, True)) is None  # same values, other image: not reused
