@@ -348,6 +348,8 @@ def test_downscales_by_halving_give_opencvs_direct_values() -> None:
                                                                     interpolation=cv2.INTER_AREA), atol=1e-4)
     odd = rng.integers(0, 256, (100, 300), dtype=np.uint8)  # 300 -> 75: not halvings, OpenCV direct
     assert np.array_equal(_area(odd, 75), cv2.resize(odd, (75, 25), interpolation=cv2.INTER_AREA))
+    flat = rng.integers(0, 256, (8, 640), dtype=np.uint8)  # 640 -> 80 wide but 8 -> 4 high (the 4-row floor)
+    assert np.array_equal(_area(flat, 80), cv2.resize(flat, (80, 4), interpolation=cv2.INTER_AREA))
 
 
 def test_analysis_reusing_the_motion_proofs_pictures_measures_the_same() -> None:
