@@ -28,6 +28,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _describe_status(port: int, url: str) -> str | None:
+    """The status line's start ("RTSP/1.0 200") of a DESCRIBE, or None without an answer. VLC opens
+    its port before its stream is set up and answers 500 until then: an open port is not ready."""
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+        s.settimeout(0.5)
+        s.sendall(f"DESCRIBE {url} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n\r\n".encode())
+        line = s.recv(4096).split(b"\r\n", 1)[0].decode("latin-1")
+        return " ".join(line.split()[:2]) or None
+    return None
+
+
 @contextlib.contextmanager
 def vlc_rtsp_server(seconds: int = 30) -> Iterator[str]:
     """Serve a looping 640x360 H.264 test clip; yields the rtsp:// URL. Killed by process group."""
@@ -43,16 +54,19 @@ def vlc_rtsp_server(seconds: int = 30) -> Iterator[str]:
         cmd = ["runuser", "-u", "nobody", "--", *cmd]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
+        url = f"rtsp://127.0.0.1:{port}/test"
         deadline = time.monotonic() + 20
+        status = "no connection"
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            status = _describe_status(port, url) or status
+            if status.endswith(" 200"):
                 break
             if proc.poll() is not None:
                 raise RuntimeError("VLC exited before serving")
             time.sleep(0.2)
         else:
-            raise RuntimeError("VLC did not start serving RTSP")
-        yield f"rtsp://127.0.0.1:{port}/test"
+            raise RuntimeError(f"VLC did not start serving RTSP (last DESCRIBE: {status})")
+        yield url
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
