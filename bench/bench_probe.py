@@ -23,12 +23,17 @@ Per method, each run happens in its own child process so peak RSS belongs to tha
   included; interpreter start and imports excluded: a daemon pays them once);
 - ffmpeg: `ffmpeg -frames:v 1` snapshot in a subprocess per check, CPU = getrusage(CHILDREN) delta;
 - OpenCV: `cv2.VideoCapture(url)` + one `read()` per check, CPU = getrusage(SELF) delta;
-- floor: decoding the stream's keyframe access unit alone with PyAV (fresh decoder each time).
+- floor: decoding the stream's keyframe access unit alone with PyAV (fresh decoder each time), back
+  to back, and again once per window (``--window`` s asleep before each decode, ``--repeat`` times):
+  a check decodes its keyframe once per window, after seconds of waiting on sockets, when the
+  decoder's code and tables are no longer in the CPU's caches. On this VM that costs a fixed
+  ~1-1.5 ms more per decode (1.5x at 360p, nothing measurable at 1080p); camcheck's own figure
+  pays it too. Goal 1 is printed against both.
 The in-process children (camcheck, OpenCV, floor) run with the allocator setting the daemon uses
 (``camcheck.probe.allocator.keep_freed_memory``: freed decoder buffers are reused, not page-faulted
 in again); an ffmpeg subprocess lives for one check and has nothing to reuse.
-Goals (issue 3), each printed with PASS/FAIL per stream: (1) camcheck CPU per check <= 3x the floor,
-(2) the ffmpeg subprocess >= 10x camcheck's CPU, i.e. camcheck <= ffmpeg/10: each stream's block
+Goals (issue 3), each printed with PASS/FAIL per stream: (1) camcheck CPU per check <= 3x the floor
+(back to back / once per window), (2) the ffmpeg subprocess >= 10x camcheck's CPU, i.e. camcheck <= ffmpeg/10: each stream's block
 prints that bound beside the floor, and says so when ffmpeg/10 is below the floor (then no check that
 decodes a picture can meet goal 2 on this machine); (3) 0 failures among ``--concurrent`` concurrent
 360p probes (keyframe-start cameras). A summary table with every goal ends the output.
@@ -65,6 +70,7 @@ STREAMS: dict[str, tuple[str, str, str]] = {
 }
 
 FLOOR = "floor: PyAV decode of 1 keyframe"
+FLOOR_COLD = "  same, once per window (as a check)"
 CAMCHECK = "camcheck probe"
 FFMPEG = "ffmpeg -frames:v 1 (subprocess)"
 OPENCV = "OpenCV VideoCapture, 1 frame"
@@ -256,7 +262,17 @@ def child_floor(url: str, repeat: int, window: float) -> dict:
         for data in keys:
             once(data)
     n = rounds * len(keys)
-    return {"cpu": (_cpu_self() - cpu0) / n, "wall": (time.perf_counter() - t0) / n,
+    warm = {"cpu": (_cpu_self() - cpu0) / n, "wall": (time.perf_counter() - t0) / n}
+    # A check decodes its keyframe once per window, after seconds of mostly waiting: caches and
+    # branch predictors no longer hold the decoder, and that costs a fixed ~1 ms here (bench_wakeup
+    # shows the same for any work after a sleep). Measured the same way: one decode per window.
+    cold: list[float] = []
+    for i in range(repeat):
+        time.sleep(window)
+        c = _cpu_self()
+        once(keys[i % len(keys)])
+        cold.append(_cpu_self() - c)
+    return {**warm, "cold_cpu": sum(cold) / len(cold),
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "keyframe_bytes": int(sum(map(len, keys)) / len(keys)), "outcomes": [f"{len(keys)} keyframes"]}
 
@@ -321,7 +337,8 @@ def _pf(ok: bool) -> str:
 def print_stream(label: str, res: dict[str, dict], live: bool) -> dict:
     """Print one stream's block; return its figures for the summary."""
     floor, cam, ff = res[FLOOR]["cpu"], res[CAMCHECK]["cpu"], res[FFMPEG]["cpu"]
-    g1, g2 = cam <= 3 * floor, ff >= 10 * cam
+    cold = res[FLOOR]["cold_cpu"]
+    g1, g1_cold, g2 = cam <= 3 * floor, cam <= 3 * cold, ff >= 10 * cam
     print(f"== {label} (mean keyframe {res[FLOOR]['keyframe_bytes']} bytes)")
     goal_col = {CAMCHECK: f"<= 3x floor: {_pf(g1)}", FFMPEG: f">= 10x camcheck: {_pf(g2)}"}
     print(f"   {'method':36s} {'CPU ms/check':>12s} {'x floor':>8s} {'x camcheck':>10s} {'wall s':>7s} "
@@ -329,6 +346,9 @@ def print_stream(label: str, res: dict[str, dict], live: bool) -> dict:
     for name, r in res.items():
         print(f"   {name:36s} {r['cpu'] * 1000:12.1f} {_ratio(r['cpu'], floor):8.2f} {_ratio(r['cpu'], cam):10.2f} "
               f"{r['wall']:7.3f} {r['rss_mb']:11.0f}  {goal_col.get(name, '-'):22s} {sorted(set(r['outcomes']))}")
+        if name == FLOOR:
+            print(f"   {FLOOR_COLD:36s} {cold * 1000:12.1f} {_ratio(cold, floor):8.2f} {_ratio(cold, cam):10.2f} "
+                  f"{'':7s} {'':11s}  {f'<= 3x this: {_pf(g1_cold)}':22s} ['one per window']")
     cc = res[CAMCHECK]
     if any(h.endswith("decode_batches") for h in cc["hooks"]):
         print(f"   camcheck CPU split: event-loop thread (RTSP, RTP, control) {cc['main'] * 1000:.1f} ms, "
@@ -341,7 +361,9 @@ def print_stream(label: str, res: dict[str, dict], live: bool) -> dict:
         print(f"   wall: a joined-mid-GOP check waits up to one GOP ({GOP_S:.1f} s) for a keyframe; back to back, "
               f"each check starts just after one, so it waits almost the whole GOP")
     print(f"   goal 1 (issue 3): camcheck CPU <= 3x floor ({3 * floor * 1000:.1f} ms): "
-          f"{cam * 1000:.1f} ms = {_ratio(cam, floor):.2f}x floor -> {_pf(g1)}")
+          f"{cam * 1000:.1f} ms = {_ratio(cam, floor):.2f}x floor -> {_pf(g1)}; against the keyframe decoded "
+          f"once per window, as a check decodes it ({3 * cold * 1000:.1f} ms): {_ratio(cam, cold):.2f}x -> "
+          f"{_pf(g1_cold)}")
     print(f"   goal 2 (issue 3): ffmpeg CPU >= 10x camcheck's: {_ratio(ff, cam):.2f}x -> {_pf(g2)}")
     bound = ff / 10
     line = (f"   goal 2 needs camcheck <= ffmpeg/10 = {bound * 1000:.1f} ms; decoding one keyframe alone costs "
@@ -352,7 +374,8 @@ def print_stream(label: str, res: dict[str, dict], live: bool) -> dict:
     else:
         line += f", leaving {(bound - floor) * 1000:.1f} ms for everything else a check does"
     print(line)
-    return {"camcheck": cam, "floor": floor, "ffmpeg": ff, "goal1": g1, "goal2": g2, "reachable": bound >= floor}
+    return {"camcheck": cam, "floor": floor, "cold": cold, "ffmpeg": ff, "goal1": g1, "goal1_cold": g1_cold,
+            "goal2": g2, "reachable": bound >= floor}
 
 
 def main() -> None:
@@ -430,25 +453,31 @@ def main() -> None:
             print(f"   goal (issue 3): 0 failures -> {_pf(fails == 0)}\n")
             conc = (c, fails)
 
-        print("== summary: CPU ms per check (goal 1: camcheck <= 3x floor; goal 2: ffmpeg >= 10x camcheck)")
-        print(f"   {'stream':22s} {'camcheck':>8s} {'floor':>7s} {'x floor':>7s} {'ffmpeg':>7s} "
-              f"{'ffmpeg/camcheck':>15s}  {'goal 1':6s} goal 2")
+        print("== summary: CPU ms per check (goal 1: camcheck <= 3x floor, the floor decoded back to back and "
+              "once per window; goal 2: ffmpeg >= 10x camcheck)")
+        print(f"   {'stream':22s} {'camcheck':>8s} {'floor':>7s} {'x floor':>7s} {'once/win':>8s} {'x that':>6s} "
+              f"{'ffmpeg':>7s} {'ffmpeg/camcheck':>15s}  {'goal 1':13s} goal 2")
         goals: list[bool] = []
+        goals_cold: list[bool] = []
         for short, f in summary:
             note = "" if f["reachable"] else " (ffmpeg/10 < floor: unreachable)"
             print(f"   {short:22s} {f['camcheck'] * 1000:8.1f} {f['floor'] * 1000:7.1f} "
-                  f"{_ratio(f['camcheck'], f['floor']):7.2f} {f['ffmpeg'] * 1000:7.1f} "
-                  f"{_ratio(f['ffmpeg'], f['camcheck']):15.2f}  {_pf(f['goal1']):6s} {_pf(f['goal2'])}{note}")
+                  f"{_ratio(f['camcheck'], f['floor']):7.2f} {f['cold'] * 1000:8.1f} "
+                  f"{_ratio(f['camcheck'], f['cold']):6.2f} {f['ffmpeg'] * 1000:7.1f} "
+                  f"{_ratio(f['ffmpeg'], f['camcheck']):15.2f}  {_pf(f['goal1'])}/{_pf(f['goal1_cold']):8s} "
+                  f"{_pf(f['goal2'])}{note}")
             goals += [f["goal1"], f["goal2"]]
+            goals_cold += [f["goal1_cold"], f["goal2"]]
         if conc is not None:
             c, fails = conc
             print(f"   concurrency: {args.concurrent} concurrent 360p probes, {fails} failures, "
                   f"{c['cpu'] * 1000:.1f} ms CPU per check, {c['wall_total']:.1f} s wall -> {_pf(fails == 0)}")
             goals.append(fails == 0)
+            goals_cold.append(fails == 0)
         else:
             print("   concurrency: not run (--concurrent 0)")
-        print(f"\nall goals: {_pf(all(goals))}"
-              + ("" if conc is not None else " (concurrency goal not measured)"))
+        print(f"\nall goals: {_pf(all(goals))} with the back-to-back floor, {_pf(all(goals_cold))} with the "
+              f"keyframe decoded once per window" + ("" if conc is not None else " (concurrency goal not measured)"))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Decoding the few access units a probe keeps, with PyAV's bare codec (no demuxer, no probing).
 
-Runs in a worker thread (`pictures.in_thread`): libavcodec releases the GIL while it decodes, so
-hundreds of concurrent probes share the cores instead of queueing on the interpreter. Each batch
+Runs in a worker thread (`pictures.in_thread`) for pictures bigger than a sub-stream's: libavcodec
+releases the GIL while it decodes, so hundreds of concurrent probes share the cores instead of
+queueing on the interpreter (small pictures decode on the probe's thread: `pictures.run_pass`). Each batch
 (a keyframe and the frames that depend on it) gets a fresh single-threaded decoder: frame
 threading would only add latency and buffering for the one or few pictures we need.
 """
@@ -74,7 +75,7 @@ def decode_batches(
     is let go once judged, so the decoder recycles its buffer instead of touching fresh memory for
     the next (at 1080p that page-faulting cost as much as decoding a P-frame). The snapshot is
     taken from the last keyframe decoded (the freshest picture), encoded once at the end.
-    Blocking: call it in a worker thread (``pictures.in_thread``).
+    Blocking: the probe calls it through ``pictures.run_pass``.
     """
     out = DecodeOutput(pictures=[], errors=[])
     snapshot: list[av.VideoFrame] = []  # the last keyframe decoded, when a snapshot is wanted

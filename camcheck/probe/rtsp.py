@@ -6,7 +6,8 @@ sequence gaps, frame timestamps and keyframes from the headers alone. It copies 
 units it may decode: the first keyframe K1 (with its parameter sets), up to
 ``image.MOTION_PROOF_FRAMES`` frames right after it (reading may end once
 ``image.FRAMES_AFTER_KEYFRAME`` are in), and the LAST keyframe K2 of the window. Pictures come in two
-worker-thread passes (``camcheck.probe.pictures``): as soon as K1 and the frames after it are in,
+passes (``camcheck.probe.pictures``; on worker threads, or on the probe's thread for pictures of
+sub-stream size, see ``pictures.INLINE_MAX_PIXELS``): as soon as K1 and the frames after it are in,
 while reading goes on, K1 is decoded and measured and the frames after it are decoded one by one
 until one proves motion against K1 (``image.MotionProof``); after TEARDOWN, K2 (when it came at
 least ``image.MIN_KEY_GAP`` after K1) is decoded only if none did: K2 only serves the frozen test,
@@ -44,7 +45,7 @@ from typing import Any
 from camcheck.probe.depacketize import AccessUnit, BitstreamError, RtpCollector, SpsInfo, find_sps, parse_sps
 from camcheck.probe.image import FRAMES_AFTER_KEYFRAME, MIN_KEY_GAP, MOTION_PROOF_FRAMES
 from camcheck.probe.observation import Observation, RtspSettings, RtspTarget, verdict_for
-from camcheck.probe.pictures import FirstPass, PictureJob, Unit, first_pass, in_thread, second_pass
+from camcheck.probe.pictures import FirstPass, PictureJob, Unit, first_pass, run_pass, second_pass
 from camcheck.probe.rtsp_client import ProbeFailure, RtspClient, status_failure
 from camcheck.probe.sdp import SdpError, SessionDescription, parse_sdp
 from camcheck.secrets import mask_text, mask_url, split_credentials
@@ -407,7 +408,16 @@ class _Run:
     def _start_first_pass(self) -> None:
         """Decode and measure K1 (and prove motion from the frames after it) while reading goes on."""
         k1, after = self._units()
-        self._first_pass = in_thread(first_pass, self._picture_job(), [k1, *after])
+        self._first_pass = run_pass(self._pixels(), first_pass, self._picture_job(), [k1, *after])
+
+    def _pixels(self) -> int | None:
+        """The picture size the SPS announced (None: not known yet), for ``run_pass``."""
+        st, col = self.obs.stream, self.collector
+        if not (st.width and st.height) and col is not None:  # no SPS in the SDP: the in-band one
+            sps = col.parameter_sets.get(33 if col.codec == "h265" else 7)
+            if sps:
+                self._use_sps(sps)
+        return st.width * st.height if st.width and st.height else None
 
     async def _decode(self) -> None:
         """Finish the pictures: the first pass (K1 and the frames after it, usually done while
@@ -427,7 +437,8 @@ class _Run:
         if k2_unit is None and first.first is not None:
             result = second_pass(self._picture_job(), first, None)  # no decoding: measures and findings
         else:
-            result = await asyncio.wrap_future(in_thread(second_pass, self._picture_job(), first, k2_unit))
+            fut = run_pass(self._pixels(), second_pass, self._picture_job(), first, k2_unit)
+            result = fut.result() if fut.done() else await asyncio.wrap_future(fut)
         analysis = result.analysis
         if analysis is None:
             detail = f": {result.errors[0]}" if result.errors else ""

@@ -8,7 +8,7 @@ import pytest
 
 from camcheck.probe.decode import decode_batches
 from camcheck.probe.image import MOTION_PROOF_FRAMES, DecodedFrame, analyse
-from camcheck.probe.pictures import PictureJob, Unit, first_pass, second_pass
+from camcheck.probe.pictures import INLINE_MAX_PIXELS, PictureJob, Unit, first_pass, run_pass, second_pass
 from camcheck.simulator.media import ClipSpec, load_clip
 
 pytestmark = pytest.mark.timeout(120)
@@ -88,3 +88,25 @@ def test_what_the_first_pass_keeps_holds_no_decoded_frame() -> None:
     kept = fp.first._picture
     assert kept.crop is None and kept.sub.flags.owndata
     assert all(v.flags.owndata for v in kept._cache.values())
+
+
+def test_run_pass_runs_small_pictures_here_and_others_on_a_thread() -> None:
+    import threading
+
+    here = threading.get_ident()
+    for pixels, inline in [(640 * 360, True), (INLINE_MAX_PIXELS, True), (INLINE_MAX_PIXELS + 1, False),
+                           (1920 * 1080, False), (None, False), (0, False)]:
+        fut = run_pass(pixels, threading.get_ident)
+        if inline:
+            assert fut.done()
+        assert (fut.result(timeout=10) == here) is inline, pixels
+
+
+def test_run_pass_delivers_an_inline_pass_exception_in_the_future() -> None:
+    def boom() -> None:
+        raise RuntimeError("decoder bug")
+
+    fut = run_pass(640 * 360, boom)
+    assert fut.done()
+    with pytest.raises(RuntimeError, match="decoder bug"):
+        fut.result()

@@ -84,6 +84,29 @@ async def test_healthy_profiles_are_working(fleet, cid, transport):
     assert st.packet_loss == 0
 
 
+@pytest.mark.parametrize("inline", [True, False], ids=["sub-stream size: probe's thread", "bigger: worker thread"])
+async def test_picture_passes_run_where_the_picture_size_says(fleet, monkeypatch, inline):
+    import threading
+
+    from camcheck.probe import pictures, rtsp
+
+    ran_on: list[int] = []
+    real = rtsp.first_pass
+
+    def spy(*args):
+        ran_on.append(threading.get_ident())
+        return real(*args)
+
+    monkeypatch.setattr(rtsp, "first_pass", spy)
+    if not inline:  # this 640x360 stream then counts as big
+        monkeypatch.setattr(pictures, "INLINE_MAX_PIXELS", 640 * 360 - 1)
+    obs = await probe(url(fleet, "healthy"), window=2.0)
+    assert obs.verdict == "working", (obs.findings, obs.message)
+    assert obs.image and obs.image["sharpness"] is not None
+    assert len(ran_on) == 1
+    assert (ran_on[0] == threading.get_ident()) is inline
+
+
 @pytest.mark.parametrize("cid", list(FAILURE_CAMERAS))
 async def test_failure_profiles(fleet, cid):
     _, failure, kw = FAILURE_CAMERAS[cid]
