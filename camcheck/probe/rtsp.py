@@ -407,17 +407,25 @@ class _Run:
 
     def _start_first_pass(self) -> None:
         """Decode and measure K1 (and prove motion from the frames after it) while reading goes on."""
+        assert self.collector is not None and self.collector.first_key is not None
         k1, after = self._units()
-        self._first_pass = run_pass(self._pixels(), first_pass, self._picture_job(), [k1, *after])
+        self._first_pass = run_pass(self._pixels(self.collector.first_key), first_pass, self._picture_job(),
+                                    [k1, *after])
 
-    def _pixels(self) -> int | None:
-        """The picture size the SPS announced (None: not known yet), for ``run_pass``."""
-        st, col = self.obs.stream, self.collector
-        if not (st.width and st.height) and col is not None:  # no SPS in the SDP: the in-band one
-            sps = col.parameter_sets.get(33 if col.codec == "h265" else 7)
-            if sps:
-                self._use_sps(sps)
-        return st.width * st.height if st.width and st.height else None
+    def _pixels(self, au: AccessUnit) -> int | None:
+        """The size of the picture ``au`` decodes to (None: unknown), for ``run_pass``: from the SPS
+        it carries (what the decoder will use, even if the SDP announced another size), else the
+        in-band or SDP one."""
+        col = self.collector
+        assert col is not None
+        nal = find_sps(col.codec, au.nals) or col.parameter_sets.get(33 if col.codec == "h265" else 7)
+        info = self.sps
+        if nal is not None and nal != self._sps_nal:
+            try:
+                info = parse_sps(col.codec, nal)
+            except (BitstreamError, IndexError):
+                return None
+        return info.width * info.height if info is not None else None
 
     async def _decode(self) -> None:
         """Finish the pictures: the first pass (K1 and the frames after it, usually done while
@@ -431,13 +439,10 @@ class _Run:
         fp = self._first_pass
         first = fp.result() if fp.done() else await asyncio.wrap_future(fp)
         k1, k2 = col.first_key, col.last_key
-        k2_unit = None
-        if not first.moving and k2 is not None and (k2.timestamp - k1.timestamp) / col.clock_rate >= MIN_KEY_GAP:
-            k2_unit = self._keyframe_unit(k2)
-        if k2_unit is None and first.first is not None:
+        if first.moving or k2 is None or (k2.timestamp - k1.timestamp) / col.clock_rate < MIN_KEY_GAP:
             result = second_pass(self._picture_job(), first, None)  # no decoding: measures and findings
         else:
-            fut = run_pass(self._pixels(), second_pass, self._picture_job(), first, k2_unit)
+            fut = run_pass(self._pixels(k2), second_pass, self._picture_job(), first, self._keyframe_unit(k2))
             result = fut.result() if fut.done() else await asyncio.wrap_future(fut)
         analysis = result.analysis
         if analysis is None:

@@ -21,10 +21,11 @@ pytestmark = pytest.mark.timeout(60)
 W, H = 320, 240
 
 
-def encode(codec: str, n: int = 25, gop: int = 25) -> list[list[bytes]]:
+def encode(codec: str, n: int = 25, gop: int = 25, size: tuple[int, int] = (W, H)) -> list[list[bytes]]:
     """n frames of a moving noisy picture, as lists of NAL units (no start codes)."""
+    w, h = size
     enc = av.CodecContext.create("libx264" if codec == "h264" else "libx265", "w")
-    enc.width, enc.height, enc.pix_fmt = W, H, "yuv420p"
+    enc.width, enc.height, enc.pix_fmt = w, h, "yuv420p"
     enc.time_base = Fraction(1, 25)
     enc.gop_size = gop
     enc.max_b_frames = 0
@@ -32,7 +33,7 @@ def encode(codec: str, n: int = 25, gop: int = 25) -> list[list[bytes]]:
         {"preset": "ultrafast", "x265-params": f"keyint={gop}:min-keyint={gop}:bframes=0:repeat-headers=1:log-level=none"}
     rng = np.random.default_rng(1)
     out: list[list[bytes]] = []
-    base = rng.integers(0, 255, (H // 8, W // 8, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
+    base = rng.integers(0, 255, (h // 8, w // 8, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
     packets = []
     for i in range(n):
         img = np.roll(base, i * 3, axis=1)
@@ -103,6 +104,30 @@ async def test_aggregated_and_fragmented_packets(codec):
     assert obs.stream.gop_s == pytest.approx(1.0, rel=0.05)
     assert obs.image.get("brightness") is not None
     assert peer.methods[:3] == ["DESCRIBE", "SETUP", "PLAY"] and "TEARDOWN" in peer.methods
+
+
+async def test_pictures_bigger_than_the_sdp_announces_are_decoded_on_a_worker_thread(monkeypatch):
+    # The SDP's SPS says 320x240 (a sub-stream size: decoded on the probe's thread), the stream's own
+    # SPS says 1280x720: what the decoder will make is what decides where it runs.
+    import threading
+
+    from camcheck.probe import rtsp
+
+    sdp_params = [n for n in encode("h264", n=1)[0] if n[0] & 0x1F in (7, 8)]
+    frames = encode("h264", n=25, size=(1280, 720))
+    ran_on: list[int] = []
+    real = rtsp.first_pass
+
+    def spy(*args):
+        ran_on.append(threading.get_ident())
+        return real(*args)
+
+    monkeypatch.setattr(rtsp, "first_pass", spy)
+    async with scripted_rtsp(sdp_for("h264", sdp_params), packetize("h264", frames)) as peer:
+        obs = await probe(peer.url(), window=1.2)
+    assert obs.failure is None, obs.message
+    assert (obs.stream.width, obs.stream.height) == (1280, 720)
+    assert len(ran_on) == 1 and ran_on[0] != threading.get_ident()
 
 
 async def test_undecodable_keyframes_are_decode_failed():
