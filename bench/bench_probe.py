@@ -447,6 +447,11 @@ def main() -> None:
             print(f"   CPU per check {c['cpu'] * 1000:.1f} ms, wall for all {c['wall_total']:.2f} s, longest check "
                   f"{c['max_duration']:.2f} s, peak RSS {c['rss_mb']:.0f} MB, failures {fails} "
                   f"{c['failures'] or ''}")
+            small = next((res[FLOOR] for key, _, _, res in rows if key == "360k"), None)
+            if small is not None:  # these cameras serve the same encoded clip as c360
+                print(f"   that is {_ratio(c['cpu'], small['cpu']):.2f}x the 360p keyframe floor decoded back to back, "
+                      f"{_ratio(c['cpu'], small['cold_cpu']):.2f}x once per window (many checks at once keep the "
+                      f"caches warm, as in a daemon checking a fleet)")
             late = {k: after[k] - before.get(k, 0) for k in ("channel_late_ticks", "channel_skipped_frames",
                                                                 "frames_dropped_slow_client") if k in after}
             print(f"   simulator during the run: {late}")

@@ -2,9 +2,9 @@
 
 Runs in a worker thread (`pictures.in_thread`) for pictures bigger than a sub-stream's: libavcodec
 releases the GIL while it decodes, so hundreds of concurrent probes share the cores instead of
-queueing on the interpreter (small pictures decode on the probe's thread: `pictures.run_pass`). Each batch
-(a keyframe and the frames that depend on it) gets a fresh single-threaded decoder: frame
-threading would only add latency and buffering for the one or few pictures we need.
+queueing on the interpreter (small pictures decode on the probe's thread: `pictures.run_pass`).
+Each batch (a keyframe and the frames that depend on it) gets a fresh single-threaded decoder:
+frame threading would only add latency and buffering for the one or few pictures we need.
 """
 
 from __future__ import annotations
