@@ -72,10 +72,11 @@ class StatusPolicy(BaseModel):
         default_factory=lambda: {"frozen": 3, "covered": 3, "black": 3, "scene_changed": 3}
     )
 
-    # Pending findings whose single-check detector is known to miss now and then: this many misses
-    # in a row are forgiven (the check counts as inconclusive) instead of restarting confirmation.
-    # Frozen: a frozen camera's encoder sometimes re-codes the same keyframe at another quality,
-    # so one check in several looks live (measured: tests/data/image-calibration.json).
+    # Broken-level findings whose single-check detector is known to miss now and then: this many
+    # misses in a row are forgiven (the check counts as inconclusive) instead of restarting
+    # confirmation (pending) or counting towards recovery (confirmed: recovering then takes this
+    # many checks more). Frozen: a frozen camera's encoder sometimes re-codes the same keyframe at
+    # another quality, so one check in several looks live (measured: tests/data/image-calibration.json).
     finding_miss_tolerance: dict[str, int] = Field(default_factory=lambda: {"frozen": 1})
 
     # --- what each finding means ---------------------------------------------------------------

@@ -11,7 +11,9 @@ stream check every 5 minutes must not erase an hourly recorder finding):
 * a check is *bad* when it has a failure (no pictures) or a broken-level finding (frozen, black,
   covered, not_recording); a source becomes broken after N consecutive bad checks (more if a
   finding's own confirmation count is higher), re-checked fast (20 s, 60 s) meanwhile;
-* a broken source recovers after M consecutive checks that are not bad;
+* a broken source recovers after M consecutive checks that are not bad; for a finding whose
+  detector misses now and then (frozen), ``finding_miss_tolerance`` misses in a row are
+  inconclusive, whether the finding is pending or confirmed;
 * degraded-level findings (blurred, low_fps, claim gaps...) are confirmed after their own count of
   consecutive sightings and cleared after M consecutive checks without them; a check that could
   not see (stream failure, ONVIF unreachable) neither confirms nor clears them;
@@ -344,9 +346,12 @@ def _classify(obs: CheckOutcome, policy: StatusPolicy) -> tuple[CheckSeverity, l
 
 
 def _forgiven_misses(st: CameraState, source: Source, findings: list[str], policy: StatusPolicy) -> list[str]:
+    # Pending and confirmed alike: a confirmed freeze that a single check misses is no more a
+    # recovery than a pending one is a reset (the simulator's frozen camera, missed in pairs of
+    # checks, otherwise went back to working for good within minutes).
     return [
         name for name, t in st.findings.items()
-        if t.source == source and not t.confirmed and name not in findings
+        if t.source == source and name not in findings
         and policy.severity(name) == "broken" and t.misses < policy.finding_miss_tolerance.get(name, 0)
     ]
 
