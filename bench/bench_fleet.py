@@ -4,6 +4,7 @@
     .venv/bin/python bench/bench_fleet.py                      # 1,000 cameras
     .venv/bin/python bench/bench_fleet.py --cameras 5000          # one simulator process served 5,000 here
     .venv/bin/python bench/bench_fleet.py --quick --workers 2  # `camcheck run --workers 2`
+    .venv/bin/python bench/bench_fleet.py --quick --hold-s 240 # are faults still flagged 4 min on?
 
 What runs (all on this machine, all real processes):
 - the simulator (`camcheck simulate`, 1 or more child processes) serving N sub-stream cameras
@@ -268,11 +269,17 @@ def main() -> int:
     ap.add_argument("--detect-s", type=float, default=None,
                     help="max seconds to wait for confirmed verdicts (default: 2 first cycles + 30 s, "
                          "at least 75 s quick / 240 s; a fault is only seen when its camera's turn comes)")
+    ap.add_argument("--hold-s", type=float, default=0.0,
+                    help="keep the faults and go on checking at least this long after injecting them, then "
+                         "report the final statuses: a fault detected once but not held (a frozen camera "
+                         "that goes back to working) shows as a miss (default 0: stop once all are detected)")
     ap.add_argument("--sim-procs", type=int, default=1, help="simulator child processes")
     ap.add_argument("--workers", type=int, default=1, help="camcheck run --workers N (processes checking cameras)")
     ap.add_argument("--ffmpeg-sample", type=int, default=20)
     ap.add_argument("--keep", type=Path, help="copy the registry and the daemon's log into this directory")
     args = ap.parse_args()
+    if args.hold_s < 0:
+        ap.error("--hold-s must be >= 0")
     if args.quick:
         args.cameras = 200
         args.ffmpeg_sample = min(args.ffmpeg_sample, 10)
@@ -357,8 +364,8 @@ def main() -> int:
               f"{dict(Counter(plan.values()))}; waiting up to {detect_s:.0f}s for confirmed verdicts", flush=True)
         m0 = sample()
         last = m0
-        end = time.monotonic() + detect_s
-        min_measure = 30.0 if args.quick else 60.0
+        end = time.monotonic() + max(detect_s, args.hold_s)
+        min_measure = max(30.0 if args.quick else 60.0, args.hold_s)
         while time.monotonic() < end:
             time.sleep(5)
             s = sample()
