@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
+import pytest
+
+from camcheck.probe import rtsp as rtsp_module
 from camcheck.probe.observation import Observation, RtspSettings, RtspTarget
 from camcheck.probe.rtsp import probe_rtsp
 from camcheck.secrets import split_credentials
@@ -52,3 +56,16 @@ def assert_failure(obs: Observation, failure: str) -> None:
     assert obs.verdict == "broken"
     assert failure in obs.findings
     assert obs.message
+
+
+def first_pass_threads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ids of the threads the probe's first picture passes run on, from now on (in the list)."""
+    ran_on: list[int] = []
+    real = rtsp_module.first_pass
+
+    def spy(*args):  # noqa: ANN002, ANN202
+        ran_on.append(threading.get_ident())
+        return real(*args)
+
+    monkeypatch.setattr(rtsp_module, "first_pass", spy)
+    return ran_on

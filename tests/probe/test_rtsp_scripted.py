@@ -14,7 +14,7 @@ import pytest
 from camcheck.probe.observation import RtspSettings, RtspTarget
 from camcheck.probe.rtsp import probe_rtsp
 from tests.peers.rtsp_script import scripted_rtsp
-from tests.probe._probe_util import assert_failure, probe
+from tests.probe._probe_util import assert_failure, first_pass_threads, probe
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -111,18 +111,9 @@ async def test_pictures_bigger_than_the_sdp_announces_are_decoded_on_a_worker_th
     # SPS says 1280x720: what the decoder will make is what decides where it runs.
     import threading
 
-    from camcheck.probe import rtsp
-
     sdp_params = [n for n in encode("h264", n=1)[0] if n[0] & 0x1F in (7, 8)]
     frames = encode("h264", n=25, size=(1280, 720))
-    ran_on: list[int] = []
-    real = rtsp.first_pass
-
-    def spy(*args):
-        ran_on.append(threading.get_ident())
-        return real(*args)
-
-    monkeypatch.setattr(rtsp, "first_pass", spy)
+    ran_on = first_pass_threads(monkeypatch)
     async with scripted_rtsp(sdp_for("h264", sdp_params), packetize("h264", frames)) as peer:
         obs = await probe(peer.url(), window=1.2)
     assert obs.failure is None, obs.message

@@ -16,7 +16,7 @@ from camcheck.probe.observation import RtspSettings, RtspTarget
 from camcheck.probe.rtsp import probe_rtsp
 from camcheck.secrets import split_credentials
 from camcheck.simulator.testing import ProcessFleetHandle, fleet_process
-from tests.probe._probe_util import assert_failure, probe
+from tests.probe._probe_util import assert_failure, first_pass_threads, probe
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -88,16 +88,9 @@ async def test_healthy_profiles_are_working(fleet, cid, transport):
 async def test_picture_passes_run_where_the_picture_size_says(fleet, monkeypatch, inline):
     import threading
 
-    from camcheck.probe import pictures, rtsp
+    from camcheck.probe import pictures
 
-    ran_on: list[int] = []
-    real = rtsp.first_pass
-
-    def spy(*args):
-        ran_on.append(threading.get_ident())
-        return real(*args)
-
-    monkeypatch.setattr(rtsp, "first_pass", spy)
+    ran_on = first_pass_threads(monkeypatch)
     if not inline:  # this 640x360 stream then counts as big
         monkeypatch.setattr(pictures, "INLINE_MAX_PIXELS", 640 * 360 - 1)
     obs = await probe(url(fleet, "healthy"), window=2.0)

@@ -380,11 +380,7 @@ def test_frozen_is_confirmed_even_when_one_check_in_between_misses_it() -> None:
     assert [(t.from_status.value, t.to_status.value) for t in d.transitions] == [("unknown", "working"), ("working", "broken")]
 
 
-def test_a_confirmed_freeze_missed_in_pairs_of_checks_stays_broken() -> None:
-    """The simulator's frozen camera is missed by single checks in pairs (keyframe pairs the encoder
-    re-coded alternate with identical ones: bench/bench_fleet.py --quick --detect-s 240 found 2 of
-    3 frozen cameras working at the end). Once confirmed, one forgiven miss and one good check
-    are not a recovery."""
+def _confirmed_freeze():  # noqa: ANN202 - a Driver whose camera was working, then confirmed frozen
     from tests.verdict.verdict_helpers import Driver, good, looks
 
     d = Driver()
@@ -393,6 +389,17 @@ def test_a_confirmed_freeze_missed_in_pairs_of_checks_stays_broken() -> None:
     for _ in range(3):
         d.feed(lambda t: looks(t, "frozen"))
     assert d.state.status.value == "broken"
+    return d
+
+
+def test_a_confirmed_freeze_missed_in_pairs_of_checks_stays_broken() -> None:
+    """The simulator's frozen camera is missed by single checks in pairs (keyframe pairs the encoder
+    re-coded alternate with identical ones; before this rule a 240 s run of bench/bench_fleet.py
+    --quick ended with 2 of its 3 frozen cameras working). Once confirmed, one forgiven miss and
+    one good check are not a recovery."""
+    from tests.verdict.verdict_helpers import good, looks
+
+    d = _confirmed_freeze()
     for _ in range(6):
         for outcome in (lambda t: good(t), lambda t: good(t), lambda t: looks(t, "frozen"),
                         lambda t: looks(t, "frozen")):
@@ -403,14 +410,9 @@ def test_a_confirmed_freeze_missed_in_pairs_of_checks_stays_broken() -> None:
 
 
 def test_a_confirmed_freeze_that_ends_recovers_one_forgiven_miss_later() -> None:
-    from tests.verdict.verdict_helpers import Driver, good, looks
+    from tests.verdict.verdict_helpers import good
 
-    d = Driver()
-    d.feed(lambda t: good(t))
-    d.feed(lambda t: good(t))
-    for _ in range(3):
-        d.feed(lambda t: looks(t, "frozen"))
-    assert d.state.status.value == "broken"
+    d = _confirmed_freeze()
     statuses = []
     for _ in range(3):
         d.feed(lambda t: good(t))
