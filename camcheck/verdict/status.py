@@ -617,7 +617,9 @@ def _next_check(
             source=source, at=now + policy.recover_delay_s, reason="confirm_recovery", priority=True, want_snapshot=True
         )
     unsettled = any(
-        t.source == source and policy.severity(k) != "info" and (not t.confirmed or t.absent > 0)
+        # misses: a confirmed finding one check did not see is looked at again soon, not at the
+        # normal interval (a freeze that really ended must not take an interval longer to clear)
+        t.source == source and policy.severity(k) != "info" and (not t.confirmed or t.absent > 0 or t.misses > 0)
         for k, t in st.findings.items()
     )
     if unsettled:

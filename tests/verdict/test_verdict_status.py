@@ -413,12 +413,15 @@ def test_a_confirmed_freeze_that_ends_recovers_one_forgiven_miss_later() -> None
     from tests.verdict.verdict_helpers import good
 
     d = _confirmed_freeze()
-    statuses = []
+    statuses, delays = [], []
     for _ in range(3):
-        d.feed(lambda t: good(t))
+        ev = d.feed(lambda t: good(t))
         statuses.append(d.state.status.value)
+        delays.append(ev.next_check.at - ev.state.last_check_at)
     assert statuses == ["broken", "broken", "working"]
     assert "frozen" not in d.state.confirmed_findings()
+    # the forgiven miss is re-checked soon, not at the normal interval
+    assert delays[0] <= d.policy.finding_confirm_delay_s and delays[1] <= d.policy.recover_delay_s
 
 
 def test_two_misses_in_a_row_clear_a_suspected_freeze() -> None:
