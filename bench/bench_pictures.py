@@ -16,8 +16,9 @@ worker threads included) of:
 - analysis alone: both passes minus decoding.
 
 With ``--gap 2`` each probe's units are replayed after 2 s asleep, as a check decodes once per
-window: what cold caches add (at 360p both passes went from 3.9 to 6.4 ms that way, decoding 3.3
-to 5.2 ms; the probe's in-check figures match the cold ones).
+window: what cold caches add (360p, ``--streams 360k --rounds 2 --gap 2`` against the default back
+to back: both passes 6.98 vs 3.98 ms median, the floor 3.12 vs 2.23 ms; the probe's in-check
+figures match the cold ones).
 """
 
 from __future__ import annotations

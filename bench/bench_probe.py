@@ -33,9 +33,9 @@ The in-process children (camcheck, OpenCV, floor) run with the allocator setting
 (``camcheck.probe.allocator.keep_freed_memory``: freed decoder buffers are reused, not page-faulted
 in again); an ffmpeg subprocess lives for one check and has nothing to reuse.
 Goals (issue 3), each printed with PASS/FAIL per stream: (1) camcheck CPU per check <= 3x the floor
-(back to back / once per window), (2) the ffmpeg subprocess >= 10x camcheck's CPU, i.e. camcheck <= ffmpeg/10: each stream's block
-prints that bound beside the floor, and says so when ffmpeg/10 is below the floor (then no check that
-decodes a picture can meet goal 2 on this machine); (3) 0 failures among ``--concurrent`` concurrent
+(back to back / once per window), (2) the ffmpeg subprocess >= 10x camcheck's CPU, i.e. camcheck <=
+ffmpeg/10: each stream's block prints that bound beside the floor, and says so when ffmpeg/10 is
+below the floor (then no check that decodes a picture can meet goal 2 on this machine); (3) 0 failures among ``--concurrent`` concurrent
 360p probes (keyframe-start cameras). A summary table with every goal ends the output.
 """
 

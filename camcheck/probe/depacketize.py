@@ -435,6 +435,10 @@ class RtpCollector:
                 return self.bytes * 8 / span / 1000
         return None
 
+    def sps_for(self, au: AccessUnit) -> bytes | None:
+        """The SPS ``au`` carries, else the latest one that came in-band (None: neither)."""
+        return find_sps(self.codec, au.nals) or self.parameter_sets.get(H264_SPS if self.h264 else H265_SPS)
+
     def parameter_sets_for(self, au: AccessUnit, sdp_sets: list[bytes]) -> list[bytes]:
         """The parameter sets to put before ``au`` when it does not carry them itself."""
         have = {nal_type(self.codec, n[0]) for n in au.nals if n}

@@ -382,7 +382,7 @@ class _Run:
         key = col.last_key or col.first_key
         if key is not None:
             st.keyframe_bytes = key.size
-            sps = find_sps(col.codec, key.nals) or col.parameter_sets.get(33 if col.codec == "h265" else 7)
+            sps = col.sps_for(key)
             if sps:
                 self._use_sps(sps)
 
@@ -418,7 +418,7 @@ class _Run:
         in-band or SDP one."""
         col = self.collector
         assert col is not None
-        nal = find_sps(col.codec, au.nals) or col.parameter_sets.get(33 if col.codec == "h265" else 7)
+        nal = col.sps_for(au)
         info = self.sps
         if nal is not None and nal != self._sps_nal:
             try:
