@@ -197,7 +197,8 @@ class _Run:
         collector = self.collector = RtpCollector(
             track.codec, track.payload_type, track.clock_rate, MOTION_PROOF_FRAMES, notify=self.notify,
             window_s=self.window, frames_needed=FRAMES_AFTER_KEYFRAME)
-        await client.setup(track.control_url, target.transport, collector.feed, self.on_rtcp)
+        await client.setup(track.control_url, target.transport, collector.feed, self.on_rtcp,
+                           collector.feed_interleaved)
         self.obs.timings.setup = self.rel()
 
         self.phase = "play"

@@ -40,6 +40,9 @@ DEFAULT_PORT = 554
 
 # Sink for RTP/RTCP: (packet, loop time of arrival). The packet view is valid only during the call.
 PacketSink = Callable[[memoryview | bytes, float], None]
+# A sink that takes a whole run of interleaved packets of its channel at once (see
+# RtpCollector.feed_interleaved): (buffer, its memoryview, start, end, channel, arrival) -> where it stopped.
+RunSink = Callable[[bytearray, memoryview, int, int, int, float], int]
 
 
 class ProbeFailure(Exception):
@@ -225,6 +228,7 @@ class _RtspConnection:
         self.end = 0  # bytes read up to here
         self.waiter: asyncio.Future[RtspResponse] | None = None
         self.channels: dict[int, PacketSink] = {}
+        self.runs: dict[int, RunSink] = {}  # channels whose sink takes runs of packets (the video's RTP)
         self.closed = False
         self.on_close: Callable[[], None] | None = None
         self.error: ProbeFailure | None = None
@@ -358,6 +362,7 @@ class _RtspConnection:
                 timer.cancel()
         self._batch_timer = self._body_timer = None
         self.channels.clear()
+        self.runs.clear()
         self.sock.close()
         self._fail(ProbeFailure("protocol_error", "the camera closed the connection without an RTSP reply"))
 
@@ -423,6 +428,10 @@ class _RtspConnection:
                         size = (buf[pos + 2] << 8) | buf[pos + 3]
                         if n - pos < 4 + size:
                             break
+                        run = self.runs.get(buf[pos + 1])
+                        if run is not None:
+                            pos = run(buf, mv, pos, n, buf[pos + 1], now)
+                            continue
                         sink = self.channels.get(buf[pos + 1])
                         if sink is not None:
                             view = mv[pos + 4 : pos + 4 + size]
@@ -692,7 +701,9 @@ class RtspClient:
         return await self.request("DESCRIBE", self.url, {"Accept": "application/sdp"})
 
     async def setup(self, control_url: str, transport: str, rtp_sink: PacketSink,
-                    rtcp_sink: PacketSink | None = None) -> SetupResult:
+                    rtcp_sink: PacketSink | None = None, rtp_run: RunSink | None = None) -> SetupResult:
+        """SETUP one track. RTP goes to ``rtp_sink`` packet by packet, or over TCP to ``rtp_run``
+        (when given) a run of packets at a time."""
         if transport == "tcp":
             spec = "RTP/AVP/TCP;unicast;interleaved=0-1"
         else:
@@ -720,6 +731,8 @@ class RtspClient:
                 raise ProbeFailure("rtsp_error", "the camera answered SETUP for TCP with a UDP transport")
             assert self._conn is not None
             self._conn.channels[rtp_ch] = rtp_sink
+            if rtp_run is not None:
+                self._conn.runs[rtp_ch] = rtp_run
             if rtcp_sink is not None:
                 self._conn.channels[rtcp_ch] = rtcp_sink
             result.rtp_channel, result.rtcp_channel = rtp_ch, rtcp_ch
@@ -765,6 +778,7 @@ class RtspClient:
         """Stop handing packets to the sinks (they are dropped from here on)."""
         if self._conn is not None:
             self._conn.channels.clear()
+            self._conn.runs.clear()
         for t in self._udp:
             proto = t.get_protocol()
             if isinstance(proto, _UdpProtocol):
