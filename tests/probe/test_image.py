@@ -20,6 +20,9 @@ import pytest
 from camcheck.probe.image import (
     DEFAULT_THRESHOLDS,
     FRAMES_AFTER_KEYFRAME,
+    MOTION_PROOF_FRAMES,
+    MOTION_PROVEN_LEVEL,
+    MOTION_PROVEN_MIN,
     DecodedFrame,
     ImageThresholds,
     analyse,
@@ -243,6 +246,29 @@ def test_recorded_distributions_sit_on_the_right_side_of_the_thresholds() -> Non
         assert c["highlights"]["min"] > th.overexposed_min_highlights * 1.5, c["name"]
     for c in strict("moved"):
         assert c["similarity"]["max"] < th.scene_min_similarity / 4, c["name"]
+
+
+def test_recorded_motion_proofs_never_let_a_frozen_picture_skip_the_frozen_test() -> None:
+    """A proven motion skips the second keyframe, hence the frozen test: the recorded frozen (and
+    frozen-looking "quiet") pictures must stay far below the proof, moving scenes must reach it."""
+    doc = calibration()
+    assert doc["motion_proof"] == {"level": MOTION_PROVEN_LEVEL, "min_fraction": MOTION_PROVEN_MIN,
+                                   "frames": MOTION_PROOF_FRAMES}
+    cases = [c for c in doc["cases"] if "motion_proof" in c]
+    frozen = [c for c in cases if c["look"] in ("frozen", "quiet")]
+    assert {c["source"] for c in frozen} == {"sim", "gst"}
+    for c in frozen:
+        mp = c["motion_proof"]
+        assert mp["windows"] >= 3 and mp["proven"] == 0, c["name"]
+        assert mp["max_fraction"] <= MOTION_PROVEN_MIN / 2, c["name"]
+    moving = [c for c in cases if c["look"] == "normal"]
+    for c in moving:
+        mp = c["motion_proof"]
+        if c["source"] == "sim":  # the simulator's scenes move all the time
+            assert mp["proven"] == mp["windows"] >= 3, c["name"]
+        else:  # GStreamer's small bouncing ball: in most windows
+            assert mp["proven"] * 2 > mp["windows"], c["name"]
+        assert all(1 <= n <= MOTION_PROOF_FRAMES for n in mp["frames_needed"]), c["name"]
 
 
 @pytest.mark.parametrize("look", ["static", "frozen", "night", "blurred"])
