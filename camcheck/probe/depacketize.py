@@ -420,6 +420,8 @@ class RtpCollector:
                 self.following_done = True
                 if self.notify:
                     self.notify()
+            elif self._following_left == 0 and self.notify:  # complete: the first picture pass may start
+                self.notify()
 
     @property
     def following_complete(self) -> bool:

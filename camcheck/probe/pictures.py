@@ -63,11 +63,16 @@ def in_thread(fn: Callable[..., T], *args: object) -> Future[T]:
 INLINE_MAX_PIXELS = 720 * 576
 
 
+def runs_inline(pixels: int | None) -> bool:
+    """Whether ``run_pass`` runs a pass of pictures of this many pixels here and now."""
+    return pixels is not None and 0 < pixels <= INLINE_MAX_PIXELS
+
+
 def run_pass(pixels: int | None, fn: Callable[..., T], *args: object) -> Future[T]:
     """Run a pass where it costs least: here and now when the picture is known to have at most
     INLINE_MAX_PIXELS pixels (the future is done on return), else ``in_thread``. Exceptions end
     up in the future either way."""
-    if pixels is None or not 0 < pixels <= INLINE_MAX_PIXELS:
+    if not runs_inline(pixels):
         return in_thread(fn, *args)
     fut: Future[T] = Future()
     try:

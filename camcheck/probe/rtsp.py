@@ -45,7 +45,7 @@ from typing import Any
 from camcheck.probe.depacketize import AccessUnit, BitstreamError, RtpCollector, SpsInfo, find_sps, parse_sps
 from camcheck.probe.image import FRAMES_AFTER_KEYFRAME, MIN_KEY_GAP, MOTION_PROOF_FRAMES
 from camcheck.probe.observation import Observation, RtspSettings, RtspTarget, verdict_for
-from camcheck.probe.pictures import FirstPass, PictureJob, Unit, first_pass, run_pass, second_pass
+from camcheck.probe.pictures import FirstPass, PictureJob, Unit, first_pass, run_pass, runs_inline, second_pass
 from camcheck.probe.rtsp_client import ProbeFailure, RtspClient, status_failure
 from camcheck.probe.sdp import SdpError, SessionDescription, parse_sdp
 from camcheck.secrets import mask_text, mask_url, split_credentials
@@ -63,14 +63,14 @@ DECODE_RESERVE_MAX = 0.75  # time kept inside the deadline to decode and analyse
 # parsing 20-100 packets).
 # A batch lasts as long as a quarter of the kernel's receive buffer takes to fill at the stream's
 # measured rate (the camera never has to stop sending: no frames dropped, no fps misread), within
-# these bounds; BATCH_START_S until the rate is known (0.2 s of packets or of media). Arrival times, hence
+# these bounds; BATCH_START_S until the rate is known (0.1 s of packets or of media). Arrival times, hence
 # `first_frame`, have the batch's resolution. A batch that would run past the window's end ends
 # there instead: the reader looks at the stream then anyway, so both share one wake-up.
 BATCH_START_S = 0.1
 BATCH_MIN_S = 0.05
 BATCH_MAX_S = 1.0
 BATCH_BUFFER_SHARE = 0.25
-RATE_KNOWN_S = 0.2
+RATE_KNOWN_S = 0.1
 ALIVE_GAP_S = 0.5  # a stream whose last packet is older than this (or 3 frame intervals) is not "flowing"
 STALL_RECHECK_S = 0.05  # on suspected silence, service the socket for this long before deciding
 
@@ -116,8 +116,10 @@ class _Run:
             self.message = mask_text(message)
 
     def notify(self) -> None:
-        if self._quiet:
-            return
+        if not self._quiet:
+            self._wake_reader()
+
+    def _wake_reader(self) -> None:
         w = self._wake
         if w is not None and not w.done():
             w.set_result(None)
@@ -209,19 +211,20 @@ class _Run:
         self.phase = "stream"
         await self._read_stream()
         self.phase = "decode"
-        # Free the camera's session now; the reply is awaited while we decode.
+        # Free the camera's session now, before the pictures: its reply comes in while we decode
+        # (on this VM a reply waited for is a sleep and a wake-up of ~200 us of CPU).
         client.detach_media()
         client.batch_reads(0)
-        teardown = asyncio.ensure_future(client.teardown(sdp.aggregate_url))
+        teardown = client.start_teardown(sdp.aggregate_url)
         try:
             await self._decode()
         finally:
-            if not teardown.done():
+            if teardown is not None and not teardown.done():
                 try:
                     async with asyncio.timeout_at(min(self.deadline, self.loop.time() + self.grace)):
                         await asyncio.shield(teardown)
-                except TimeoutError:
-                    teardown.cancel()
+                except (TimeoutError, ProbeFailure):
+                    pass
 
     def _use_sps(self, nal: bytes) -> None:
         if self.sps is not None and nal == self._sps_nal:
@@ -253,11 +256,6 @@ class _Run:
                 self.obs.timings.first_frame = round((col.first_key_arrival or now) - self.t0, 4)
             if col.first_arrival is not None and not stall_suspected:
                 self._batch_reads()
-            if self._first_pass is None and col.following_complete:
-                # Every frame kept for the motion proof is in (the check still waits for K2). Not
-                # sooner, even once the window is over: joined mid-GOP, K1 comes at the window's
-                # end, and a proof from its first 2 frames fails where 8 succeed, costing K2's decode.
-                self._start_first_pass()
             if self._ended:
                 stalled = col.packets > 0
                 break
@@ -267,7 +265,7 @@ class _Run:
                 next_check = hard_end
             else:
                 fps_hint = col.fps or self.obs.stream.fps_declared or 0
-                stall_after = max(STALL_MIN_S, 3 / fps_hint) if fps_hint else STALL_MIN_S * 2
+                stall_after = self._stall_after()
                 last = col.last_arrival or now
                 if now - last >= stall_after:
                     if not stall_suspected:
@@ -284,13 +282,9 @@ class _Run:
                     break
                 stall_suspected = False
                 window_end = col.first_arrival + window
-                stall_at = last + stall_after
-                if stall_at < window_end:
-                    # Batched reads refresh `last` without waking this loop: rather than wake for
-                    # nothing on an old `last`, look again at the window's end, or one stall time
-                    # later (a stall inside the window is then told at most stall_after late).
-                    stall_at = min(window_end, stall_at + stall_after)
-                checks = [hard_end, stall_at]
+                # Batched reads refresh `last` without waking this loop; each batch looks for
+                # silence itself (_batch_size) and wakes it then: no wake-up here for an old `last`.
+                checks = [hard_end] if self._batching else [hard_end, last + stall_after]
                 if now < window_end:
                     checks.append(window_end)
                 elif col.first_key is not None and col.following_done:
@@ -311,6 +305,13 @@ class _Run:
                         checks.append(give_up)
                 next_check = min(checks)
                 self._quiet = now < window_end and col.first_key is not None and col.following_done
+            if self._first_pass is None and col.following_complete and not self._first_pass_inline():
+                # Every frame kept for the motion proof is in (the check still waits for K2): a
+                # worker thread decodes them meanwhile. Not sooner, even once the window is over:
+                # joined mid-GOP, K1 comes at the window's end, and a proof from its first 2 frames
+                # fails where 8 succeed, costing K2's decode. A pass on this thread waits for the
+                # end of reading (_decode): after TEARDOWN, whose reply then arrives while it runs.
+                self._start_first_pass()
             wake = self._wake = loop.create_future()
             handle = loop.call_at(next_check, _set_done, wake)
             try:
@@ -343,10 +344,20 @@ class _Run:
             self._batching = True
             self.client.batch_reads(self._batch_len, self._batch_size)
 
+    def _stall_after(self) -> float:
+        """Silence after packets that counts as a stall: STALL_MIN_S, or 3 frame intervals."""
+        col = self.collector
+        fps_hint = (col.fps if col is not None else None) or self.obs.stream.fps_declared or 0
+        return max(STALL_MIN_S, 3 / fps_hint) if fps_hint else STALL_MIN_S * 2
+
     def _batch_size(self) -> float:
-        """The next batch's length (asked by the client at every batch): sized anew each time, as
-        Linux grows the receive buffer of a fast stream during the first second or so."""
+        """The next batch's length (asked by the client after every batch): sized anew each time,
+        as Linux grows the receive buffer of a fast stream during the first second or so. The
+        reader sleeps through batches; when one shows packets have stopped, it is woken here."""
         col, client = self.collector, self.client
+        if col is not None and col.first_arrival is not None and col.last_arrival is not None and (
+                self.loop.time() - col.last_arrival >= self._stall_after()):
+            self._wake_reader()
         if col is not None and client is not None and col.first_arrival is not None:
             # Known after RATE_KNOWN_S of arrivals, or of media at once: a camera with a GOP cache
             # sends the GOP so far in one burst.
@@ -412,6 +423,11 @@ class _Run:
         k1, after = self._units()
         self._first_pass = run_pass(self._pixels(self.collector.first_key), first_pass, self._picture_job(),
                                     [k1, *after])
+
+    def _first_pass_inline(self) -> bool:
+        """Whether the first pass would run on this thread (pictures.run_pass)."""
+        col = self.collector
+        return col is not None and col.first_key is not None and runs_inline(self._pixels(col.first_key))
 
     def _pixels(self, au: AccessUnit) -> int | None:
         """The size of the picture ``au`` decodes to (None: unknown), for ``run_pass``: from the SPS

@@ -784,14 +784,24 @@ class RtspClient:
             if isinstance(proto, _UdpProtocol):
                 proto.sink = None
 
-    async def teardown(self, url: str) -> None:
-        """Send TEARDOWN for the session and wait for the reply (the caller bounds the wait)."""
+    def start_teardown(self, url: str) -> asyncio.Future[RtspResponse] | None:
+        """Send TEARDOWN for the session now; the future of its reply (None: no session, or the
+        connection is gone). Sent before the probe's last work, the reply arrives meanwhile."""
         if not self.session or self.closed:
-            return
+            return None
         session, self.session = self.session, None
         try:
             fut = self._send("TEARDOWN", url, {"Session": session})
         except ProbeFailure:
+            return None
+        # Whether or not anyone waits for the reply: a connection closed before it came is no error.
+        fut.add_done_callback(lambda f: f.exception() if not f.cancelled() else None)
+        return fut
+
+    async def teardown(self, url: str) -> None:
+        """Send TEARDOWN for the session and wait for the reply (the caller bounds the wait)."""
+        fut = self.start_teardown(url)
+        if fut is None:
             return
         try:
             await fut
@@ -800,14 +810,7 @@ class RtspClient:
 
     def send_teardown_nowait(self, url: str) -> None:
         """Best effort when there is no time to wait (cancellation): write TEARDOWN and go."""
-        if not self.session or self.closed:
-            return
-        session, self.session = self.session, None
-        try:
-            fut = self._send("TEARDOWN", url, {"Session": session})
-            fut.add_done_callback(lambda f: f.exception() if not f.cancelled() else None)
-        except ProbeFailure:
-            pass
+        self.start_teardown(url)
 
     # ---- UDP ----
 
