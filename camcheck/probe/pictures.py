@@ -1,9 +1,10 @@
 """The pictures a stream probe decodes and analyses, in two passes (worker-thread functions).
 
-First pass (``first_pass``), started as soon as the first keyframe K1 and the frames after it are in,
-while the probe goes on reading: decode K1, then the frames after it one by one until one proves
-motion (``image.MotionProof``), and measure K1 (``image.analyse_first``). Only K1's measures and two
-small views of it outlive the pass (~0.2 MB), never a decoded frame.
+First pass (``first_pass``), started on a worker as soon as the first keyframe K1 and the frames after
+it are in, while the probe goes on reading (on the probe's own thread: once reading is over): decode
+K1, then the frames after it one by one until one proves motion (``image.MotionProof``), and
+measure K1 (``image.analyse_first``). Only K1's measures and two small views of it outlive the pass
+(~0.2 MB), never a decoded frame.
 
 Second pass (``second_pass``), after TEARDOWN: decode the last keyframe K2 of the window only when
 the first pass did not prove motion (K2 serves the frozen test alone, which motion rules out) and

@@ -7,9 +7,10 @@ units it may decode: the first keyframe K1 (with its parameter sets), up to
 ``image.MOTION_PROOF_FRAMES`` frames right after it (reading may end once
 ``image.FRAMES_AFTER_KEYFRAME`` are in), and the LAST keyframe K2 of the window. Pictures come in two
 passes (``camcheck.probe.pictures``; on worker threads, or on the probe's thread for pictures of
-sub-stream size, see ``pictures.INLINE_MAX_PIXELS``): as soon as K1 and the frames after it are in,
-while reading goes on, K1 is decoded and measured and the frames after it are decoded one by one
-until one proves motion against K1 (``image.MotionProof``); after TEARDOWN, K2 (when it came at
+sub-stream size, see ``pictures.INLINE_MAX_PIXELS``): K1 is decoded and measured and the frames
+after it are decoded one by one until one proves motion against K1 (``image.MotionProof``), on a
+worker as soon as K1 and the frames after it are in, while reading goes on, on the probe's thread
+once reading is over and TEARDOWN sent (its reply comes in meanwhile); then K2 (when it came at
 least ``image.MIN_KEY_GAP`` after K1) is decoded only if none did: K2 only serves the frozen test,
 which motion rules out. A moving scene then costs K1 and a few cheap P-frames instead of two
 keyframes, and its measures carry no ``change``/``noise``/``key_gap``. (Reading still waits for K2:
@@ -422,7 +423,8 @@ class _Run:
                           self.target.reference_image, self.obs.url)
 
     def _start_first_pass(self) -> None:
-        """Decode and measure K1 (and prove motion from the frames after it) while reading goes on."""
+        """Decode and measure K1 (and prove motion from the frames after it): on a worker thread
+        while reading goes on, or here and now for pictures of sub-stream size (pictures.run_pass)."""
         assert self.collector is not None and self.collector.first_key is not None
         k1, after = self._units()
         self._first_pass = run_pass(self._pixels(self.collector.first_key), first_pass, self._picture_job(),
@@ -449,8 +451,8 @@ class _Run:
         return info.width * info.height if info is not None else None
 
     async def _decode(self) -> None:
-        """Finish the pictures: the first pass (K1 and the frames after it, usually done while
-        reading), then K2 (when it came at least image.MIN_KEY_GAP after K1) only if the first pass
+        """Finish the pictures: the first pass (K1 and the frames after it; on a worker it is usually
+        done while reading, on this thread it runs now), then K2 (when it came at least image.MIN_KEY_GAP after K1) only if the first pass
         did not prove motion: K2 serves the frozen test alone, and motion rules frozen out."""
         col = self.collector
         assert col is not None and col.first_key is not None
