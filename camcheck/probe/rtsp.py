@@ -64,10 +64,9 @@ DECODE_RESERVE_MAX = 0.75  # time kept inside the deadline to decode and analyse
 # parsing 20-100 packets).
 # A batch lasts as long as a quarter of the kernel's receive buffer takes to fill at the stream's
 # measured rate (the camera never has to stop sending: no frames dropped, no fps misread), within
-# these bounds; BATCH_START_S until the rate is known (0.1 s of packets or of media; the SDP's b=AS
-# stands in before that). Arrival times, hence `first_frame`, have the batch's resolution. A batch
-# that would run past the window's end ends there instead: the reader looks at the stream then
-# anyway, so both share one wake-up.
+# these bounds; BATCH_START_S until the rate is known (0.1 s of packets or of media). Arrival times, hence
+# `first_frame`, have the batch's resolution. A batch that would run past the window's end ends
+# there instead: the reader looks at the stream then anyway, so both share one wake-up.
 BATCH_START_S = 0.1
 BATCH_MIN_S = 0.05
 BATCH_MAX_S = 1.0
@@ -362,21 +361,18 @@ class _Run:
             self._wake_reader()
         if col is not None and client is not None and col.first_arrival is not None:
             # Known after RATE_KNOWN_S of arrivals, or of media at once: a camera with a GOP cache
-            # sends the GOP so far in one burst. Until then the SDP's bitrate ceiling (b=AS), when
-            # it gives one, stands in (a ceiling: batches no longer than the measure would give).
+            # sends the GOP so far in one burst.
             media_s = (col.last_frame_ts - col.first_frame_ts) / col.clock_rate if (
                 col.first_frame_ts is not None and col.last_frame_ts is not None) else 0.0
             if self.loop.time() - col.first_arrival >= RATE_KNOWN_S or media_s >= RATE_KNOWN_S:
                 # Bytes per second of media time: a camera's start-up burst (the GOP so far) does
                 # not inflate it as bytes per second of arrival would.
                 kbps = col.bitrate_kbps()
-            else:
-                kbps = self.sdp.video.bandwidth_kbps if self.sdp is not None else None
-            if kbps:
-                rate = kbps * 125  # bytes/s
-                wanted = int(BATCH_MAX_S * rate / BATCH_BUFFER_SHARE)  # for the longest batch
-                budget = BATCH_BUFFER_SHARE * (client.receive_buffer(grow_to=wanted) or 0)
-                self._batch_len = min(BATCH_MAX_S, max(BATCH_MIN_S, budget / rate))
+                if kbps:
+                    rate = kbps * 125  # bytes/s
+                    wanted = int(BATCH_MAX_S * rate / BATCH_BUFFER_SHARE)  # for the longest batch
+                    budget = BATCH_BUFFER_SHARE * (client.receive_buffer(grow_to=wanted) or 0)
+                    self._batch_len = min(BATCH_MAX_S, max(BATCH_MIN_S, budget / rate))
             to_window_end = col.first_arrival + self.window - self.loop.time()
             if 0 < to_window_end < self._batch_len:
                 return to_window_end

@@ -29,7 +29,6 @@ class VideoTrack:
     parameter_sets: list[bytes] = field(default_factory=list)  # NAL units (no start codes) from fmtp
     fmtp: dict[str, str] = field(default_factory=dict)
     framerate: float | None = None  # a=framerate (media or session level)
-    bandwidth_kbps: int | None = None  # b=AS (media level, else session level): the camera's bitrate ceiling
 
 
 @dataclass
@@ -93,7 +92,6 @@ def parse_sdp(text: str, base_url: str) -> SessionDescription:
     """
     session_control: str | None = None
     session_framerate: float | None = None
-    session_bandwidth: int | None = None
     medias: list[dict] = []
     current: dict | None = None
     for raw in text.splitlines():
@@ -108,16 +106,8 @@ def parse_sdp(text: str, base_url: str) -> SessionDescription:
                 if p.isdigit():
                     pts.append(int(p))
             current = {"media": parts[0].lower() if parts else "", "pts": pts, "rtpmap": {}, "fmtp": {},
-                       "control": None, "framerate": None, "bandwidth": None}
+                       "control": None, "framerate": None}
             medias.append(current)
-            continue
-        if kind == "b":
-            bwtype, _, bw = value.partition(":")
-            if bwtype.strip().upper() == "AS" and bw.strip().isdigit() and 0 < int(bw) <= 1_000_000:
-                if current is None:
-                    session_bandwidth = int(bw)
-                else:
-                    current["bandwidth"] = int(bw)
             continue
         if kind != "a":
             continue
@@ -173,7 +163,6 @@ def parse_sdp(text: str, base_url: str) -> SessionDescription:
                 parameter_sets=_parameter_sets(codec, fmtp),
                 fmtp=fmtp,
                 framerate=m["framerate"] or session_framerate,
-                bandwidth_kbps=m["bandwidth"] or session_bandwidth,
             )
             return SessionDescription(aggregate_url=aggregate, video=track, media_kinds=kinds)
     if unsupported:
