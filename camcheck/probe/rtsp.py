@@ -448,8 +448,9 @@ class _Run:
 
     async def _decode(self) -> None:
         """Finish the pictures: the first pass (K1 and the frames after it; on a worker it is usually
-        done while reading, on this thread it runs now), then K2 (when it came at least image.MIN_KEY_GAP after K1) only if the first pass
-        did not prove motion: K2 serves the frozen test alone, and motion rules frozen out."""
+        done while reading, on this thread it runs now), then K2 (when it came at least
+        image.MIN_KEY_GAP after K1) only if the first pass did not prove motion: K2 serves the frozen
+        test alone, and motion rules frozen out."""
         col = self.collector
         assert col is not None and col.first_key is not None
         if self._first_pass is None:
