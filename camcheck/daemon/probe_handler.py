@@ -43,9 +43,14 @@ class ProbeHandler:
         self.modules = modules
 
     async def __call__(self, *, camera_id: str | None = None, target: str | None = None,
-                       module: str | None = None) -> tuple[bool, dict[str, Any]]:
+                       module: str | None = None, timeout: float | None = None) -> tuple[bool, dict[str, Any]]:
+        """Probe and return (success, facts). ``timeout``: what the caller can wait from now (the
+        scrape's own timeout): the probe ends by then with its own finding (``timeout_response``,
+        ``stalled``, ...) instead of being cut off without one."""
         d = self.daemon
         cfg = d.config
+        loop = asyncio.get_running_loop()
+        caller_deadline = loop.time() + timeout if timeout is not None else None
         timeout = cfg.probe.timeout
         if camera_id is not None:
             if d.store is None:
@@ -74,5 +79,8 @@ class ProbeHandler:
                             transport=mod.transport or cfg.probe.transport)
             timeout = mod.timeout or timeout
         settings = RtspSettings(window=cfg.probe.window)
-        obs = await probe_rtsp(rt, settings, asyncio.get_running_loop().time() + timeout)
+        deadline = loop.time() + timeout
+        if caller_deadline is not None:
+            deadline = min(deadline, caller_deadline)
+        obs = await probe_rtsp(rt, settings, deadline)
         return obs.verdict != "broken", observation_facts(obs)

@@ -39,6 +39,9 @@ SECRET_PARAMS = frozenset(
     {"password", "passwd", "pwd", "pass", "token", "auth", "secret", "apikey", "api_key", "key", "access_token"}
 )
 _PROBE_PARAMS = frozenset({"camera", "target", "module"})
+# How long past its timeout a probe handler may take before /probe gives up on it: less than the
+# 0.5 s kept from a Prometheus scrape timeout, so the answer still reaches Prometheus.
+PROBE_BACKSTOP_S = 0.25
 _METRIC_KEY = re.compile(r"[^a-zA-Z0-9_]")
 _GZIP_MIN = 64 * 1024
 
@@ -185,8 +188,10 @@ def add_metrics_routes(
         t0 = time.perf_counter()
         success, facts = False, {}
         try:
+            # The handler's probe ends by `timeout` with its own finding; wait_for is the backstop.
             success, facts = await asyncio.wait_for(
-                probe_handler(camera_id=camera, target=target, module=module), timeout
+                probe_handler(camera_id=camera, target=target, module=module, timeout=timeout),
+                timeout + PROBE_BACKSTOP_S,
             )
         except LookupError:
             what = f"camera {clean_label_value(camera, 64)!r}" if camera is not None else "module"

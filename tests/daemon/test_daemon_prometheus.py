@@ -75,3 +75,39 @@ scrape_configs:
                 prom.stop()
             daemon._stop.set()  # noqa: SLF001
             await asyncio.wait_for(task, 60)
+
+
+async def test_probe_of_a_hung_camera_ends_with_its_own_failure_within_the_scrape_timeout(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # probe.timeout is 8 s; the scraper can wait 3 s. The probe must end inside those 3 s with what
+    # went wrong (the camera never answered), not be cut off and say only "timeout".
+    monkeypatch.setenv("CAMCHECK_TEST_CAM_PW", PASSWORD)
+    db = f"sqlite:///{tmp_path / 'registry.db'}"
+    async with running_fleet(fleet_config(["street-1", "hung-1"])) as fleet:
+        store = await open_store(db, migrate=True)
+        await register(store, fleet, ["street-1", "hung-1"])
+        await store.close()
+        await fleet.set_fault("hung-1", "blackhole")  # accepts TCP, reads requests, never answers
+        daemon = build_daemon(daemon_config(db), state_dir=tmp_path)
+        task = asyncio.create_task(daemon.run_forever())
+        try:
+            await asyncio.wait_for(daemon.started.wait(), 30)
+            base = f"http://127.0.0.1:{daemon.http.port}"
+            async with aiohttp.ClientSession() as s:
+                t0 = asyncio.get_running_loop().time()
+                async with s.get(f"{base}/probe", params={"camera": "hung-1"},
+                                 headers={"X-Prometheus-Scrape-Timeout-Seconds": "3"}) as r:
+                    assert r.status == 200
+                    body = await r.text()
+                took = asyncio.get_running_loop().time() - t0
+                assert "probe_success 0.0" in body
+                assert 'failure="timeout_response"' in body, body
+                assert "camcheck_probe_timeout" not in body
+                assert 2.0 <= took < 3.0, took  # the probe waited for the camera until its deadline (3 s less 0.5 s)
+                # A healthy camera in the same scrape budget still succeeds.
+                async with s.get(f"{base}/probe", params={"camera": "street-1"},
+                                 headers={"X-Prometheus-Scrape-Timeout-Seconds": "3"}) as r:
+                    assert "probe_success 1.0" in await r.text()
+        finally:
+            daemon._stop.set()  # noqa: SLF001
+            await asyncio.wait_for(task, 60)

@@ -30,8 +30,8 @@ class FakeDaemon:
         }
         self.probes: list[dict] = []
 
-    async def probe(self, camera_id=None, target=None, module=None):
-        self.probes.append({"camera_id": camera_id, "target": target, "module": module})
+    async def probe(self, camera_id=None, target=None, module=None, timeout=None):
+        self.probes.append({"camera_id": camera_id, "target": target, "module": module, "timeout": timeout})
         if camera_id is not None and camera_id not in self.views:
             raise KeyError(camera_id)
         if target and "explode" in target:
@@ -86,7 +86,12 @@ async def test_metrics_and_probe_over_http(caplog):
             target = "rtsp://10.0.0.9:554/Streaming/Channels/102"
             async with s.get(f"{base}/probe", params={"target": target, "module": "rtsp_default"}) as r:
                 assert r.status == 200 and "probe_success 1.0" in await r.text()
-            assert daemon.probes[-1] == {"camera_id": None, "target": target, "module": "rtsp_default"}
+            assert daemon.probes[-1] == {"camera_id": None, "target": target, "module": "rtsp_default", "timeout": 30.0}
+            # Prometheus's scrape timeout, less 0.5 s, is the time the handler's probe gets.
+            async with s.get(f"{base}/probe", params={"camera": "cam1"},
+                             headers={"X-Prometheus-Scrape-Timeout-Seconds": "4"}) as r:
+                assert r.status == 200
+            assert daemon.probes[-1]["timeout"] == 3.5
 
             # Credentials in the query string are refused, and never echoed.
             n_probes = len(daemon.probes)
