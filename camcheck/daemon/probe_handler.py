@@ -51,7 +51,7 @@ class ProbeHandler:
         cfg = d.config
         loop = asyncio.get_running_loop()
         caller_deadline = loop.time() + timeout if timeout is not None else None
-        timeout = cfg.probe.timeout
+        probe_timeout = cfg.probe.timeout
         if camera_id is not None:
             if d.store is None:
                 raise LookupError(camera_id)
@@ -77,9 +77,9 @@ class ProbeHandler:
                 creds = Credentials(entry.username, entry.password())
             rt = RtspTarget(url=target, username=creds.username, password=creds.password,
                             transport=mod.transport or cfg.probe.transport)
-            timeout = mod.timeout or timeout
+            probe_timeout = mod.timeout or probe_timeout
         settings = RtspSettings(window=cfg.probe.window)
-        deadline = loop.time() + timeout
+        deadline = loop.time() + probe_timeout
         if caller_deadline is not None:
             deadline = min(deadline, caller_deadline)
         obs = await probe_rtsp(rt, settings, deadline)
