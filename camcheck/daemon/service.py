@@ -45,7 +45,7 @@ from camcheck.probe.observation import RtspSettings
 from camcheck.probe.onvif_client import warm_wsdls
 from camcheck.registry.leases import CheckCommit, Lease, LeaseLost, Leases
 from camcheck.registry.models import EvidenceKind, StoredCamera, now_utc
-from camcheck.registry.schema import cameras, evidence, leases as leases_table, parents
+from camcheck.registry.schema import cameras, check_results, evidence, leases as leases_table, parents
 from camcheck.registry.store import Store, open_store
 from camcheck.secrets import mask_text
 from camcheck.systemd import notify, watchdog_interval
@@ -67,6 +67,7 @@ log = logging.getLogger("camcheck.daemon")
 LAST_GOOD_EVERY_S = 3600.0
 REFERENCE_CACHE = 512
 WORKER_REPLAY_EVERY_S = 1.5  # how soon the primary publishes a transition a worker committed
+WORKER_CHECKS_BATCH = 5000  # the workers' checks counted per round at most (the rest: next round)
 WORKER_STOP_TIMEOUT_S = 150.0  # a worker drains its checks in flight (up to 120 s) before exiting
 
 
@@ -127,6 +128,7 @@ class Daemon:
         self._references: OrderedDict[str, bytes | None] = OrderedDict()
         self._snapshots: OrderedDict[str, bytes] = OrderedDict()  # latest picture per camera (bounded)
         self._durations: dict[str, float] = {}
+        self._worker_checks_seen = 0  # check_results id up to which the workers' checks are counted
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._wake_claim = asyncio.Event()
@@ -195,6 +197,8 @@ class Daemon:
                 asyncio.create_task(self._every(3600.0, self._prune), name="prune"),
             ]
         if self.pool is not None:
+            # The workers' checks from now on are counted in /metrics (history is not this run's).
+            self._worker_checks_seen = await self._last_check_id()
             self._tasks += [
                 asyncio.create_task(self.pool.supervise(self._stop), name="workers"),
                 asyncio.create_task(self._every(WORKER_REPLAY_EVERY_S, self._replay_workers), name="worker-replay"),
@@ -736,6 +740,34 @@ class Daemon:
                                          tuple(t.findings), to_status=t.to_state.value, mark=False)
             done.append(t.id)
         await self.leases.mark_notified(done)
+        await self._count_worker_checks()
+
+    async def _last_check_id(self) -> int:
+        assert self.store is not None
+        async with self.store.engine.connect() as conn:
+            return (await conn.execute(sa.select(sa.func.max(check_results.c.id)))).scalar_one_or_none() or 0
+
+    async def _count_worker_checks(self) -> None:
+        """Count the checks the worker processes committed as this process counts its own: in the
+        check-duration histogram, and as their camera's last check duration (the sum of the camera's
+        results read together: one check's results are committed within moments of each other).
+        Read by id: on PostgreSQL a worker's row whose transaction commits after a later id was
+        read goes uncounted (a histogram count; no status or notification depends on it)."""
+        assert self.store is not None and self.pool is not None
+        c = check_results.c
+        async with self.store.engine.connect() as conn:
+            rows = (await conn.execute(
+                sa.select(c.id, c.camera_id, c.verdict, c.duration_s)
+                .where(c.id > self._worker_checks_seen, c.node_id.in_(self.pool.node_ids))
+                .order_by(c.id).limit(WORKER_CHECKS_BATCH)
+            )).all()
+        last: dict[str, float] = {}
+        for row_id, camera_id, verdict, duration in rows:
+            self._worker_checks_seen = row_id
+            last[camera_id] = last.get(camera_id, 0.0) + (duration or 0.0)
+            if self.metrics is not None:
+                self.metrics.observe_check(camera_id, duration or 0.0, verdict)
+        self._durations.update(last)
 
     async def _fresh_view(self, camera_id: str) -> CameraView | None:
         assert self.store is not None and self.leases is not None

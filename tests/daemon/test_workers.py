@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import threading
 import time
+import urllib.request
 from collections import Counter
 from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -97,6 +98,14 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _checks_counted(port: int | None) -> int:
+    """The checks the daemon's check-duration histogram has counted, all verdicts together."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    return sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
+               if line.startswith("camcheck_check_duration_seconds_count{"))
+
+
 def test_two_workers_share_the_fleet_and_the_primary_publishes(tmp_path: Path) -> None:
     db = tmp_path / "registry.db"
     db_url = f"sqlite:///{db}"
@@ -155,6 +164,14 @@ def test_two_workers_share_the_fleet_and_the_primary_publishes(tmp_path: Path) -
             assert all(n == 1 for n in counts.values()), counts
             broken_events = [e for e in hook.events if e["to_status"] == "broken"]
             assert sorted(e["camera_id"] for e in broken_events) == sorted(OFFLINE)
+
+            # The primary counts the worker's checks in /metrics as it counts its own (it reads them
+            # from the database every 1.5 s): the histogram holds every check committed so far.
+            before = _query(db, "SELECT COUNT(*) FROM check_results")[0][0]
+            time.sleep(3.5)
+            counted = _checks_counted(d.port)
+            after = _query(db, "SELECT COUNT(*) FROM check_results")[0][0]
+            assert before <= counted <= after, (before, counted, after)
 
             refused = _query(db, "SELECT camera_id, node_id FROM check_results WHERE failure = 'session_limit'")
             assert refused == [], f"a camera was probed by two processes at once: {refused}"
