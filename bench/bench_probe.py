@@ -110,12 +110,22 @@ SPLIT_HOOKS: list[tuple[str, str, str]] = [
     ("analyse", "camcheck.probe.image", "MotionProof.__init__"),
     ("analyse", "camcheck.probe.image", "MotionProof.shows_motion"),
 ]
+# And parts of the event-loop thread's own work (coroutines; their CPU on that thread, the picture steps
+# above taken out): the RTSP requests before the stream, and reading the window's RTP.
+MAIN_SPLIT_HOOKS: list[tuple[str, str, str]] = [
+    ("requests", "camcheck.probe.rtsp_client", "RtspClient.connect"),
+    ("requests", "camcheck.probe.rtsp_client", "RtspClient.describe"),
+    ("requests", "camcheck.probe.rtsp_client", "RtspClient.setup"),
+    ("requests", "camcheck.probe.rtsp_client", "RtspClient.play"),
+    ("reading", "camcheck.probe.rtsp", "_Run._read_stream"),
+]
 
 
 def _install_split_hooks(split: dict[str, float]) -> list[str]:
     """Wrap the SPLIT_HOOKS that exist. Each section counts its own CPU minus that of sections nested
     in it (motion proofs run inside decoding), and what ran on the event-loop thread is also added to
-    split["on_main"] so it can be taken out of that thread's figure."""
+    split["on_main"] so it can be taken out of that thread's figure. MAIN_SPLIT_HOOKS (coroutines
+    of the event-loop thread) count that thread's CPU while they run, less the picture steps'."""
     import importlib
     import threading
 
@@ -139,19 +149,29 @@ def _install_split_hooks(split: dict[str, float]) -> list[str]:
                     stack[-1] += elapsed
         return wrapper
 
+    def timed_on_main(name: str, fn):
+        async def wrapper(*a, **kw):
+            t, pictures = time.thread_time(), split["on_main"]
+            try:
+                return await fn(*a, **kw)
+            finally:
+                split[name] += time.thread_time() - t - (split["on_main"] - pictures)
+        return wrapper
+
     applied = []
-    for name, module, attr in SPLIT_HOOKS:
-        try:
-            owner = importlib.import_module(module)
-        except ImportError:
-            continue
-        *path, last = attr.split(".")
-        for part in path:
-            owner = getattr(owner, part, None)
-        if owner is None or not callable(getattr(owner, last, None)):
-            continue
-        setattr(owner, last, timed(name, getattr(owner, last)))
-        applied.append(f"{module.rsplit('.', 1)[-1]}.{attr}")
+    for hooks, wrap in ((SPLIT_HOOKS, timed), (MAIN_SPLIT_HOOKS, timed_on_main)):
+        for name, module, attr in hooks:
+            try:
+                owner = importlib.import_module(module)
+            except ImportError:
+                continue
+            *path, last = attr.split(".")
+            for part in path:
+                owner = getattr(owner, part, None)
+            if owner is None or not callable(getattr(owner, last, None)):
+                continue
+            setattr(owner, last, wrap(name, getattr(owner, last)))
+            applied.append(f"{module.rsplit('.', 1)[-1]}.{attr}")
     return applied
 
 
@@ -159,7 +179,7 @@ def child_camcheck(url: str, repeat: int, window: float) -> dict:
     from camcheck.probe.observation import RtspSettings, RtspTarget
     from camcheck.probe.rtsp import probe_rtsp
 
-    split = {"decode": 0.0, "analyse": 0.0, "on_main": 0.0}
+    split = {"decode": 0.0, "analyse": 0.0, "on_main": 0.0, "requests": 0.0, "reading": 0.0}
     hooks = _install_split_hooks(split)
 
     async def run() -> dict:
@@ -168,7 +188,7 @@ def child_camcheck(url: str, repeat: int, window: float) -> dict:
         settings = RtspSettings(window=window)
         # warm-up: first use of the decoder and of numpy/cv2 code paths
         await probe_rtsp(target, settings, loop.time() + 15)
-        split.update(decode=0.0, analyse=0.0, on_main=0.0)
+        split.update(decode=0.0, analyse=0.0, on_main=0.0, requests=0.0, reading=0.0)
         cpu0, t0, main0 = _cpu_self(), time.perf_counter(), time.thread_time()
         verdicts = []
         second_keys = 0
@@ -182,6 +202,7 @@ def child_camcheck(url: str, repeat: int, window: float) -> dict:
                 "outcomes": verdicts,
                 "main": (time.thread_time() - main0 - split["on_main"]) / repeat,
                 "decode": split["decode"] / repeat, "analyse": split["analyse"] / repeat,
+                "requests": split["requests"] / repeat, "reading": split["reading"] / repeat,
                 "second_keys": second_keys, "checks": repeat, "hooks": hooks}
 
     out = asyncio.run(run())
@@ -351,7 +372,12 @@ def print_stream(label: str, res: dict[str, dict], live: bool) -> dict:
                   f"{'':7s} {'':11s}  {f'<= 3x this: {_pf(g1_cold)}':22s} ['one per window']")
     cc = res[CAMCHECK]
     if any(h.endswith("decode_batches") for h in cc["hooks"]):
-        print(f"   camcheck CPU split: event-loop thread (RTSP, RTP, control) {cc['main'] * 1000:.1f} ms, "
+        parts = ""
+        if any(h.endswith("_read_stream") for h in cc["hooks"]):
+            rest = cc["main"] - cc["requests"] - cc["reading"]
+            parts = (f" (RTSP requests up to PLAY {cc['requests'] * 1000:.1f}, reading the stream "
+                     f"{cc['reading'] * 1000:.1f}, the rest {rest * 1000:.1f}: TEARDOWN, the result)")
+        print(f"   camcheck CPU split: event-loop thread{parts or ' (RTSP, RTP, control)'} {cc['main'] * 1000:.1f} ms, "
               f"decoding {cc['decode'] * 1000:.1f} ms ({_ratio(cc['decode'], floor):.2f}x floor: keyframe 1 + "
               f"the frames after it, keyframe 2 in {cc['second_keys']}/{cc['checks']} checks (skipped when "
               f"those frames prove motion)), image analysis {cc['analyse'] * 1000:.1f} ms")
