@@ -4,7 +4,10 @@ operator asks ("is camera X broken, and since when?") is answered through PromQL
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -18,18 +21,29 @@ from tests.exporters.exporter_peers import PrometheusServer
 pytestmark = pytest.mark.timeout(180)
 
 
-async def test_prometheus_answers_about_a_simulated_camera(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CAMCHECK_TEST_CAM_PW", PASSWORD)
+@asynccontextmanager
+async def _daemon_checking(tmp_path: Path, ids: list[str]) -> AsyncIterator[tuple[Any, Any]]:
+    """The simulator serving `ids`, registered, and the daemon started on them: (fleet, daemon)."""
     db = f"sqlite:///{tmp_path / 'registry.db'}"
-    async with running_fleet(fleet_config(["street-1", "street-2"])) as fleet:
+    async with running_fleet(fleet_config(ids)) as fleet:
         store = await open_store(db, migrate=True)
-        await register(store, fleet, ["street-1", "street-2"])
+        await register(store, fleet, ids)
         await store.close()
         daemon = build_daemon(daemon_config(db), state_dir=tmp_path)
         task = asyncio.create_task(daemon.run_forever())
-        prom = None
         try:
             await asyncio.wait_for(daemon.started.wait(), 30)
+            yield fleet, daemon
+        finally:
+            daemon._stop.set()  # noqa: SLF001
+            await asyncio.wait_for(task, 60)
+
+
+async def test_prometheus_answers_about_a_simulated_camera(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMCHECK_TEST_CAM_PW", PASSWORD)
+    async with _daemon_checking(tmp_path, ["street-1", "street-2"]) as (fleet, daemon):
+        prom = None
+        try:
             port = daemon.http.port
             prom = PrometheusServer(tmp_path / "prom", f"""
 global: {{scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}}
@@ -73,8 +87,6 @@ scrape_configs:
         finally:
             if prom is not None:
                 prom.stop()
-            daemon._stop.set()  # noqa: SLF001
-            await asyncio.wait_for(task, 60)
 
 
 async def test_probe_of_a_hung_camera_ends_with_its_own_failure_within_the_scrape_timeout(
@@ -82,32 +94,21 @@ async def test_probe_of_a_hung_camera_ends_with_its_own_failure_within_the_scrap
     # probe.timeout is 8 s; the scraper can wait 3 s. The probe must end inside those 3 s with what
     # went wrong (the camera never answered), not be cut off and say only "timeout".
     monkeypatch.setenv("CAMCHECK_TEST_CAM_PW", PASSWORD)
-    db = f"sqlite:///{tmp_path / 'registry.db'}"
-    async with running_fleet(fleet_config(["street-1", "hung-1"])) as fleet:
-        store = await open_store(db, migrate=True)
-        await register(store, fleet, ["street-1", "hung-1"])
-        await store.close()
+    async with _daemon_checking(tmp_path, ["street-1", "hung-1"]) as (fleet, daemon):
         await fleet.set_fault("hung-1", "blackhole")  # accepts TCP, reads requests, never answers
-        daemon = build_daemon(daemon_config(db), state_dir=tmp_path)
-        task = asyncio.create_task(daemon.run_forever())
-        try:
-            await asyncio.wait_for(daemon.started.wait(), 30)
-            base = f"http://127.0.0.1:{daemon.http.port}"
-            async with aiohttp.ClientSession() as s:
-                t0 = asyncio.get_running_loop().time()
-                async with s.get(f"{base}/probe", params={"camera": "hung-1"},
-                                 headers={"X-Prometheus-Scrape-Timeout-Seconds": "3"}) as r:
-                    assert r.status == 200
-                    body = await r.text()
-                took = asyncio.get_running_loop().time() - t0
-                assert "probe_success 0.0" in body
-                assert 'failure="timeout_response"' in body, body
-                assert "camcheck_probe_timeout" not in body
-                assert 2.0 <= took < 3.0, took  # the probe waited for the camera until its deadline (3 s less 0.5 s)
-                # A healthy camera in the same scrape budget still succeeds.
-                async with s.get(f"{base}/probe", params={"camera": "street-1"},
-                                 headers={"X-Prometheus-Scrape-Timeout-Seconds": "3"}) as r:
-                    assert "probe_success 1.0" in await r.text()
-        finally:
-            daemon._stop.set()  # noqa: SLF001
-            await asyncio.wait_for(task, 60)
+        base = f"http://127.0.0.1:{daemon.http.port}"
+        async with aiohttp.ClientSession() as s:
+            t0 = asyncio.get_running_loop().time()
+            async with s.get(f"{base}/probe", params={"camera": "hung-1"},
+                             headers={"X-Prometheus-Scrape-Timeout-Seconds": "3"}) as r:
+                assert r.status == 200
+                body = await r.text()
+            took = asyncio.get_running_loop().time() - t0
+            assert "probe_success 0.0" in body
+            assert 'failure="timeout_response"' in body, body
+            assert "camcheck_probe_timeout" not in body
+            assert 2.0 <= took < 3.0, took  # the probe waited for the camera until its deadline (3 s less 0.5 s)
+            # A healthy camera in the same scrape budget still succeeds.
+            async with s.get(f"{base}/probe", params={"camera": "street-1"},
+                             headers={"X-Prometheus-Scrape-Timeout-Seconds": "3"}) as r:
+                assert "probe_success 1.0" in await r.text()
