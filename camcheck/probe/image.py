@@ -147,24 +147,24 @@ class ImageThresholds:
     # frozen (suspected): K1 vs K2 `change` at most this and no block really moving (`motion`).
     # Frozen: GStreamer 0-0.90 (imagefreeze + ticking clock/timecode; 0-1.14 in earlier
     # recordings) in most checks, but ~4 in about 2 checks out of 10 of earlier recordings, when
-    # x264's rate control re-encoded the frozen picture's IDR at another QP; simulator 0.54-2.42
-    # (same cause, milder). Healthy live still scenes: >= 2.12 (night), >= 2.19 (static, clean
-    # sensor), 1.72 (overexposed, flagged as such). 1.6 is 1.3x below the healthy minimum and still
-    # catches every GStreamer frozen check and the simulator's 320x180/640x360 H.264 frozen checks
-    # but one (1.71, caught by `noise` below); the simulator's H.265 and 720p frozen checks
-    # (up to 2.42) are often missed: a single check may miss (the daemon confirms over several), it must
-    # not cry wolf on a healthy still scene. A still scene whose noise the encoder erases entirely
-    # ("quiet": flat, dim, 256-512 kbit/s: 0.41-0.95) cannot be told from frozen in one check and
-    # is reported frozen. GStreamer's dim night rocket sits at that regime's edge: 1.79-3.12 in 27
-    # windows sampled on 2026-12-05, 1.35 (noise 0.96) in the 28th, suspected frozen there.
+    # x264's rate control re-encoded the frozen picture's IDR at another QP; simulator H.264 0-1.36
+    # at 320x180 and 640x360, 0.47-2.41 at 720p (same cause, milder), H.265 1.94-2.42. Healthy live
+    # still scenes: >= 2.27 (static, clean sensor), >= 2.67 (simulator), GStreamer's dim night rocket
+    # 1.84-3.15 (1.35 once in 28 windows sampled on 2026-12-05: suspected frozen there), 1.72
+    # (overexposed, flagged as such). 1.6 is 1.4x below the strict healthy minimum and catches every
+    # GStreamer frozen check and the simulator's 320x180/640x360 H.264 ones; its 720p and H.265
+    # frozen checks are often missed: a single check may miss (the daemon confirms over several), it
+    # must not cry wolf on a healthy still scene. A still scene whose noise the encoder erases
+    # entirely ("quiet": flat, dim, 256-512 kbit/s: 0.41-0.96) cannot be told from frozen in one
+    # check and is reported frozen.
     frozen_max_change: float = 1.6
     # ... or `noise` (K1 vs K2 in the flattest blocks, where re-quantising an identical picture
     # changes almost nothing but a live sensor's grain does not go away) at most this. Healthy live
-    # still scenes: >= 1.47 (GStreamer night), >= 1.61 (GStreamer static, clean sensor), >= 2.03
-    # (simulator static/night); frozen whose keyframes were re-coded at another quality (`change`
-    # above 1.6): simulator 640x360 0.72-1.10 (change up to 1.71). 1.2 is 1.22x below the healthy
-    # minimum. (Simulator 720p/H.265 frozen, 1.26-1.79, stays a miss; so does a QP jump as large as
-    # GStreamer's, noise 3.3: the daemon confirms over checks and forgives one miss.)
+    # still scenes: >= 1.71 (GStreamer static, clean sensor), >= 1.79 (simulator static/night),
+    # GStreamer's night rocket 1.34-2.63. Frozen keyframes re-coded at another quality (`change`
+    # above 1.6): simulator 720p 0.68 (caught), 1.75 (missed), H.265 1.27-1.40 (missed); a QP jump
+    # as large as GStreamer's (noise 3.3) is missed too: the daemon confirms over checks and
+    # forgives one miss. 1.2 is 1.12x below the lowest healthy figure, 1.43x below the strict ones.
     frozen_max_noise: float = 1.2
     frozen_max_motion: float = 0.01
     motion_level: float = 4.0

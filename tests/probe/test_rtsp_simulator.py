@@ -117,18 +117,14 @@ async def test_really_closed_port_is_refused(fleet):
 
 @pytest.mark.parametrize("cid", list(IMAGE_CAMERAS))
 async def test_image_fault_profiles(fleet, cid):
-    # A single check may miss a freeze when the encoder re-codes the frozen keyframe at another
-    # quality (measured: tests/data/image-calibration.json); the daemon confirms across checks and
-    # forgives one miss. Here: caught within three checks, and never called live motion.
-    attempts = 3 if cid == "frozen" else 1
-    for _ in range(attempts):
+    # Frozen: three checks in a row, each window at another place in the simulator's loop (its first
+    # keyframe included), each suspects it: x264's frozen keyframes differ by re-quantisation only
+    # (tests/data/image-calibration.json). (x265's may not: see the calibration's H.265 frozen case.)
+    for _ in range(3 if cid == "frozen" else 1):
         obs = await probe(url(fleet, cid), window=2.0)
         assert obs.failure is None, obs.message
-        if IMAGE_CAMERAS[cid] in obs.findings:
-            break
-        assert cid == "frozen" and (obs.image.get("motion") or 0) <= 0.01, (obs.findings, obs.image)
-    assert IMAGE_CAMERAS[cid] in obs.findings, (obs.findings, obs.image)
-    assert obs.verdict in ("degraded", "broken")
+        assert IMAGE_CAMERAS[cid] in obs.findings, (obs.findings, obs.image)
+        assert obs.verdict in ("degraded", "broken")
 
 
 async def test_moved_camera_against_reference(fleet):
