@@ -9,6 +9,7 @@ import os
 import secrets
 import signal
 import sys
+import time
 from pathlib import Path
 
 from camcheck.cli import simulate
@@ -113,6 +114,31 @@ def demo_records(sim, fleet: FleetConfig):  # noqa: ANN001, ANN201
     return records
 
 
+async def record_registered_views(store, fleet: FleetConfig) -> list[str]:  # noqa: ANN001
+    """For each camera whose fault is `moved`: its registered view (the scene the registry says it
+    watches, as the simulator renders it healthy) as its reference picture, as an installer records
+    one. Without it the daemon would take the moved view itself as the reference and never flag it.
+    Returns the cameras given one."""
+    import cv2
+
+    from camcheck.daemon.checks import snapshot_evidence
+    from camcheck.registry.models import EvidenceKind
+    from camcheck.simulator.faults import clip_spec
+    from camcheck.simulator.fleet import FaultSpec
+    from camcheck.simulator.media import render_frame
+
+    done = []
+    for cam in fleet.cameras:
+        if cam.fault.fault != "moved":
+            continue
+        picture = render_frame(clip_spec(cam, "main", FaultSpec()), 0)
+        ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        if ok:
+            await store.add_evidence(cam.id, snapshot_evidence(jpeg.tobytes(), EvidenceKind.REFERENCE, time.time()))
+            done.append(cam.id)
+    return done
+
+
 def _daemon_config(args: argparse.Namespace, fleet: FleetConfig):  # noqa: ANN202
     from camcheck.config.model import parse_config
 
@@ -167,6 +193,7 @@ async def _run(args: argparse.Namespace, fleet: FleetConfig) -> int:
             try:
                 await store.upsert_parent("nvr-city-hall", kind="nvr", name="NVR ศาลากลาง")
                 await store.upsert_cameras(demo_records(sim, fleet))
+                await record_registered_views(store, fleet)
             finally:
                 await store.close()
             daemon = build_daemon(config, state_dir=args.state_dir.absolute())
