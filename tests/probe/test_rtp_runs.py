@@ -43,6 +43,7 @@ def _stream(codec: str, rng: random.Random, perturb: bool) -> list[Packet]:
     # Some frames end with a fragmented SEI after the slice, so that a fragmented NAL unit is
     # followed by another within one frame (cameras do this; the clip's encoder does not).
     sei = (b"\x06" if codec == "h264" else b"\x50\x01") + bytes(range(256)) * 3
+    lose_one = perturb  # at least one loss, whatever the clip's packet count draws
     for au in load_clip(spec).access_units * 2:
         nals = [*au.nals, sei] if rng.random() < 0.3 else au.nals
         payloads = packetize_au(nals, codec, MTU)
@@ -51,7 +52,8 @@ def _stream(codec: str, rng: random.Random, perturb: bool) -> list[Packet]:
             opts: dict = {}
             if perturb and len(out) > 20:  # (the first packets set the stream's source)
                 roll = rng.random()
-                if roll < 0.004:
+                if roll < 0.004 or (lose_one and len(out) >= 60):
+                    lose_one = False
                     seq += 1  # lost (rarely: one loss spoils a whole keyframe)
                     continue
                 if roll < 0.02:
