@@ -188,7 +188,7 @@ def child_camcheck(url: str, repeat: int, window: float) -> dict:
         settings = RtspSettings(window=window)
         # warm-up: first use of the decoder and of numpy/cv2 code paths
         await probe_rtsp(target, settings, loop.time() + 15)
-        split.update(decode=0.0, analyse=0.0, on_main=0.0, requests=0.0, reading=0.0)
+        split.update(dict.fromkeys(split, 0.0))
         cpu0, t0, main0 = _cpu_self(), time.perf_counter(), time.thread_time()
         verdicts = []
         second_keys = 0

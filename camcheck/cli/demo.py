@@ -114,11 +114,10 @@ def demo_records(sim, fleet: FleetConfig):  # noqa: ANN001, ANN201
     return records
 
 
-async def record_registered_views(store, fleet: FleetConfig) -> list[str]:  # noqa: ANN001
+async def record_registered_views(store, fleet: FleetConfig) -> None:  # noqa: ANN001
     """For each camera whose fault is `moved`: its registered view (the scene the registry says it
     watches, as the simulator renders it healthy) as its reference picture, as an installer records
-    one. Without it the daemon would take the moved view itself as the reference and never flag it.
-    Returns the cameras given one."""
+    one. Without it the daemon would take the moved view itself as the reference and never flag it."""
     import cv2
 
     from camcheck.daemon.checks import snapshot_evidence
@@ -127,7 +126,6 @@ async def record_registered_views(store, fleet: FleetConfig) -> list[str]:  # no
     from camcheck.simulator.fleet import FaultSpec
     from camcheck.simulator.media import render_frame
 
-    done = []
     for cam in fleet.cameras:
         if cam.fault.fault != "moved":
             continue
@@ -135,8 +133,6 @@ async def record_registered_views(store, fleet: FleetConfig) -> list[str]:  # no
         ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 85])
         if ok:
             await store.add_evidence(cam.id, snapshot_evidence(jpeg.tobytes(), EvidenceKind.REFERENCE, time.time()))
-            done.append(cam.id)
-    return done
 
 
 def _daemon_config(args: argparse.Namespace, fleet: FleetConfig):  # noqa: ANN202
