@@ -117,7 +117,8 @@ def demo_records(sim, fleet: FleetConfig):  # noqa: ANN001, ANN201
 async def record_registered_views(store, fleet: FleetConfig) -> None:  # noqa: ANN001
     """For each camera whose fault is `moved`: its registered view (the scene the registry says it
     watches, as the simulator renders it healthy) as its reference picture, as an installer records
-    one. Without it the daemon would take the moved view itself as the reference and never flag it."""
+    one. Without it the daemon would take the moved view itself as the reference and never flag it.
+    Started again on the same state, the demo finds that picture recorded already and adds none."""
     import cv2
 
     from camcheck.daemon.checks import snapshot_evidence
@@ -131,7 +132,7 @@ async def record_registered_views(store, fleet: FleetConfig) -> None:  # noqa: A
             continue
         picture = render_frame(clip_spec(cam, "main", FaultSpec()), 0)
         ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 85])
-        if ok:
+        if ok and await store.latest_reference(cam.id) != jpeg.tobytes():
             await store.add_evidence(cam.id, snapshot_evidence(jpeg.tobytes(), EvidenceKind.REFERENCE, time.time()))
 
 

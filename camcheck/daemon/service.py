@@ -508,11 +508,7 @@ class Daemon:
             self._references.move_to_end(camera_id)
             return self._references[camera_id]
         assert self.store is not None
-        async with self.store.engine.connect() as conn:
-            jpeg = (await conn.execute(
-                sa.select(evidence.c.jpeg).where(evidence.c.camera_id == camera_id, evidence.c.kind == "reference")
-                .order_by(evidence.c.id.desc()).limit(1)
-            )).scalar_one_or_none()
+        jpeg = await self.store.latest_reference(camera_id)
         self._references[camera_id] = jpeg
         while len(self._references) > REFERENCE_CACHE:
             self._references.popitem(last=False)

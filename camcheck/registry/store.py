@@ -442,6 +442,15 @@ class Store:
         async with self.engine.begin() as conn:
             return await self._insert_evidence(conn, camera_id, item, None)
 
+    async def latest_reference(self, camera_id: str) -> bytes | None:
+        """The camera's reference picture (JPEG): the latest one recorded, None when there is none."""
+        async with self.engine.connect() as conn:
+            return (await conn.execute(
+                sa.select(evidence.c.jpeg)
+                .where(evidence.c.camera_id == camera_id, evidence.c.kind == EvidenceKind.REFERENCE.value)
+                .order_by(evidence.c.id.desc()).limit(1)
+            )).scalar_one_or_none()
+
     async def get_evidence(self, evidence_id: int) -> EvidenceRecord | None:
         async with self.engine.connect() as conn:
             r = (await conn.execute(sa.select(evidence).where(evidence.c.id == evidence_id))).mappings().first()

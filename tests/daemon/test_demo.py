@@ -95,3 +95,31 @@ def test_every_demo_camera_reaches_the_status_its_fault_calls_for(tmp_path: Path
     text = log.read_text(errors="replace")
     assert rc == 0, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
+
+
+async def test_a_restarted_demo_records_the_moved_cameras_registered_view_once(tmp_path: Path) -> None:
+    import argparse
+
+    import sqlalchemy as sa
+
+    from camcheck.cli.demo import _fleet, record_registered_views
+    from camcheck.registry.models import CameraRecord
+    from camcheck.registry.schema import evidence
+    from camcheck.registry.store import open_store
+
+    fleet = _fleet(argparse.Namespace(config=ROOT / "config" / "demo-fleet.yaml", port=None, control_port=None,
+                                      cache_dir=tmp_path / "clips"))
+    moved = [c.id for c in fleet.cameras if c.fault.fault == "moved"]
+    assert moved, "the demo fleet has no moved camera"
+    store = await open_store(f"sqlite:///{tmp_path / 'registry.db'}", migrate=True)
+    try:
+        await store.upsert_cameras([CameraRecord(id=c.id, name=c.name) for c in fleet.cameras])
+        for _ in range(3):  # three starts of the demo on the same state
+            await record_registered_views(store, fleet)
+        async with store.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(evidence.c.camera_id).where(evidence.c.kind == "reference"))).all()
+        assert sorted(r[0] for r in rows) == sorted(moved)
+        for cid in moved:
+            assert (await store.latest_reference(cid) or b"")[:2] == b"\xff\xd8"  # a JPEG
+    finally:
+        await store.close()
