@@ -15,6 +15,11 @@ worker threads included) of:
   window's K2 (as the probe does);
 - analysis alone: both passes minus decoding.
 
+With ``--per-frame`` it also prints the median CPU of decoding each kept unit (K1, then the frames
+after it) under each deblocking setting: none skipped, ``nokey`` (the probe's: no deblocking after
+the keyframe), ``all`` (keyframes too, which changes the picture the measures see). It shows what the
+motion proof's frames cost beside K1.
+
 With ``--gap 2`` each probe's units are replayed after 2 s asleep, as a check decodes once per
 window: what cold caches add (360p, ``--streams 360k --rounds 2 --gap 2`` against the default back
 to back: both passes 6.98 vs 3.98 ms median, the floor 3.12 vs 2.23 ms; the probe's in-check
@@ -153,6 +158,36 @@ def measure(captures: list[Capture], rounds: int, gap: float = 0.0) -> dict[str,
     return out
 
 
+LOOP_FILTER_SETTINGS = (("none skipped", "default"), ("nokey (probe)", "nokey"), ("all", "all"))
+
+
+def per_frame(captures: list[Capture], rounds: int) -> dict[str, list[float]]:
+    """Median CPU (s) of decoding each first-pass unit, by position, per deblocking setting."""
+    import av
+
+    from camcheck.probe.decode import CODEC_NAMES
+
+    n = min(len(units) for _, units, _ in captures)
+    out: dict[str, list[float]] = {}
+    for label, setting in LOOP_FILTER_SETTINGS:
+        times: list[list[float]] = [[] for _ in range(n)]
+        for _ in range(rounds):
+            for job, units, _ in captures:
+                ctx = av.CodecContext.create(CODEC_NAMES[job.codec], "r")
+                ctx.thread_count = 1
+                ctx.options = {"skip_loop_filter": setting}
+                for i, (data, ts, _key) in enumerate(units[:n]):
+                    packet = av.Packet(data)
+                    packet.pts = ts
+                    t = time.process_time()
+                    ctx.decode(packet)
+                    if i == n - 1:
+                        ctx.decode(None)  # the last picture comes out on draining
+                    times[i].append(time.process_time() - t)
+        out[label] = [statistics.median(ts) for ts in times]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checks", type=_positive_int, default=4, help="probes whose units are replayed (default 4)")
@@ -162,6 +197,8 @@ def main() -> None:
     ap.add_argument("--gap", type=float, default=0.0,
                     help="seconds asleep before each replay of one probe's units, as a check decodes once "
                          "per window (default 0: back to back; 2 costs rounds x checks x 3 x 2 s per stream)")
+    ap.add_argument("--per-frame", action="store_true",
+                    help="also print each kept unit's decoding CPU under each deblocking setting")
     args = ap.parse_args()
     if args.gap < 0:
         ap.error("--gap must be >= 0")
@@ -187,6 +224,13 @@ def main() -> None:
         frames = sum(len(units) for _, units, _ in caps) / len(caps)
         print(f"   ({frames:.1f} units kept per probe for the first pass; a second keyframe in {second_keys}"
               f"/{len(caps)} windows, decoded only when the frames after K1 prove no motion)")
+        if args.per_frame:
+            table = per_frame(caps, args.rounds)
+            n = len(next(iter(table.values())))
+            print(f"   decoding each kept unit, median ms ({n} units: K1, then the frames after it):")
+            for label, ms in table.items():
+                print(f"   {label:16s} " + " ".join(f"{m * 1000:6.2f}" for m in ms)
+                      + f"   all after K1: {sum(ms[1:]) * 1000:.2f}")
 
 
 if __name__ == "__main__":
