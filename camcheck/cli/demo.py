@@ -132,7 +132,7 @@ async def record_registered_views(store, fleet: FleetConfig) -> None:  # noqa: A
             continue
         picture = render_frame(clip_spec(cam, "main", FaultSpec()), 0)
         ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 85])
-        if ok and await store.latest_reference(cam.id) != jpeg.tobytes():
+        if ok and await store.latest_jpeg(cam.id, EvidenceKind.REFERENCE) != jpeg.tobytes():
             await store.add_evidence(cam.id, snapshot_evidence(jpeg.tobytes(), EvidenceKind.REFERENCE, time.time()))
 
 

@@ -45,7 +45,7 @@ from camcheck.probe.observation import RtspSettings
 from camcheck.probe.onvif_client import warm_wsdls
 from camcheck.registry.leases import CheckCommit, Lease, LeaseLost, Leases
 from camcheck.registry.models import EvidenceKind, StoredCamera, now_utc
-from camcheck.registry.schema import cameras, check_results, evidence, leases as leases_table, parents
+from camcheck.registry.schema import cameras, check_results, leases as leases_table, parents
 from camcheck.registry.store import Store, open_store
 from camcheck.secrets import mask_text
 from camcheck.systemd import notify, watchdog_interval
@@ -508,7 +508,7 @@ class Daemon:
             self._references.move_to_end(camera_id)
             return self._references[camera_id]
         assert self.store is not None
-        jpeg = await self.store.latest_reference(camera_id)
+        jpeg = await self.store.latest_jpeg(camera_id, EvidenceKind.REFERENCE)
         self._references[camera_id] = jpeg
         while len(self._references) > REFERENCE_CACHE:
             self._references.popitem(last=False)
@@ -534,11 +534,7 @@ class Daemon:
 
     async def _last_good_jpeg(self, camera_id: str) -> bytes | None:
         assert self.store is not None
-        async with self.store.engine.connect() as conn:
-            return (await conn.execute(
-                sa.select(evidence.c.jpeg).where(evidence.c.camera_id == camera_id, evidence.c.kind == "last_good")
-                .order_by(evidence.c.id.desc()).limit(1)
-            )).scalar_one_or_none()
+        return await self.store.latest_jpeg(camera_id, EvidenceKind.LAST_GOOD)
 
     # -- maintenance and parents ----------------------------------------------------------------------
     def _maintenance_for(self, camera_id: str, now: float) -> MaintenanceInfo | None:

@@ -442,12 +442,12 @@ class Store:
         async with self.engine.begin() as conn:
             return await self._insert_evidence(conn, camera_id, item, None)
 
-    async def latest_reference(self, camera_id: str) -> bytes | None:
-        """The camera's reference picture (JPEG): the latest one recorded, None when there is none."""
+    async def latest_jpeg(self, camera_id: str, kind: EvidenceKind) -> bytes | None:
+        """The camera's latest picture of this kind (its reference, its last good view), None if none."""
         async with self.engine.connect() as conn:
             return (await conn.execute(
                 sa.select(evidence.c.jpeg)
-                .where(evidence.c.camera_id == camera_id, evidence.c.kind == EvidenceKind.REFERENCE.value)
+                .where(evidence.c.camera_id == camera_id, evidence.c.kind == kind.value)
                 .order_by(evidence.c.id.desc()).limit(1)
             )).scalar_one_or_none()
 

@@ -103,7 +103,7 @@ async def test_a_restarted_demo_records_the_moved_cameras_registered_view_once(t
     import sqlalchemy as sa
 
     from camcheck.cli.demo import _fleet, record_registered_views
-    from camcheck.registry.models import CameraRecord
+    from camcheck.registry.models import CameraRecord, EvidenceKind
     from camcheck.registry.schema import evidence
     from camcheck.registry.store import open_store
 
@@ -120,6 +120,6 @@ async def test_a_restarted_demo_records_the_moved_cameras_registered_view_once(t
             rows = (await conn.execute(sa.select(evidence.c.camera_id).where(evidence.c.kind == "reference"))).all()
         assert sorted(r[0] for r in rows) == sorted(moved)
         for cid in moved:
-            assert (await store.latest_reference(cid) or b"")[:2] == b"\xff\xd8"  # a JPEG
+            assert (await store.latest_jpeg(cid, EvidenceKind.REFERENCE) or b"")[:2] == b"\xff\xd8"  # a JPEG
     finally:
         await store.close()

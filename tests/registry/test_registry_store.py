@@ -275,12 +275,12 @@ async def test_lease_columns_support_skip_locked_claims(pg_migrated_url: str) ->
         await store.close()
 
 
-async def test_latest_reference_is_the_last_recorded_for_that_camera(store: Store) -> None:
+async def test_latest_jpeg_is_the_last_recorded_of_that_kind_for_that_camera(store: Store) -> None:
     await store.upsert_cameras([cam(1), cam(2)])
-    assert await store.latest_reference("C-001") is None
+    assert await store.latest_jpeg("C-001", EvidenceKind.REFERENCE) is None
     await store.add_evidence("C-001", EvidenceRecord(kind=EvidenceKind.REFERENCE, taken_at=T0, jpeg=b"first"))
     await store.add_evidence("C-001", EvidenceRecord(kind=EvidenceKind.REFERENCE, taken_at=T0, jpeg=b"second"))
     await store.add_evidence("C-001", EvidenceRecord(kind=EvidenceKind.LAST_GOOD, taken_at=T0, jpeg=b"good"))
     await store.add_evidence("C-002", EvidenceRecord(kind=EvidenceKind.REFERENCE, taken_at=T0, jpeg=b"other"))
-    assert await store.latest_reference("C-001") == b"second"
-    assert await store.latest_reference("C-002") == b"other"
+    assert await store.latest_jpeg("C-001", EvidenceKind.REFERENCE) == b"second"
+    assert await store.latest_jpeg("C-002", EvidenceKind.REFERENCE) == b"other"
