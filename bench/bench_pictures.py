@@ -165,7 +165,7 @@ def per_frame(captures: list[Capture], rounds: int) -> dict[str, list[float]]:
     """Median CPU (s) of decoding each first-pass unit, by position, per deblocking setting."""
     import av
 
-    from camcheck.probe.decode import CODEC_NAMES
+    from camcheck.probe.decode import CODEC_NAMES, _packet
 
     n = min(len(units) for _, units, _ in captures)
     out: dict[str, list[float]] = {}
@@ -177,8 +177,7 @@ def per_frame(captures: list[Capture], rounds: int) -> dict[str, list[float]]:
                 ctx.thread_count = 1
                 ctx.options = {"skip_loop_filter": setting}
                 for i, (data, ts, _key) in enumerate(units[:n]):
-                    packet = av.Packet(data)
-                    packet.pts = ts
+                    packet = _packet(data, ts)  # as the probe feeds its decoder
                     t = time.process_time()
                     ctx.decode(packet)
                     if i == n - 1:
