@@ -56,10 +56,10 @@ def capture(url: str, checks: int) -> list[Capture]:
         got.append((job, list(units), None))
         return first_pass(job, units)
 
-    def spy_second(job, first, k2):  # noqa: ANN001, ANN202
+    def spy_second(job, first, k2, *rest):  # noqa: ANN001, ANN202
         if got and k2 is not None:
             got[-1] = (got[-1][0], got[-1][1], k2)
-        return second_pass(job, first, k2)
+        return second_pass(job, first, k2, *rest)
 
     rtsp_mod.first_pass, rtsp_mod.second_pass = spy_first, spy_second
     try:

@@ -36,7 +36,9 @@ URL are accepted but warned about (they end up in shell history and process list
   stream         codec, width, height, fps (measured), fps_declared, gop_s (measured keyframe
                  interval), bitrate_kbps, packet_loss (fraction), keyframe_bytes, frames, packets,
                  transport
-  image          the picture measures the verdict used (brightness, contrast, sharpness, motion, ...)
+  image          the picture measures the verdict used (brightness, contrast, sharpness, motion,
+                 change and noise between keyframes, empty_frames: the fraction of inter frames
+                 coded as nothing changed, ...)
   findings       the failure (if any) plus frozen, black, dark, covered, blurred, overexposed,
                  scene_changed, low_fps, packet_loss, resolution_mismatch
   started_at     UNIX time the check started; duration: seconds it took
@@ -45,7 +47,7 @@ Facts that could not be measured are null (never 0x0 or a clock rate as fps).
 """
 
 # The picture measures worth a glance in the human summary (--json has them all).
-_IMAGE_HEADLINE = ("brightness", "contrast", "sharpness", "noise", "motion", "similarity")
+_IMAGE_HEADLINE = ("brightness", "contrast", "sharpness", "change", "noise", "empty_frames", "motion", "similarity")
 _RES = re.compile(r"^\s*(\d{1,5})\s*[xX×]\s*(\d{1,5})\s*$")
 
 

@@ -2,7 +2,8 @@
 
 The hot path (`RtpCollector.feed`) runs once per RTP packet. It parses the 12-byte header with one
 ``struct.unpack_from`` on the packet as it lies in the receive buffer and keeps plain counters
-(packets, bytes, sequence numbers, frame timestamps, keyframe timestamps). Payload bytes are
+(packets, bytes, sequence numbers, frame timestamps, keyframe timestamps, each inter frame's
+payload size: see ``inter_sizes``). Payload bytes are
 copied only for the access units (AUs) the probe will decode: the first keyframe, the few frames
 right after it, and the latest keyframe. An AU whose first NAL unit is an ordinary (non-key) slice
 is never copied unless it is one of those few following frames.
@@ -121,6 +122,9 @@ class RtpCollector:
         self.last_frame_arrival: float | None = None
         self.keyframe_ts: list[int] = []
         self.corrupt_keyframes = 0
+        # RTP payload bytes of each complete inter (non-key) frame, in arrival order: a frozen
+        # sensor gives the encoder nothing to code, so most of them are nearly empty (image.empty_frames).
+        self.inter_sizes: list[int] = []
         # current AU
         self._au_open = False
         self._au_raw_ts = 0
@@ -128,6 +132,7 @@ class RtpCollector:
         self._au_capture = False
         self._au_nals: list[bytes] = []
         self._au_bytes = 0
+        self._au_payload = 0  # RTP payload bytes of the open AU, copied or not
         self._au_key = False
         self._au_vcl = False
         self._au_corrupt = False
@@ -198,6 +203,7 @@ class RtpCollector:
                 return
         elif self._au_capture and ((self._au_last_seq + 1) & 0xFFFF) != seq:
             self._au_corrupt = True  # a packet of an AU we copy is missing
+        self._au_payload += end - off
         if self._au_capture and off < end:
             self._au_last_seq = seq
             self._capture(data, off, end)
@@ -246,6 +252,7 @@ class RtpCollector:
                         self._seq_max = seq
                     packets += 1
                     nbytes += size
+                    self._au_payload += nxt - p
                     pos = nxt
                     continue
             view = mv[pos + 4 : nxt]
@@ -291,6 +298,7 @@ class RtpCollector:
         self._au_capture = (not plain) or self._following_left > 0
         self._au_nals = []
         self._au_bytes = 0
+        self._au_payload = 0
         self._au_key = False
         self._au_vcl = plain
         self._au_corrupt = False
@@ -385,6 +393,8 @@ class RtpCollector:
                 self.first_frame_arrival = now
             self.last_frame_ts = ts
             self.last_frame_arrival = now
+            if not self._au_key:
+                self.inter_sizes.append(self._au_payload)
         if not self._au_capture:
             return
         nals = self._au_nals
@@ -439,7 +449,9 @@ class RtpCollector:
             # An unfinished AU at the end is incomplete: do not keep it for decoding.
             if self._au_capture:
                 self._au_corrupt = True
+            counted = len(self.inter_sizes)
             self._finish_au(now)
+            del self.inter_sizes[counted:]  # its size is not known: its last packets never came
 
     # ---- results --------------------------------------------------------------------------------
 

@@ -46,13 +46,19 @@ Measures (luma levels are the decoded Y plane as is: limited range, black ~16, w
   of the width, the drift of a loose mount), times the overlap. Gradient directions survive
   brightness, contrast, gamma and day/night changes and sensor noise; a different view does not.
 - ``shift``: that translation as a fraction of the width. ``key_gap``: seconds from K1 to K2.
+- ``empty_frames``: from the bitstream, not the pictures (the probe counts every frame of its window
+  from packet headers; see ``empty_frames()``): the fraction of inter frames coded as (almost)
+  nothing, at most ``empty_frame_bytes`` of payload. An encoder codes a frame that repeats the
+  previous one as skips only, a few dozen bytes; a live sensor's grain costs every frame more.
+  None with fewer than MIN_INTER_FRAMES inter frames.
 
 Findings (at most one of black / overexposed / covered / dark, in that order of precedence):
 ``black`` (peak near video black), ``overexposed`` (mostly near white), ``covered`` (no structure),
 ``dark`` (mean near black, weak structure), ``blurred`` (low sharpness on a picture with structure),
-``frozen`` (suspected: K1 and K2 differ by no more than re-quantisation and nothing moves; only on
-an otherwise sound picture: on a black, covered, dark or defocused one the encoder erases a live
-sensor's noise as well; never with a single keyframe),
+``frozen`` (suspected: K1 and K2 differ by no more than re-quantisation, or most inter frames are
+empty and K1 and K2 differ little, and nothing moves; only on an otherwise sound picture: on a
+black, covered, dark or defocused one the encoder erases a live sensor's noise as well; never with a
+single keyframe),
 ``scene_changed`` (similarity to the reference below the threshold).
 
 Thresholds: see ``ImageThresholds``, each with the calibration numbers and the margin it leaves.
@@ -153,8 +159,9 @@ class ImageThresholds:
     # 1.84-3.15 (1.35 once in 28 windows sampled on 2026-12-05: suspected frozen there), 1.72
     # (overexposed, flagged as such). 1.6 is 1.4x below the strict healthy minimum and catches every
     # GStreamer frozen check and the simulator's 320x180/640x360 H.264 ones; its 720p and H.265
-    # frozen checks are often missed: a single check may miss (the daemon confirms over several), it
-    # must not cry wolf on a healthy still scene. A still scene whose noise the encoder erases
+    # frozen checks are often missed by it (the H.265 ones are caught by their empty inter frames,
+    # below): a single check may miss (the daemon confirms over several), it must not cry wolf on a
+    # healthy still scene. A still scene whose noise the encoder erases
     # entirely ("quiet": flat, dim, 256-512 kbit/s: 0.41-0.96) cannot be told from frozen in one
     # check and is reported frozen.
     frozen_max_change: float = 1.6
@@ -166,6 +173,21 @@ class ImageThresholds:
     # as large as GStreamer's (noise 3.3) is missed too: the daemon confirms over checks and
     # forgives one miss. 1.2 is 1.12x below the lowest healthy figure, 1.43x below the strict ones.
     frozen_max_noise: float = 1.2
+    # ... or most inter frames empty (`empty_frames`, see empty_frame_bytes) while K1 vs K2 `change`
+    # stays at most frozen_empty_max_change. Empty fractions: simulator frozen clips 0.52-0.96 at
+    # 320x180 and 640x360, H.264 and H.265 (its encoder, like a camera's, has a QP floor, so a
+    # repeated picture is coded as skips), 0.04-0.08 at 720p (at 1.5 Mbit/s the encoder still
+    # refines the picture within a GOP); GStreamer's x264 (no QP floor) keeps refining a frozen
+    # picture: 0-0.17 (those are caught by `change`). Live pictures (simulator and GStreamer: still,
+    # night, normal, lighting, clean sensor): at most 0.06; still scenes whose noise the encoder
+    # erased ("quiet"): 0-0.08. 0.3 is 1.7x below the frozen clips and 5x above any live picture.
+    # The change bound keeps a live scene whose keyframes show clear sensor noise out of it, should
+    # its encoder skip whole frames anyway (smart codecs that code only what they judge changed):
+    # the frozen clips this rule alone catches (H.265) change 1.94-2.42; 3.2 leaves a 1.3x margin
+    # and keeps noisy scenes out (simulator night 5.7-6.6); healthy still scenes (2.26-4.06) are
+    # told apart by their inter frames, which are never empty.
+    frozen_min_empty_frames: float = 0.3
+    frozen_empty_max_change: float = 3.2
     frozen_max_motion: float = 0.01
     motion_level: float = 4.0
     # scene_changed: another view <= 0.053, covered <= 0.285; the same view under other light,
@@ -475,6 +497,34 @@ def _similarity(reference: np.ndarray, p: _Picture, max_shift: float) -> tuple[f
     return cos * (a_x.size / (sw * sh)), math.hypot(ix, iy) / sw
 
 
+# empty_frame_bytes(pixels) = EMPTY_FRAME_BASE_BYTES + pixels / EMPTY_FRAME_PIXELS_PER_BYTE: the
+# largest inter frame counted as empty. Coded as skips only, a frame takes a slice header and a bit or
+# less per macroblock: the simulator's repeated pictures take 9 bytes at 320x180 (the bound: 31), 14
+# (H.264) and 39 (H.265) at 640x360 (52), 31 at 1280x720 (136). The smallest live frames: 54 bytes at
+# 320x180, 76 (H.264) and 109 (H.265) at 640x360, 2117 at 1280x720 (simulator), 137 at 640x360
+# (GStreamer); frames that carry an OSD clock's tick are larger too. Margins 1.3-1.7x at the
+# sub-stream sizes where the frames are smallest; a frame near the bound counts for one frame of
+# the window only (the rule wants frozen_min_empty_frames of them).
+EMPTY_FRAME_BASE_BYTES = 24
+EMPTY_FRAME_PIXELS_PER_BYTE = 8192
+MIN_INTER_FRAMES = 10
+
+
+def empty_frame_bytes(pixels: int) -> float:
+    """The largest payload (bytes) of an inter frame of a `pixels`-pixel picture counted as empty."""
+    return EMPTY_FRAME_BASE_BYTES + pixels / EMPTY_FRAME_PIXELS_PER_BYTE
+
+
+def empty_frames(inter_sizes: Sequence[int], pixels: int | None) -> float | None:
+    """The fraction of inter frames (payload bytes each, as the probe counted them) that are empty
+    (see empty_frame_bytes); None when the picture size is unknown or there are fewer than
+    MIN_INTER_FRAMES of them (a window of mostly keyframes says nothing)."""
+    if not pixels or pixels <= 0 or len(inter_sizes) < MIN_INTER_FRAMES:
+        return None
+    limit = empty_frame_bytes(pixels)
+    return sum(1 for n in inter_sizes if n <= limit) / len(inter_sizes)
+
+
 def _pick(frames: Sequence[DecodedFrame]) -> tuple[DecodedFrame, list[DecodedFrame], DecodedFrame | None]:
     """K1 (first keyframe, else the first frame), the frames after it, K2 (last keyframe >= MIN_KEY_GAP later)."""
     if isinstance(frames, DecodedFrame) or not isinstance(frames, Sequence):
@@ -546,6 +596,7 @@ def analyse_first(
         "key_gap": None,
         "similarity": None,
         "shift": None,
+        "empty_frames": None,
     }
     if reference is not None:
         m["similarity"], m["shift"] = _similarity(reference, k1, th.scene_max_shift)
@@ -554,11 +605,17 @@ def analyse_first(
     return FirstKeyframe(measures=m, t=first.t, _picture=k1, thresholds=th)
 
 
-def analyse_second(first: FirstKeyframe, last: DecodedFrame | None = None) -> ImageAnalysis:
+def analyse_second(first: FirstKeyframe, last: DecodedFrame | None = None,
+                   empty: float | None = None) -> ImageAnalysis:
     """The measures and findings of the check: K1's, completed with K2 (`last`) when there is one
-    (it must be a keyframe at least MIN_KEY_GAP after K1: the caller picks it)."""
+    (it must be a keyframe at least MIN_KEY_GAP after K1: the caller picks it), and with the window's
+    `empty_frames` fraction (`empty`, from the bitstream) when known."""
     th = first.thresholds
     m = dict(first.measures)
+    if empty is not None:
+        if not isinstance(empty, (int, float)) or not 0.0 <= empty <= 1.0:
+            raise ValueError(f"empty_frames must be a fraction between 0 and 1, not {empty!r}")
+        m["empty_frames"] = float(empty)
     if last is not None:
         k1, k2 = first._picture, _Picture(last)
         m["motion"] = _motion(k1, k2, th.motion_level)
@@ -574,10 +631,12 @@ def analyse(
     frames: Sequence[DecodedFrame],
     reference: np.ndarray | None = None,
     thresholds: ImageThresholds = DEFAULT_THRESHOLDS,
+    empty: float | None = None,
 ) -> ImageAnalysis:
-    """Measures and findings for the frames of one check (see the module docstring)."""
+    """Measures and findings for the frames of one check (see the module docstring); `empty`: the
+    window's `empty_frames` fraction when known (see empty_frames())."""
     first, after, last = _pick(frames)
-    return analyse_second(analyse_first(first, after, reference, thresholds), last)
+    return analyse_second(analyse_first(first, after, reference, thresholds), last, empty)
 
 
 def findings_for(m: dict[str, float | None], th: ImageThresholds = DEFAULT_THRESHOLDS) -> list[str]:
@@ -604,8 +663,12 @@ def findings_for(m: dict[str, float | None], th: ImageThresholds = DEFAULT_THRES
     # Frozen is judged only on an otherwise sound picture: on a black, covered, dark or defocused
     # one the encoder erases a live sensor's noise too (GStreamer: dark 1.33-1.51, blurred
     # 1.43-1.92 while live), and that finding already says the camera is not usable as it is.
-    still_as_frozen = (m["change"] is not None and m["change"] <= th.frozen_max_change) or (
-        m.get("noise") is not None and m["noise"] <= th.frozen_max_noise
+    change = m["change"]
+    empty = m.get("empty_frames")
+    still_as_frozen = change is not None and (
+        change <= th.frozen_max_change
+        or (m.get("noise") is not None and m["noise"] <= th.frozen_max_noise)
+        or (empty is not None and empty >= th.frozen_min_empty_frames and change <= th.frozen_empty_max_change)
     )
     if not found and still_as_frozen and m["motion"] is not None and m["motion"] <= th.frozen_max_motion:
         found.add("frozen")

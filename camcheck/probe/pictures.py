@@ -167,9 +167,9 @@ def first_pass(job: PictureJob, k1_and_after: list[Unit]) -> FirstPass:
     return result
 
 
-def second_pass(job: PictureJob, first: FirstPass, k2: Unit | None) -> SecondPass:
-    """Complete the analysis: with K2 (decoded here) when given, else with K1 alone. When K1 did
-    not decode, K2 stands in as the only picture."""
+def second_pass(job: PictureJob, first: FirstPass, k2: Unit | None, empty: float | None = None) -> SecondPass:
+    """Complete the analysis: with K2 (decoded here) when given, else with K1 alone, and with the
+    window's empty_frames fraction (`empty`). When K1 did not decode, K2 stands in as the only picture."""
     result = SecondPass(analysis=None, width=first.width, height=first.height,
                         snapshot_jpeg=first.snapshot_jpeg, errors=list(first.errors))
     picture = None
@@ -183,10 +183,10 @@ def second_pass(job: PictureJob, first: FirstPass, k2: Unit | None) -> SecondPas
     try:
         if first.first is not None:
             last = _frame(picture, first.timestamp or 0, job.clock_rate) if picture is not None else None
-            result.analysis = analyse_second(first.first, last)
+            result.analysis = analyse_second(first.first, last, empty)
         elif picture is not None:
             result.analysis = analyse_second(analyse_first(_frame(picture, picture.timestamp, job.clock_rate),
-                                                           (), job.reference()))
+                                                           (), job.reference()), None, empty)
     except ValueError as exc:
         result.errors.append(str(exc))
     return result

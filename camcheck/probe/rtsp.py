@@ -44,7 +44,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from camcheck.probe.depacketize import AccessUnit, BitstreamError, RtpCollector, SpsInfo, find_sps, parse_sps
-from camcheck.probe.image import FRAMES_AFTER_KEYFRAME, MIN_KEY_GAP, MOTION_PROOF_FRAMES
+from camcheck.probe.image import FRAMES_AFTER_KEYFRAME, MIN_KEY_GAP, MOTION_PROOF_FRAMES, empty_frames
 from camcheck.probe.observation import Observation, RtspSettings, RtspTarget, verdict_for
 from camcheck.probe.pictures import FirstPass, PictureJob, Unit, first_pass, run_pass, runs_inline, second_pass
 from camcheck.probe.rtsp_client import ProbeFailure, RtspClient, status_failure
@@ -459,16 +459,18 @@ class _Run:
         fp = self._first_pass
         first = fp.result() if fp.done() else await asyncio.wrap_future(fp)
         k1, k2 = col.first_key, col.last_key
+        st = self.obs.stream
+        width, height = (first.width, first.height) if first.width and first.height else (st.width, st.height)
+        empty = empty_frames(col.inter_sizes, width * height if width and height else None)
         if first.moving or k2 is None or (k2.timestamp - k1.timestamp) / col.clock_rate < MIN_KEY_GAP:
-            result = second_pass(self._picture_job(), first, None)  # no decoding: measures and findings
+            result = second_pass(self._picture_job(), first, None, empty)  # no decoding: measures and findings
         else:
-            fut = run_pass(self._pixels(k2), second_pass, self._picture_job(), first, self._keyframe_unit(k2))
+            fut = run_pass(self._pixels(k2), second_pass, self._picture_job(), first, self._keyframe_unit(k2), empty)
             result = fut.result() if fut.done() else await asyncio.wrap_future(fut)
         analysis = result.analysis
         if analysis is None:
             detail = f": {result.errors[0]}" if result.errors else ""
             raise ProbeFailure("decode_failed", f"the keyframe ({col.first_key.size} bytes) did not decode{detail}")
-        st = self.obs.stream
         if result.width and result.height and (st.width, st.height) != (result.width, result.height):
             if st.width is not None:
                 log.info("%s: SPS says %sx%s, decoder gives %dx%d; reporting the decoded size",

@@ -214,17 +214,22 @@ def test_recorded_distributions_sit_on_the_right_side_of_the_thresholds() -> Non
         by_look.setdefault(c["look"], []).append(c)
     strict = lambda look: [c for c in by_look.get(look, []) if c["strict"]]  # noqa: E731
     healthy = strict("static") + strict("night") + strict("normal") + strict("lighting")
-    # frozen: every frozen case that is required to be caught, below; every healthy one above.
+    # frozen: every frozen case that is required to be caught, below (by its keyframes, or by its
+    # empty inter frames with a small change); every healthy one above.
     for c in strict("frozen"):
         if "change" in c:
-            assert c["change"]["max"] <= th.frozen_max_change, c["name"]
+            by_keyframes = c["change"]["max"] <= th.frozen_max_change
+            by_empty_frames = (c["empty_frames"]["min"] >= th.frozen_min_empty_frames * 1.5
+                               and c["change"]["max"] <= th.frozen_empty_max_change / 1.2)
+            assert by_keyframes or by_empty_frames, c["name"]
     for c in healthy:
         if "change" in c:
             assert c["change"]["min"] > th.frozen_max_change * 1.1, c["name"]
         if c.get("noise"):
             assert c["noise"]["min"] > th.frozen_max_noise * 1.1, c["name"]
+        assert c["empty_frames"]["max"] < th.frozen_min_empty_frames / 3, c["name"]
     # Frozen streams whose rate control sometimes re-encodes the picture (lenient): caught at least once.
-    # (The simulator's H.265 and 720p frozen clips are single-check misses: see ImageThresholds.)
+    # (The simulator's 720p frozen clip is a single-check miss: see ImageThresholds.)
     for c in by_look["frozen"]:
         if "change" not in c or not c["name"].startswith("gst"):  # one keyframe: frozen not judged
             continue
@@ -291,6 +296,54 @@ def test_remeasured_cases_match_the_calibration_file(look: str) -> None:
         assert max(changes) <= th.frozen_max_change
     else:
         assert min(changes) >= 1.5 * th.frozen_max_change, changes
+
+
+@pytest.mark.parametrize("look", ["frozen", "static", "night"])
+def test_empty_inter_frames_tell_an_h265_frozen_picture_from_live_still_scenes(look: str) -> None:
+    # x265 re-codes a frozen picture's keyframes at another quality, so K1 vs K2 alone looks live in
+    # some windows; its inter frames are coded as skips, which a live sensor's grain never allows.
+    case = cal.SimCase(look, "parking", 640, 360, "h265")
+    frames, sizes = cal.sim_frames(case), cal.sim_sizes(case)
+    th = DEFAULT_THRESHOLDS
+    checks = [(cal.window_empty(frames, sizes, i), w) for i, w in cal.windows_at(frames, min_start=cal.SIM_SETTLE)]
+    assert checks
+    for empty, w in checks:
+        a = analyse(w, empty=empty)
+        assert empty is not None
+        if look == "frozen":
+            assert empty >= th.frozen_min_empty_frames and "frozen" in a.findings, a.measures
+        else:
+            assert empty < th.frozen_min_empty_frames / 3 and a.findings == [], a.measures
+
+
+def test_empty_frames_counts_frames_up_to_the_size_bound() -> None:
+    from camcheck.probe.image import MIN_INTER_FRAMES, empty_frame_bytes, empty_frames
+
+    pixels = 640 * 360
+    limit = empty_frame_bytes(pixels)
+    assert 40 < limit < 76  # above x265's skip-only frames (39 bytes), below live grain (76+)
+    sizes = [int(limit)] * 4 + [int(limit) + 1] * 6
+    assert empty_frames(sizes, pixels) == pytest.approx(0.4)
+    assert empty_frames(sizes[: MIN_INTER_FRAMES - 1], pixels) is None  # too few to say
+    assert empty_frames(sizes, None) is None and empty_frames(sizes, 0) is None
+    assert empty_frame_bytes(1920 * 1080) > empty_frame_bytes(pixels)
+
+
+def test_empty_frames_rule_needs_two_keyframes_no_motion_and_a_small_change() -> None:
+    w = sim_windows("static")[0]
+    base = analyse(w).measures
+    assert base["change"] is not None and base["change"] > DEFAULT_THRESHOLDS.frozen_max_change
+    th = dataclasses.replace(DEFAULT_THRESHOLDS, frozen_empty_max_change=base["change"] + 0.01)
+    assert "frozen" in analyse(w, thresholds=th, empty=0.9).findings
+    assert "frozen" not in analyse(w, thresholds=th, empty=0.1).findings
+    tight = dataclasses.replace(th, frozen_empty_max_change=base["change"] - 0.01)
+    assert "frozen" not in analyse(w, thresholds=tight, empty=0.9).findings
+    single = sim_windows("static", single=True)[0]
+    assert "frozen" not in analyse(single, thresholds=th, empty=1.0).findings
+    moving = sim_windows("normal")[0]
+    assert "frozen" not in analyse(moving, thresholds=th, empty=1.0).findings
+    with pytest.raises(ValueError, match="empty_frames"):
+        analyse(w, empty=1.5)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ def _state(col: RtpCollector) -> dict:
         "counts": (col.packets, col.bytes, col.ignored, col.malformed, col.packets_expected, col.frames,
                    col.corrupt_keyframes, col.first_frame_ts, col.last_frame_ts, col.ssrc),
         "keyframes": list(col.keyframe_ts),
+        "inter_sizes": list(col.inter_sizes),
         "first_key": au(col.first_key),
         "following": [au(a) for a in col.following],
         "last_key": au(col.last_key),

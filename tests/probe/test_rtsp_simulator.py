@@ -52,6 +52,8 @@ def fleet_dict() -> dict[str, Any]:
         {"id": "wrongres", "fault": "wrong_resolution"},
         {"id": "lossy", "fault": {"fault": "packet_loss", "percent": 10}},
         {"id": "moved", "fault": "moved"},
+        {"id": "frozen265", "fault": "frozen", "main": M265, "scene": "parking"},
+        {"id": "static265", "fault": "static", "main": M265, "scene": "parking"},
     ]
     cams += [{"id": cid, "fault": fault} for cid, (fault, _, _) in FAILURE_CAMERAS.items()]
     cams += [{"id": cid, "fault": cid} for cid in IMAGE_CAMERAS]
@@ -74,10 +76,13 @@ def url(fleet: ProcessFleetHandle, cid: str) -> str:
 
 
 @pytest.mark.parametrize("cid,transport", [("healthy", "tcp"), ("healthy", "udp"), ("static", "tcp"),
-                                           ("night", "tcp"), ("h265", "tcp"), ("night", "udp")])
+                                           ("night", "tcp"), ("h265", "tcp"), ("night", "udp"),
+                                           ("static265", "tcp")])
 async def test_healthy_profiles_are_working(fleet, cid, transport):
     obs = await probe(url(fleet, cid), transport=transport, window=2.0)
     assert obs.verdict == "working", (obs.findings, obs.message, obs.image)
+    # A live sensor's grain is in every inter frame: none is coded as skips only.
+    assert obs.image["empty_frames"] is not None and obs.image["empty_frames"] <= 0.1, obs.image
     st = obs.stream
     assert (st.width, st.height) == (640, 360)
     assert st.fps == pytest.approx(25, rel=0.05) and st.gop_s == pytest.approx(1.0, rel=0.05)
@@ -125,6 +130,18 @@ async def test_image_fault_profiles(fleet, cid):
         assert obs.failure is None, obs.message
         assert IMAGE_CAMERAS[cid] in obs.findings, (obs.findings, obs.image)
         assert obs.verdict in ("degraded", "broken")
+
+
+async def test_h265_frozen_camera_is_suspected_in_every_check_from_its_empty_inter_frames(fleet):
+    # x265 re-codes the frozen picture's keyframes at another quality (K1 vs K2 alone often looks
+    # live: tests/data/image-calibration.json); its inter frames, coded as skips, do not.
+    from camcheck.probe.image import DEFAULT_THRESHOLDS
+
+    for _ in range(3):
+        obs = await probe(url(fleet, "frozen265"), window=2.0)
+        assert obs.failure is None, obs.message
+        assert "frozen" in obs.findings, (obs.findings, obs.image)
+        assert obs.image["empty_frames"] >= DEFAULT_THRESHOLDS.frozen_min_empty_frames, obs.image
 
 
 async def test_moved_camera_against_reference(fleet):

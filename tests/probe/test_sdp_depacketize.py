@@ -108,6 +108,33 @@ def test_counters_sequence_wrap_loss_and_header_options():
     assert len(col.following) == 1 and col.last_key is not None
 
 
+@pytest.mark.parametrize("codec", ["h264", "h265"])
+def test_inter_frame_sizes_are_each_inter_frames_payload_bytes(codec):
+    # A real clip, packetized as the simulator sends it (small MTU: big frames travel as fragments):
+    # each complete inter frame's RTP payload bytes, in order; keyframes and the frame still open
+    # when reading ends (its size is not known) are left out.
+    from camcheck.simulator.media import ClipSpec, load_clip
+    from camcheck.simulator.rtp import packetize_au
+
+    aus = load_clip(ClipSpec(codec, 320, 180, 25, 10, 256, seconds=1.2)).access_units
+    col = RtpCollector(codec, 96, 90000, frames_after_keyframe=2)
+    seq, expected = 0, []
+    for i, au in enumerate(aus):
+        payloads = packetize_au(au.nals, codec, 300)
+        last = i == len(aus) - 1
+        if last:
+            payloads = payloads[:-1] or payloads  # its marker never comes
+        for k, payload in enumerate(payloads):
+            col.feed(_rtp(seq, 3600 * i, payload, marker=not last and k == len(payloads) - 1), now=i * 0.04)
+            seq += 1
+        if not au.keyframe and not last:
+            expected.append(sum(len(p) for p in payloads))
+    col.close(1.0)
+    assert col.inter_sizes == expected
+    assert len(expected) == len(aus) - sum(a.keyframe for a in aus) - (0 if aus[-1].keyframe else 1)
+    assert any(n > 300 for n in expected)  # fragmented frames among them
+
+
 def test_constant_timestamps_give_no_fps_rather_than_nonsense():
     col = RtpCollector("h264", 96, 90000, 0)
     for i in range(10):
