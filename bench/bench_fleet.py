@@ -5,10 +5,14 @@
     .venv/bin/python bench/bench_fleet.py --cameras 5000          # one simulator process served 5,000 here
     .venv/bin/python bench/bench_fleet.py --quick --workers 2  # `camcheck run --workers 2`
     .venv/bin/python bench/bench_fleet.py --quick --hold-s 240 # are faults still flagged 4 min on?
+    .venv/bin/python bench/bench_fleet.py --quick --codec mixed # H.264 and H.265 cameras, alternating
+    .venv/bin/python bench/bench_fleet.py --quick --codec h265 --scene parking --fps 25 --gop 25
 
 What runs (all on this machine, all real processes):
 - the simulator (`camcheck simulate`, 1 or more child processes) serving N sub-stream cameras
-  (H.264 640x360, 15 fps, 2 s GOP, 512 kbit/s, digest auth);
+  (H.264 640x360, 15 fps, 2 s GOP, 512 kbit/s, digest auth; ``--codec h265`` or ``mixed``: H.265,
+  or every other camera H.265, with the detection table split by codec; ``--scene``, ``--fps`` and
+  ``--gop`` change the simulator's scene and the stream's frame rate and keyframe interval);
 - `camcheck run` (one child process, SQLite registry in a temp dir) with a short interval, so the
   daemon always has a backlog and what is measured is its capacity, not the interval;
 - after the first full cycle (every camera checked once, references recorded), ~1.5 % of the cameras
@@ -90,16 +94,32 @@ def children_cpu() -> float:
 
 
 # -- set-up -----------------------------------------------------------------------------------------
-def fleet_config(ids: list[str]) -> dict[str, Any]:
+def camera_codecs(ids: list[str], codec: str, plan: dict[str, str]) -> dict[str, str]:
+    """Each camera's codec: `codec`, or with ``mixed`` H.264 and H.265 alternately, among the
+    healthy cameras and among the cameras of each fault (`plan`) alike."""
+    if codec != "mixed":
+        return dict.fromkeys(ids, codec)
+    out = {cid: ("h264", "h265")[i % 2] for i, cid in enumerate(c for c in ids if c not in plan)}
+    seen: Counter[str] = Counter()
+    for cid, fault in plan.items():
+        out[cid] = ("h264", "h265")[seen[fault] % 2]
+        seen[fault] += 1
+    return out
+
+
+def fleet_config(ids: list[str], codecs: dict[str, str], sub: dict[str, Any] = SUB,
+                 scene: str = "street") -> dict[str, Any]:
+    def cam(cid: str) -> dict[str, Any]:
+        spec = {**sub, "codec": codecs[cid]}
+        return {"id": cid, "scene": scene, "main": spec, "sub": spec}
+
     return {
         "defaults": {
             "credentials": {"username": "admin", "password": PASSWORD, "auth": "digest"},
             "max_sessions": 2,
-            "main": SUB,
-            "sub": SUB,
             "osd_text": "BENCH",
         },
-        "cameras": [{"id": cid, "scene": "street"} for cid in ids],
+        "cameras": [cam(cid) for cid in ids],
     }
 
 
@@ -275,6 +295,12 @@ def main() -> int:
                          "that goes back to working) shows as a miss (default 0: stop once all are detected)")
     ap.add_argument("--sim-procs", type=int, default=1, help="simulator child processes")
     ap.add_argument("--workers", type=int, default=1, help="camcheck run --workers N (processes checking cameras)")
+    ap.add_argument("--codec", choices=("h264", "h265", "mixed"), default="h264",
+                    help="the cameras' codec (mixed: every other camera H.265; default h264)")
+    ap.add_argument("--scene", choices=("street", "lobby", "parking", "garden"), default="street",
+                    help="the simulator's scene for every camera (default street)")
+    ap.add_argument("--fps", type=int, default=SUB["fps"], help=f"stream frame rate (default {SUB['fps']})")
+    ap.add_argument("--gop", type=int, default=SUB["gop"], help=f"frames per keyframe interval (default {SUB['gop']})")
     ap.add_argument("--ffmpeg-sample", type=int, default=20)
     ap.add_argument("--keep", type=Path, help="copy the registry and the daemon's log into this directory")
     args = ap.parse_args()
@@ -286,8 +312,10 @@ def main() -> int:
     n = args.cameras
     ids = [f"b{i:05d}" for i in range(n)]
     plan = plan_faults(ids, args.fault_percent)
-    print(f"bench_fleet: {n} cameras (sub-stream {SUB['width']}x{SUB['height']}@{SUB['fps']}fps "
-          f"{SUB['bitrate_kbps']} kbit/s), {len(plan)} with a fault, interval {args.interval:g}s, "
+    codecs = camera_codecs(ids, args.codec, plan)
+    sub = {**SUB, "fps": args.fps, "gop": args.gop}
+    print(f"bench_fleet: {n} cameras (sub-stream {args.codec} {sub['width']}x{sub['height']}@{sub['fps']}fps "
+          f"GOP {sub['gop']} {sub['bitrate_kbps']} kbit/s, scene {args.scene}), {len(plan)} with a fault, interval {args.interval:g}s, "
           f"max_in_flight {args.max_in_flight}, window {args.window:g}s, {args.sim_procs} simulator process(es), "
           f"{args.workers} daemon process(es)",
           flush=True)
@@ -296,7 +324,8 @@ def main() -> int:
         tmp = Path(tmpdir)
         t_sim = time.monotonic()
         chunks = [ids[i::args.sim_procs] for i in range(args.sim_procs)]
-        fleets: list[ProcessFleetHandle] = [stack.enter_context(fleet_process(fleet_config(c), startup_timeout=900))
+        fleets: list[ProcessFleetHandle] = [stack.enter_context(fleet_process(fleet_config(c, codecs, sub, args.scene),
+                                                                          startup_timeout=900))
                                             for c in chunks]
         owner = {cid: f for f, c in zip(fleets, chunks) for cid in c}
         print(f"simulator ready in {time.monotonic() - t_sim:.1f}s (pids {[f.pid for f in fleets]})", flush=True)
@@ -418,19 +447,25 @@ def main() -> int:
     print(f"daemon RSS: {m1['rss']:.0f} MB now, {peak_rss:.0f} MB peak")
     print()
     print("detection (injected fault -> final status [findings], after confirmation):")
-    by_fault: dict[str, list[str]] = defaultdict(list)
+    split = args.codec == "mixed"  # one row per fault and codec
+    by_fault: dict[tuple[str, str], list[str]] = defaultdict(list)
     for cid, fault in plan.items():
-        by_fault[fault].append(cid)
-    print(f"  {'fault':<12} {'n':>3} {'detected':>9}  final status / findings (last check)")
+        by_fault[(fault, codecs[cid] if split else "")].append(cid)
+    print(f"  {'fault':<17} {'n':>3} {'detected':>9}  final status / findings (last check)")
     total_ok = 0
     for fault in FAULTS:
-        cams = by_fault.get(fault, [])
-        det = sum(_detected(fault, *states[c]) for c in cams)
-        total_ok += det
-        outcomes = Counter(f"{states[c][0]}[{','.join(states[c][1])}] ({failures.get(c, '-')})" for c in cams)
-        print(f"  {fault:<12} {len(cams):>3} {det:>4}/{len(cams):<4}  " + "; ".join(f"{k} x{v}" for k, v in outcomes.items()))
-    healthy_states = Counter(states[c][0] for c in ids if c not in plan)
-    print(f"  {'healthy':<12} {n - len(plan):>3}  status: {dict(healthy_states)}")
+        for codec in (("h264", "h265") if split else ("",)):
+            cams = by_fault.get((fault, codec), [])
+            det = sum(_detected(fault, *states[c]) for c in cams)
+            total_ok += det
+            outcomes = Counter(f"{states[c][0]}[{','.join(states[c][1])}] ({failures.get(c, '-')})" for c in cams)
+            label = f"{fault} {codec}".strip()
+            print(f"  {label:<17} {len(cams):>3} {det:>4}/{len(cams):<4}  "
+                  + "; ".join(f"{k} x{v}" for k, v in outcomes.items()))
+    for codec in (("h264", "h265") if split else ("",)):
+        healthy_states = Counter(states[c][0] for c in ids if c not in plan and (not codec or codecs[c] == codec))
+        label = f"healthy {codec}".strip()
+        print(f"  {label:<17} {sum(healthy_states.values()):>3}  status: {dict(healthy_states)}")
     print(f"  detected {total_ok}/{len(plan)} injected faults")
     print()
     if ff:
