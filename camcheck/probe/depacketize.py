@@ -122,8 +122,10 @@ class RtpCollector:
         self.last_frame_arrival: float | None = None
         self.keyframe_ts: list[int] = []
         self.corrupt_keyframes = 0
-        # RTP payload bytes of each complete inter (non-key) frame, in arrival order: a frozen
-        # sensor gives the encoder nothing to code, so most of them are nearly empty (image.empty_frames).
+        # RTP payload bytes of each complete inter (non-key) frame, in arrival order, less the
+        # non-picture NAL units of the frames whose NAL units are read (those starting with a
+        # delimiter or SEI): a frozen sensor gives the encoder nothing to code, so most of them are
+        # nearly empty (image.empty_frames).
         self.inter_sizes: list[int] = []
         # current AU
         self._au_open = False
@@ -312,8 +314,12 @@ class RtpCollector:
             self._au_key = True
         if is_vcl(self.codec, t):
             self._au_vcl = True
-        elif is_parameter_set(self.codec, t):
-            self.parameter_sets[t] = nal
+        else:
+            # Not picture data (delimiter, SEI, parameter sets): a camera that sends them with every
+            # frame must not make its skip-only frames look coded (inter_sizes).
+            self._au_payload -= len(nal)
+            if is_parameter_set(self.codec, t):
+                self.parameter_sets[t] = nal
         self._au_bytes += len(nal)
         if self._au_bytes > MAX_AU_BYTES:
             self._au_corrupt = True

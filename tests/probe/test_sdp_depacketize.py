@@ -109,18 +109,21 @@ def test_counters_sequence_wrap_loss_and_header_options():
 
 
 @pytest.mark.parametrize("codec", ["h264", "h265"])
-def test_inter_frame_sizes_are_each_inter_frames_payload_bytes(codec):
+@pytest.mark.parametrize("extras", [False, True], ids=["slices only", "with delimiter and SEI"])
+def test_inter_frame_sizes_are_each_inter_frames_payload_bytes(codec, extras):
     # A real clip, packetized as the simulator sends it (small MTU: big frames travel as fragments):
-    # each complete inter frame's RTP payload bytes, in order; keyframes and the frame still open
-    # when reading ends (its size is not known) are left out.
+    # each complete inter frame's RTP payload bytes of picture data, in order; keyframes and the
+    # frame still open when reading ends (its size is not known) are left out. A camera that starts
+    # every frame with an access unit delimiter and an SEI (some do) gets the same sizes.
     from camcheck.simulator.media import ClipSpec, load_clip
     from camcheck.simulator.rtp import packetize_au
 
     aus = load_clip(ClipSpec(codec, 320, 180, 25, 10, 256, seconds=1.2)).access_units
+    aud, sei = (b"\x09\xf0", b"\x06\x05" + bytes(40)) if codec == "h264" else (b"\x46\x01\x50", b"\x4e\x01" + bytes(40))
     col = RtpCollector(codec, 96, 90000, frames_after_keyframe=2)
     seq, expected = 0, []
     for i, au in enumerate(aus):
-        payloads = packetize_au(au.nals, codec, 300)
+        payloads = packetize_au([aud, sei, *au.nals] if extras else au.nals, codec, 300)
         last = i == len(aus) - 1
         if last:
             payloads = payloads[:-1] or payloads  # its marker never comes
@@ -128,7 +131,7 @@ def test_inter_frame_sizes_are_each_inter_frames_payload_bytes(codec):
             col.feed(_rtp(seq, 3600 * i, payload, marker=not last and k == len(payloads) - 1), now=i * 0.04)
             seq += 1
         if not au.keyframe and not last:
-            expected.append(sum(len(p) for p in payloads))
+            expected.append(sum(len(p) for p in packetize_au(au.nals, codec, 300)))
     col.close(1.0)
     assert col.inter_sizes == expected
     assert len(expected) == len(aus) - sum(a.keyframe for a in aus) - (0 if aus[-1].keyframe else 1)
