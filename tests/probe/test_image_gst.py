@@ -50,7 +50,8 @@ READ_SECONDS = cal.GST_SETTLE + 5.2
 
 @pytest.fixture(scope="module")
 def gst_frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple]:
-    """Each case's decoded frames, read live from the GStreamer server: name -> (case, frames)."""
+    """Each case's decoded frames and their coded bytes, read live from the GStreamer server:
+    name -> (case, frames, sizes)."""
     if not gst.available():
         pytest.skip("GStreamer RTSP server (python3-gi) not installed")
     photos: Path = tmp_path_factory.mktemp("photos")
@@ -60,18 +61,20 @@ def gst_frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple]:
     with gst.gst_rtsp_server(mounts) as server:
         # Each client gets its own pipeline; reading them side by side keeps the test short.
         with concurrent.futures.ThreadPoolExecutor(len(chosen)) as pool:
-            futures = {c.name: pool.submit(cal.rtsp_frames, server.url(f"/c{i}"), READ_SECONDS) for i, c in enumerate(chosen)}
-            frames = {name: f.result(timeout=60) for name, f in futures.items()}
-    return {c.name: (c, frames[c.name]) for c in chosen}
+            futures = {c.name: pool.submit(cal.rtsp_frames_sized, server.url(f"/c{i}"), READ_SECONDS)
+                       for i, c in enumerate(chosen)}
+            got = {name: f.result(timeout=60) for name, f in futures.items()}
+    return {c.name: (c, *got[c.name]) for c in chosen}
 
 
 @pytest.fixture(scope="module")
 def gst_results(gst_frames: dict[str, tuple]) -> dict[str, list]:
     out = {}
-    for c, frames in gst_frames.values():
-        windows = cal.windows(frames, min_start=cal.GST_SETTLE)
+    for c, frames, sizes in gst_frames.values():
+        windows = cal.windows_at(frames, min_start=cal.GST_SETTLE)
         assert windows, f"{c.name}: no window with two keyframes in {READ_SECONDS} s"
-        out[c.name] = [(c, analyse(w, cal.gst_reference(c))) for w in windows]
+        out[c.name] = [(c, analyse(w, cal.gst_reference(c), empty=cal.window_empty(frames, sizes, i)))
+                       for i, w in windows]
     return out
 
 
@@ -98,6 +101,8 @@ def test_still_scene_with_sensor_noise_is_live(gst_results: dict[str, list]) -> 
         for _, a in gst_results[name]:
             assert a.findings == [], (name, a.measures)
             assert a.measures["change"] >= 1.5 * DEFAULT_THRESHOLDS.frozen_max_change, (name, a.measures)
+            # the grain is in every inter frame: (almost) none is coded as skips only
+            assert a.measures["empty_frames"] < DEFAULT_THRESHOLDS.frozen_min_empty_frames / 3, (name, a.measures)
 
 
 def test_gamma_change_is_not_scene_changed_but_a_pan_is(gst_results: dict[str, list]) -> None:
@@ -111,7 +116,7 @@ def test_gamma_change_is_not_scene_changed_but_a_pan_is(gst_results: dict[str, l
 def test_still_pictures_never_prove_motion_over_the_frames_the_probe_keeps(gst_frames: dict[str, tuple]) -> None:
     """The probe skips the second keyframe (the frozen test) when a frame after K1 proves motion:
     no still picture, frozen or live with sensor noise, may do so within MOTION_PROOF_FRAMES."""
-    for name, (_case, frames) in gst_frames.items():
+    for name, (_case, frames, _sizes) in gst_frames.items():
         windows = cal.windows(frames, after=MOTION_PROOF_FRAMES, second_key=False, min_start=cal.GST_SETTLE)
         assert windows, name
         for w in windows:
