@@ -365,30 +365,23 @@ def rtsp_frames_sized(url: str, seconds: float = GST_SECONDS,
     import av
 
     out: list[tuple[DecodedFrame, int]] = []
-    size_at: dict[int, int] = {}
     deadline = time.monotonic() + timeout + seconds
     with av.open(url, options={"rtsp_transport": "tcp"}, timeout=10) as c:
         stream = c.streams.video[0]
         tb = float(stream.time_base)
         t0 = None
-        for packet in c.demux(stream):
-            if packet.pts is not None and packet.size:
-                size_at[packet.pts] = packet.size
-            for fr in packet.decode():
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{url}: no {seconds} s of video in time")
-                if t0 is None and not fr.key_frame:
-                    continue
-                pts = fr.pts if fr.pts is not None else 0
-                if t0 is None:
-                    t0 = pts
-                t = (pts - t0) * tb
-                if t > seconds:
-                    break
-                out.append((DecodedFrame(luma_of(fr), t, bool(fr.key_frame)), size_at.get(pts, 0)))
-            else:
+        for fr, size in _decoded_with_sizes(c, stream):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url}: no {seconds} s of video in time")
+            if t0 is None and not fr.key_frame:
                 continue
-            break
+            pts = fr.pts if fr.pts is not None else 0
+            if t0 is None:
+                t0 = pts
+            t = (pts - t0) * tb
+            if t > seconds:
+                break
+            out.append((DecodedFrame(luma_of(fr), t, bool(fr.key_frame)), size))
     # Two keyframes at the same instant would be a demuxing artefact: keep the later decode.
     dedup: list[tuple[DecodedFrame, int]] = []
     for f, n in out:
@@ -397,6 +390,16 @@ def rtsp_frames_sized(url: str, seconds: float = GST_SECONDS,
         else:
             dedup.append((f, n))
     return [f for f, _ in dedup], [n for _, n in dedup]
+
+
+def _decoded_with_sizes(container, stream) -> Iterator[tuple]:  # noqa: ANN001 - PyAV objects
+    """(decoded frame, size of the packet it came from; 0 if unknown), in decoding order."""
+    size_at: dict[int, int] = {}
+    for packet in container.demux(stream):
+        if packet.pts is not None and packet.size:
+            size_at[packet.pts] = packet.size
+        for fr in packet.decode():
+            yield fr, size_at.get(fr.pts, 0)
 
 
 def gst_frames(cases: Sequence[GstCase],
