@@ -7,12 +7,14 @@
     .venv/bin/python bench/bench_fleet.py --quick --hold-s 240 # are faults still flagged 4 min on?
     .venv/bin/python bench/bench_fleet.py --quick --codec mixed # H.264 and H.265 cameras, alternating
     .venv/bin/python bench/bench_fleet.py --quick --codec h265 --scene parking --fps 25 --gop 25
+    .venv/bin/python bench/bench_fleet.py --quick --size 1280x720 --bitrate 1500 --scene garden
 
 What runs (all on this machine, all real processes):
 - the simulator (`camcheck simulate`, 1 or more child processes) serving N sub-stream cameras
   (H.264 640x360, 15 fps, 2 s GOP, 512 kbit/s, digest auth; ``--codec h265`` or ``mixed``: H.265,
-  or every other camera H.265, with the detection table split by codec; ``--scene``, ``--fps`` and
-  ``--gop`` change the simulator's scene and the stream's frame rate and keyframe interval);
+  or every other camera H.265, with the detection table split by codec; ``--scene``, ``--fps``,
+  ``--gop``, ``--size`` and ``--bitrate`` change the simulator's scene and the stream's frame rate,
+  keyframe interval, picture size and bitrate);
 - `camcheck run` (one child process, SQLite registry in a temp dir) with a short interval, so the
   daemon always has a backlog and what is measured is its capacity, not the interval;
 - after the first full cycle (every camera checked once, references recorded), ~1.5 % of the cameras
@@ -277,6 +279,17 @@ def ffmpeg_baseline(urls: list[str], tmp: Path) -> dict[str, float]:
 
 
 # -- the run ------------------------------------------------------------------------------------------
+def _size(text: str) -> tuple[int, int]:
+    """--size WxH: even dimensions, as the simulator's encoders need."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
+    if not (64 <= w <= 3840 and 64 <= h <= 2160 and w % 2 == 0 and h % 2 == 0):
+        raise argparse.ArgumentTypeError(f"{text}: width and height must be even, 64-3840 x 64-2160")
+    return w, h
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cameras", type=int, default=1000)
@@ -301,6 +314,10 @@ def main() -> int:
                     help="the simulator's scene for every camera (default street)")
     ap.add_argument("--fps", type=int, default=SUB["fps"], help=f"stream frame rate (default {SUB['fps']})")
     ap.add_argument("--gop", type=int, default=SUB["gop"], help=f"frames per keyframe interval (default {SUB['gop']})")
+    ap.add_argument("--size", type=_size, default=(SUB["width"], SUB["height"]),
+                    help=f"picture size WxH (default {SUB['width']}x{SUB['height']})")
+    ap.add_argument("--bitrate", type=int, default=SUB["bitrate_kbps"],
+                    help=f"stream bitrate, kbit/s (default {SUB['bitrate_kbps']})")
     ap.add_argument("--ffmpeg-sample", type=int, default=20)
     ap.add_argument("--keep", type=Path, help="copy the registry and the daemon's log into this directory")
     args = ap.parse_args()
@@ -313,7 +330,8 @@ def main() -> int:
     ids = [f"b{i:05d}" for i in range(n)]
     plan = plan_faults(ids, args.fault_percent)
     codecs = camera_codecs(ids, args.codec, plan)
-    sub = {**SUB, "fps": args.fps, "gop": args.gop}
+    sub = {**SUB, "fps": args.fps, "gop": args.gop, "width": args.size[0], "height": args.size[1],
+           "bitrate_kbps": args.bitrate}
     print(f"bench_fleet: {n} cameras (sub-stream {args.codec} {sub['width']}x{sub['height']}@{sub['fps']}fps "
           f"GOP {sub['gop']} {sub['bitrate_kbps']} kbit/s, scene {args.scene}), {len(plan)} with a fault, interval {args.interval:g}s, "
           f"max_in_flight {args.max_in_flight}, window {args.window:g}s, {args.sim_procs} simulator process(es), "
