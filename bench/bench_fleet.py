@@ -280,11 +280,13 @@ def ffmpeg_baseline(urls: list[str], tmp: Path) -> dict[str, float]:
 
 # -- the run ------------------------------------------------------------------------------------------
 def _size(text: str) -> tuple[int, int]:
-    """--size WxH: even dimensions, as the simulator's encoders need."""
+    """--size WxH (or 720p, 2MP...: the registry's parser), even dimensions, as the simulator's encoders need."""
+    from camcheck.registry.normalize import parse_resolution
+
     try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
+        (w, h), _ = parse_resolution(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
     if not (64 <= w <= 3840 and 64 <= h <= 2160 and w % 2 == 0 and h % 2 == 0):
         raise argparse.ArgumentTypeError(f"{text}: width and height must be even, 64-3840 x 64-2160")
     return w, h
@@ -315,7 +317,7 @@ def main() -> int:
     ap.add_argument("--fps", type=int, default=SUB["fps"], help=f"stream frame rate (default {SUB['fps']})")
     ap.add_argument("--gop", type=int, default=SUB["gop"], help=f"frames per keyframe interval (default {SUB['gop']})")
     ap.add_argument("--size", type=_size, default=(SUB["width"], SUB["height"]),
-                    help=f"picture size WxH (default {SUB['width']}x{SUB['height']})")
+                    help=f"picture size WxH, or a name such as 720p (default {SUB['width']}x{SUB['height']})")
     ap.add_argument("--bitrate", type=int, default=SUB["bitrate_kbps"],
                     help=f"stream bitrate, kbit/s (default {SUB['bitrate_kbps']})")
     ap.add_argument("--ffmpeg-sample", type=int, default=20)
