@@ -34,8 +34,9 @@ URL are accepted but warned about (they end up in shell history and process list
   message        one sentence: what was seen, what is wrong
   timings        seconds from the start: connect, describe, setup, play, first_packet, first_frame
   stream         codec, width, height, fps (measured), fps_declared, gop_s (measured keyframe
-                 interval), bitrate_kbps, packet_loss (fraction), keyframe_bytes, frames, packets,
-                 transport
+                 interval), gop_min_s (only one keyframe came: the interval is longer than this;
+                 frozen needs two, see --keyframe-wait), bitrate_kbps, packet_loss (fraction),
+                 keyframe_bytes, frames, packets, transport
   image          the picture measures the verdict used (brightness, contrast, sharpness, motion,
                  change and noise between keyframes, empty_frames: the fraction of inter frames
                  coded as nothing changed, ...)
@@ -61,8 +62,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_password_arguments(p)
     p.add_argument("--transport", choices=["tcp", "udp"], default="tcp",
                    help="RTP over the RTSP TCP connection (default) or over UDP")
-    p.add_argument("--timeout", type=float, default=10.0, help="deadline for the whole check, seconds (default 10)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="deadline for the whole check, seconds (default 10; with --keyframe-wait W, "
+                        "4 + window + 2 W when that is longer)")
     p.add_argument("--window", type=float, default=2.0, help="seconds of video to read (default 2)")
+    p.add_argument("--keyframe-wait", type=float, metavar="SECONDS",
+                   help="how long to wait after the first keyframe for a second one: frozen is judged "
+                        "between the two (default max(2 x window, 4)); cameras with long GOPs "
+                        "(\"smart\" codecs) need more, see gop_min_s")
     p.add_argument("--reference", metavar="IMAGE", help="JPEG/PNG of the camera's normal view: enables scene_changed")
     p.add_argument("--snapshot", metavar="OUT.jpg", help="write the decoded keyframe as JPEG")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
@@ -81,6 +88,24 @@ def _password(args: argparse.Namespace) -> Secret | None:
         return read_password(args)
     except PasswordError as exc:
         raise UsageError(str(exc)) from None
+
+
+def default_timeout(window: float, keyframe_wait: float | None) -> float:
+    """10 s, or enough to join mid-GOP, wait up to one GOP for the first keyframe and
+    `keyframe_wait` for the second."""
+    if keyframe_wait is None:
+        return 10.0
+    return max(10.0, 4.0 + window + 2 * keyframe_wait)
+
+
+def _check_times(args: argparse.Namespace) -> None:
+    """Validate --keyframe-wait and --timeout; fill in the default timeout (once)."""
+    if args.keyframe_wait is not None and not 0 < args.keyframe_wait <= 300:
+        raise UsageError("--keyframe-wait must be between 0 and 300 seconds")
+    if args.timeout is None:
+        args.timeout = default_timeout(args.window, args.keyframe_wait)
+    if args.timeout <= 0 or args.timeout > 600:
+        raise UsageError("--timeout must be between 0 and 600 seconds")
 
 
 def resolve_target(args: argparse.Namespace) -> RtspTarget:
@@ -113,8 +138,7 @@ def resolve_target(args: argparse.Namespace) -> RtspTarget:
     password = password or url_password
     if password is not None and user is None:
         raise UsageError("a password was given without a user name (--user)")
-    if args.timeout <= 0 or args.timeout > 600:
-        raise UsageError("--timeout must be between 0 and 600 seconds")
+    _check_times(args)
     if args.window <= 0 or args.window >= args.timeout:
         raise UsageError("--window must be positive and shorter than --timeout")
     width = height = None
@@ -157,8 +181,9 @@ def human(obs: Observation, snapshot: str | None) -> str:
         size = f"{st.width}x{st.height}" if st.width and st.height else "size ?"
         declared = f" (declared {st.fps_declared:g})" if st.fps_declared else ""
         loss = "?" if st.packet_loss is None else f"{st.packet_loss * 100:.1f} %"
+        gop = f">{st.gop_min_s:.1f} s" if st.gop_s is None and st.gop_min_s is not None else _fmt(st.gop_s, " s")
         lines.append(f"  stream:   {st.codec} {size}, {_fmt(st.fps, ' fps')}{declared}, keyframe every "
-                     f"{_fmt(st.gop_s, ' s')}, {_fmt(st.bitrate_kbps, ' kbit/s', 0)}, loss {loss}, over {st.transport}")
+                     f"{gop}, {_fmt(st.bitrate_kbps, ' kbit/s', 0)}, loss {loss}, over {st.transport}")
     steps = [(k, getattr(t, k)) for k in ("connect", "describe", "setup", "play", "first_packet", "first_frame")]
     lines.append("  timings:  " + ", ".join(f"{k} {v:.3f}" for k, v in steps if v is not None) +
                  f" (total {obs.duration:.2f} s)")
@@ -179,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
 
     onvif_obs = None
     try:
+        _check_times(args)
         if args.onvif:
             onvif_obs = _ask_onvif(args)
             if not args.url:
@@ -194,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"camcheck probe: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    settings = RtspSettings(window=args.window, want_snapshot=bool(args.snapshot))
+    settings = RtspSettings(window=args.window, want_snapshot=bool(args.snapshot), keyframe_wait=args.keyframe_wait)
 
     async def check() -> Observation:
         deadline = asyncio.get_running_loop().time() + args.timeout

@@ -63,6 +63,12 @@ class ProbeConfig(_Section):
     window: float = Field(2.0, gt=0, le=30)
     transport: Literal["tcp", "udp"] = "tcp"
     snapshot_max_width: int = Field(640, ge=64, le=3840)
+    max_keyframe_wait: float = Field(
+        20.0, ge=0, le=28,
+        description="a stream whose last check saw only one keyframe (a GOP longer than the default wait, "
+        "max(2 x window, 4 s)) is waited on up to this long for a second one, and then for its measured "
+        "GOP: frozen is judged between two keyframes (0 = never wait longer than the default)",
+    )
     auto_reference: bool = Field(
         True, description="record a camera's first verified-good view as its reference (for scene_changed)"
     )

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from camcheck.probe.observation import Observation, RtspSettings
+from camcheck.probe.observation import Observation, RtspSettings, default_keyframe_wait
 from camcheck.probe.onvif import OnvifObservation, OnvifSettings, OnvifTarget, probe_onvif
 from camcheck.probe.rtsp import probe_rtsp
 from camcheck.registry.models import CheckRecord, EvidenceKind, EvidenceRecord, Measured, StoredCamera, TransitionRecord
@@ -43,10 +43,32 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
-def stream_deadline_s(timeout: float, window: float, gop_s: float | None) -> float:
+# A keyframe waited for by its measured GOP may come a little late (jitter, a busy host).
+GOP_MARGIN = 1.25
+
+
+def keyframe_wait_s(window: float, gop_s: float | None, gop_min_s: float | None, max_wait: float) -> float | None:
+    """How long a stream check waits for a second keyframe (the frozen test needs two); None = the
+    probe's default (default_keyframe_wait). `gop_s` is the stream's measured GOP, `gop_min_s` set
+    when its last check saw only one keyframe in that long. A longer GOP than the default is waited
+    for (with a margin for a late keyframe), up to `max_wait`; after a check that saw one keyframe
+    and no GOP longer than that is known, the next waits `max_wait` to measure it."""
+    default = default_keyframe_wait(window)
+    if max_wait <= default:
+        return None
+    if gop_min_s is not None and (gop_s is None or gop_s <= gop_min_s):
+        return max_wait
+    if gop_s is not None and gop_s * GOP_MARGIN + 0.5 > default:
+        return min(max_wait, gop_s * GOP_MARGIN + 0.5)
+    return None
+
+
+def stream_deadline_s(timeout: float, window: float, gop_s: float | None, keyframe_wait: float | None = None) -> float:
     """The whole check's budget: the configured timeout, stretched when the camera's keyframe
-    interval is long (the probe waits up to one GOP for a second keyframe), capped at a minute."""
-    need = 4.0 + window + (gop_s or 0.0)
+    interval is long (joined mid-GOP, the probe waits up to one GOP for the first keyframe and
+    `keyframe_wait` for the second), capped at a minute."""
+    first = gop_s or keyframe_wait or 0.0
+    need = 4.0 + max(window, first + (keyframe_wait or 0.0))
     return min(60.0, max(timeout, need))
 
 
@@ -66,7 +88,7 @@ async def run_stream_check(
     node_id: str,
 ) -> CheckResult:
     target = stream_target(cam, creds, role_url=role_url, transport=transport, reference=reference)  # type: ignore[arg-type]
-    budget = stream_deadline_s(timeout, settings.window, cam.measured.gop)
+    budget = stream_deadline_s(timeout, settings.window, cam.measured.gop, settings.keyframe_wait)
     loop = asyncio.get_running_loop()
     obs = await probe_rtsp(target, settings, loop.time() + budget)
     role = role_url[1]

@@ -36,12 +36,19 @@ import sqlalchemy as sa
 
 from camcheck.collectors.scheduler import Job, Limits, Scheduler
 from camcheck.config.model import Config, ConfigError, load_config
-from camcheck.daemon.checks import CheckResult, run_onvif_check, run_stream_check, snapshot_evidence, transition_record
+from camcheck.daemon.checks import (
+    CheckResult,
+    keyframe_wait_s,
+    run_onvif_check,
+    run_stream_check,
+    snapshot_evidence,
+    transition_record,
+)
 from camcheck.daemon.targets import Credentials, TargetError, choose_stream, resolve_credentials
 from camcheck.daemon.views import camera_view, state_findings
 from camcheck.daemon.workers import WorkerPool
 from camcheck.exporters.events import CameraView, Exporter, TransitionEvent
-from camcheck.probe.observation import RtspSettings
+from camcheck.probe.observation import Observation, RtspSettings
 from camcheck.probe.onvif_client import warm_wsdls
 from camcheck.registry.leases import CheckCommit, Lease, LeaseLost, Leases
 from camcheck.registry.models import EvidenceKind, StoredCamera, now_utc
@@ -128,6 +135,9 @@ class Daemon:
         self._references: OrderedDict[str, bytes | None] = OrderedDict()
         self._snapshots: OrderedDict[str, bytes] = OrderedDict()  # latest picture per camera (bounded)
         self._durations: dict[str, float] = {}
+        # (camera, stream role) -> (GOP, GOP at least) from that stream's last check, for the keyframe
+        # wait of the next (in memory: after a restart the registry's measured GOP serves).
+        self._gops: dict[tuple[str, str], tuple[float | None, float | None]] = {}
         self._worker_checks_seen = 0  # check_results id up to which the workers' checks are counted
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -375,9 +385,11 @@ class Daemon:
             log.error("camera %s: %s", cam.id, exc)
             role_url = None
         if role_url is not None:
+            pc = self.config.probe
+            gop, gop_min = self._gops.get((cam.id, role_url[1]), (cam.measured.gop, None))
             settings = RtspSettings(
-                window=self.config.probe.window, want_snapshot=True,
-                snapshot_max_width=self.config.probe.snapshot_max_width,
+                window=pc.window, want_snapshot=True, snapshot_max_width=pc.snapshot_max_width,
+                keyframe_wait=keyframe_wait_s(pc.window, gop, gop_min, pc.max_keyframe_wait),
             )
             r = await run_stream_check(
                 cam, state, creds, role_url=role_url, settings=settings, transport=self.config.probe.transport,
@@ -386,6 +398,9 @@ class Daemon:
             )
             results.append(r)
             state = r.evaluation.state
+            if isinstance(r.observation, Observation) and r.observation.failure is None:
+                st = r.observation.stream
+                self._gops[(cam.id, role_url[1])] = (st.gop_s or gop, st.gop_min_s)
         if not results:
             await self.leases.reschedule(cam.id, now_utc() + timedelta(seconds=self.config.schedule.interval), priority=0)
             await self.leases.release(lease)

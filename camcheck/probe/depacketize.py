@@ -14,6 +14,8 @@ single NAL, AP, FU; no DONL). SPS parsing gives width/height (after cropping) an
 
 from __future__ import annotations
 
+import bisect
+
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,6 +123,8 @@ class RtpCollector:
         self.first_frame_arrival: float | None = None
         self.last_frame_arrival: float | None = None
         self.keyframe_ts: list[int] = []
+        self._frame_times: list[tuple[float, int]] = []  # (arrival, RTP timestamp) of each frame, for fps
+        self.declared_fps: float | None = None  # from the SDP or SPS, when known (see fps)
         self.corrupt_keyframes = 0
         # RTP payload bytes of each complete inter (non-key) frame, in arrival order, less the
         # non-picture NAL units of the frames whose NAL units are read (those starting with a
@@ -399,6 +403,7 @@ class RtpCollector:
                 self.first_frame_arrival = now
             self.last_frame_ts = ts
             self.last_frame_arrival = now
+            self._frame_times.append((now, ts))
             if not self._au_key:
                 self.inter_sizes.append(self._au_payload)
         if not self._au_capture:
@@ -483,7 +488,8 @@ class RtpCollector:
         span_ts = (self.last_frame_ts - self.first_frame_ts) / self.clock_rate
         span_wall = (self.last_frame_arrival or 0.0) - (self.first_frame_arrival or 0.0)
         span = span_ts
-        if span_ts <= 0 or (span_wall >= 0.5 and not (0.5 <= span_ts / span_wall <= 2.0)):
+        if span_ts <= 0 or (span_wall >= 0.5 and not (0.5 <= span_ts / span_wall <= 2.0)
+                            and not self._caught_up(span_ts, span_wall)):
             span = span_wall
         if span <= 0:
             return None
@@ -497,6 +503,36 @@ class RtpCollector:
             return None
         gop = (k[-1] - k[0]) / (len(k) - 1) / self.clock_rate
         return gop if gop > 0 else None
+
+    def _caught_up(self, span_ts: float, span_wall: float) -> bool:
+        """Timestamps ahead of the wall clock because the camera sent its GOP cache faster than real
+        time on PLAY, then frames in real time: judged by the declared frame rate when known, else
+        by the second half of the read, where a burst is over but a wrong clock still runs away.
+        Timestamps behind the wall clock are never excused: a camera stamping frames it does not
+        send (low_fps) looks like that."""
+        if span_ts <= span_wall:
+            return False
+        if self.declared_fps:
+            # Arrivals are read in batches of up to a second: the declared rate is the better judge.
+            return abs((self.frames - 1) / span_ts / self.declared_fps - 1) <= 0.25
+        times = self._frame_times
+        end_wall, end_ts = times[-1]
+        mid = end_wall - span_wall / 2
+        j = bisect.bisect_right(times, mid, key=lambda t: t[0]) - 1
+        tail_wall = end_wall - times[max(j, 0)][0]
+        if tail_wall <= 0:
+            return True
+        return 0.5 <= (end_ts - times[max(j, 0)][1]) / self.clock_rate / tail_wall <= 2.0
+
+    @property
+    def gop_min_s(self) -> float | None:
+        """With exactly one keyframe seen: seconds from it to the last frame read (the keyframe
+        interval is longer than that); None otherwise."""
+        k = self.keyframe_ts
+        if len(k) != 1 or self.last_frame_ts is None:
+            return None
+        span = (self.last_frame_ts - k[0]) / self.clock_rate
+        return span if span > 0 else None
 
     def bitrate_kbps(self) -> float | None:
         """Bits of RTP per second over the frames received (each frame lasting 1/fps)."""

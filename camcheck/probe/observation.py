@@ -67,6 +67,19 @@ class RtspSettings:
     want_snapshot: bool = False  # return a JPEG of the decoded keyframe
     snapshot_max_width: int = 1280
     user_agent: str = "camcheck"
+    # Seconds to wait after the first keyframe for a second one (the frozen test compares them);
+    # None = default_keyframe_wait(window). Cameras with long GOPs ("smart" codecs) need more.
+    keyframe_wait: float | None = None
+
+    def __post_init__(self) -> None:
+        w = self.keyframe_wait
+        if w is not None and (isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 < w <= 600):
+            raise ValueError(f"keyframe_wait must be None or seconds in (0, 600], not {w!r}")
+
+
+def default_keyframe_wait(window: float) -> float:
+    """How long a check waits for a second keyframe by default: one GOP of a typical camera."""
+    return max(2 * window, 4.0)
 
 
 @dataclass
@@ -89,6 +102,8 @@ class StreamFacts:
     fps: float | None = None  # measured from the RTP timestamps/arrivals of whole frames
     fps_declared: float | None = None  # from SDP a=framerate (or SPS timing) when present
     gop_s: float | None = None  # measured keyframe interval
+    # Only one keyframe came: the interval is longer than this (first keyframe to last frame read).
+    gop_min_s: float | None = None
     bitrate_kbps: float | None = None
     packet_loss: float | None = None  # fraction of RTP packets missing by sequence number
     keyframe_bytes: int | None = None

@@ -19,9 +19,10 @@ it also gives ``gop_s``, the measured keyframe interval.)
 Window rules (the issue leaves these to us):
 - The window starts at the first RTP packet, not at PLAY (a camera may take a moment to start).
 - Reading ends when the window is over AND the first keyframe and its follow-up frames are in AND
-  either a second keyframe arrived or ``second_keyframe_wait`` seconds (max(2 x window, 4 s): one
-  GOP of a typical camera) have passed since the first keyframe. A GOP longer than that gives a
-  check without a second keyframe: frozen cannot be judged then (the daemon's next checks will).
+  either a second keyframe arrived or ``settings.keyframe_wait`` seconds (default max(2 x window,
+  4 s): one GOP of a typical camera) have passed since the first keyframe. A GOP longer than that
+  gives a check without a second keyframe: frozen cannot be judged then, and ``stream.gop_min_s``
+  says how long the GOP is at least (the daemon then waits longer in its next checks).
 - Never beyond ``deadline - teardown grace - decode reserve``: the deadline wins over everything.
 - Silence longer than max(1.5 s, 3 frame intervals) after packets arrived = ``stalled``; so does the
   camera closing the connection or sending RTCP BYE before the window is satisfied.
@@ -44,8 +45,14 @@ from concurrent.futures import Future
 from typing import Any
 
 from camcheck.probe.depacketize import AccessUnit, BitstreamError, RtpCollector, SpsInfo, find_sps, parse_sps
-from camcheck.probe.image import FRAMES_AFTER_KEYFRAME, MIN_KEY_GAP, MOTION_PROOF_FRAMES, empty_frames
-from camcheck.probe.observation import Observation, RtspSettings, RtspTarget, verdict_for
+from camcheck.probe.image import (
+    DEFAULT_THRESHOLDS,
+    FRAMES_AFTER_KEYFRAME,
+    MIN_KEY_GAP,
+    MOTION_PROOF_FRAMES,
+    empty_frames,
+)
+from camcheck.probe.observation import Observation, RtspSettings, RtspTarget, default_keyframe_wait, verdict_for
 from camcheck.probe.pictures import FirstPass, PictureJob, Unit, first_pass, run_pass, runs_inline, second_pass
 from camcheck.probe.rtsp_client import ProbeFailure, RtspClient, status_failure
 from camcheck.probe.sdp import SdpError, SessionDescription, parse_sdp
@@ -245,7 +252,7 @@ class _Run:
         assert col is not None
         loop = self.loop
         window = self.window
-        second_key_wait = max(2 * window, 4.0)
+        second_key_wait = self.settings.keyframe_wait or default_keyframe_wait(window)
         hard_end = self.deadline - self.grace - self.decode_reserve
         stalled = False
         stall_suspected = False
@@ -384,20 +391,23 @@ class _Run:
         st = self.obs.stream
         st.packets = col.packets
         st.frames = col.frames
-        fps = col.fps
-        st.fps = round(fps, 3) if fps else None
-        gop = col.gop_s
-        st.gop_s = round(gop, 3) if gop else None
-        br = col.bitrate_kbps()
-        st.bitrate_kbps = round(br, 1) if br else None
-        loss = col.packet_loss
-        st.packet_loss = round(loss, 5) if loss is not None else None
         key = col.last_key or col.first_key
         if key is not None:
             st.keyframe_bytes = key.size
             sps = col.sps_for(key)
             if sps:
                 self._use_sps(sps)
+        col.declared_fps = st.fps_declared
+        fps = col.fps
+        st.fps = round(fps, 3) if fps else None
+        gop = col.gop_s
+        st.gop_s = round(gop, 3) if gop else None
+        gop_min = col.gop_min_s
+        st.gop_min_s = round(gop_min, 3) if gop_min else None
+        br = col.bitrate_kbps()
+        st.bitrate_kbps = round(br, 1) if br else None
+        loss = col.packet_loss
+        st.packet_loss = round(loss, 5) if loss is not None else None
 
     def _units(self) -> tuple[Unit, list[Unit]]:
         """K1 (with parameter sets) and the frames captured after it so far, as decoder input."""
@@ -564,6 +574,13 @@ def _summary(obs: Observation, findings: list[str], notes: list[str]) -> str:
         parts.append(f"{st.fps:.1f} fps")
     if st.gop_s is not None:
         parts.append(f"keyframe every {st.gop_s:.1f} s")
+    elif st.gop_min_s is not None:
+        part = f"one keyframe in {st.gop_min_s:.1f} s"
+        motion = (obs.image or {}).get("motion")
+        if motion is None or motion <= DEFAULT_THRESHOLDS.frozen_max_motion:
+            # Frozen is judged between two keyframes: a still picture may be frozen or live.
+            part += " (frozen not judged: wait longer for a second keyframe)"
+        parts.append(part)
     if st.bitrate_kbps is not None:
         parts.append(f"{st.bitrate_kbps:.0f} kbit/s")
     text = ", ".join(parts)

@@ -42,11 +42,12 @@ def _mjpeg_launch() -> str:
 
 
 async def probe(url: str, *, transport: str = "tcp", timeout: float = 8.0, window: float = 1.0,
-                user: str | None = None, password=None, want_snapshot: bool = False, **target_kw) -> Observation:
+                user: str | None = None, password=None, want_snapshot: bool = False,
+                keyframe_wait: float | None = None, **target_kw) -> Observation:
     """Probe ``url`` (credentials may be inside it) with a deadline ``timeout`` seconds from now."""
     bare, u, p = split_credentials(url)
     target = RtspTarget(url=bare, username=user or u, password=password or p, transport=transport, **target_kw)
-    settings = RtspSettings(window=window, want_snapshot=want_snapshot)
+    settings = RtspSettings(window=window, want_snapshot=want_snapshot, keyframe_wait=keyframe_wait)
     deadline = asyncio.get_running_loop().time() + timeout
     return await probe_rtsp(target, settings, deadline)
 

@@ -7,7 +7,20 @@ from collections.abc import Iterator
 import pytest
 
 from tests.peers import gst
-from tests.probe._probe_util import PASSWORD, USER, _h264, _h265, _mjpeg_launch, _no_frames_launch, _stall_launch
+from tests.probe._probe_util import (
+    GST_H,
+    GST_W,
+    PASSWORD,
+    USER,
+    _h264,
+    _h265,
+    _mjpeg_launch,
+    _no_frames_launch,
+    _stall_launch,
+)
+
+FROZEN_SOURCE = ('videotestsrc is-live=true pattern=smpte100 ! timeoverlay '
+                 'font-desc="Sans 10" valignment=top halignment=left ypad=2 xpad=4')
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +38,9 @@ def gst_open() -> Iterator[gst.GstServer]:
         {"path": "/black", "launch": _h264(source="videotestsrc is-live=true pattern=black"), "protocols": "any"},
         {"path": "/white", "launch": _h264(source="videotestsrc is-live=true pattern=white"), "protocols": "any"},
         # a still picture with a ticking OSD clock: what a frozen camera looks like
-        {"path": "/frozen", "launch": _h264(source="videotestsrc is-live=true pattern=smpte100 ! timeoverlay "
-                                                   "font-desc=\"Sans 10\" valignment=top halignment=left ypad=2 xpad=4"),
+        {"path": "/frozen", "launch": _h264(source=FROZEN_SOURCE), "protocols": "any"},
+        # ... with a "smart codec" GOP: a keyframe every 8 s
+        {"path": "/frozen-long-gop", "launch": gst.h264_launch(FROZEN_SOURCE, width=GST_W, height=GST_H, gop=200),
          "protocols": "any"},
     ]
     with gst.gst_rtsp_server(mounts) as server:

@@ -26,6 +26,8 @@ pytestmark = pytest.mark.timeout(60)
     (["probe", "rtsp://u:p@cam/x", "--user", "other"], "two different user names"),
     (["probe", "rtsp://cam/x", "--reference", "/nonexistent.jpg"], "cannot read reference"),
     (["probe", "rtsp://cam/x", "--expect-fps", "-1"], "--expect-fps"),
+    (["probe", "rtsp://cam/x", "--keyframe-wait", "0"], "--keyframe-wait"),
+    (["probe", "--onvif", "127.0.0.1:1", "--keyframe-wait", "-3"], "--keyframe-wait"),
 ])
 def test_usage_errors_exit_3(argv, needle, capsys):
     assert main(argv) == 3
@@ -60,3 +62,17 @@ def test_human_and_json_output_with_password_file(gst_digest, tmp_path):
                        timeout=60, env=env)
     assert r.returncode == 2 and json.loads(r.stdout)["failure"] == "auth_failed"
     assert "totally-Wrong-9" not in r.stdout + r.stderr
+
+
+@pytest.mark.peer
+def test_keyframe_wait_lets_a_long_gop_frozen_camera_be_judged(gst_open):
+    # GStreamer, a keyframe every 8 s: the default wait says it could not judge; --keyframe-wait does
+    # (and stretches the default --timeout to fit).
+    base = [sys.executable, "-m", "camcheck", "probe", gst_open.url("/frozen-long-gop"), "--window", "1.5"]
+    r = subprocess.run(base, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "frozen not judged" in r.stdout and "keyframe every >" in r.stdout
+    r = subprocess.run(base + ["--keyframe-wait", "10", "--json"], capture_output=True, text=True, timeout=60)
+    out = json.loads(r.stdout)
+    assert r.returncode == 2, out
+    assert "frozen" in out["findings"] and out["stream"]["gop_s"] == pytest.approx(8.0, rel=0.05)

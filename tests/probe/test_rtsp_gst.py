@@ -116,6 +116,23 @@ async def test_missing_credentials_is_auth_failed(gst_digest):
     assert "none were given" in obs.message
 
 
+async def test_long_gop_frozen_camera_is_judged_once_the_probe_waits_for_a_second_keyframe(gst_open):
+    # One keyframe every 8 s: the default wait (4 s) sees only one, which cannot tell frozen from a
+    # still scene, and says so; waiting longer gives the second keyframe and the verdict.
+    url = gst_open.url("/frozen-long-gop")
+    short = await probe(url, window=1.5)
+    assert short.failure is None, short.message
+    st = short.stream
+    assert st.gop_s is None and st.gop_min_s is not None and 3.0 <= st.gop_min_s < 8, st  # read in batches
+    assert "frozen" not in short.findings and short.image["change"] is None
+    assert "frozen not judged" in short.message
+    long = await probe(url, window=1.5, keyframe_wait=10.0, timeout=16.0)
+    assert long.failure is None, long.message
+    assert "frozen" in long.findings, (long.findings, long.image)
+    assert long.stream.gop_s == pytest.approx(8.0, rel=0.05) and long.stream.gop_min_s is None
+    assert long.stream.fps == pytest.approx(25, rel=0.05)
+
+
 @pytest.mark.parametrize("path,finding", [("/black", "black"), ("/white", "overexposed"), ("/frozen", "frozen")])
 async def test_picture_faults(gst_open, path, finding):
     obs = await probe(gst_open.url(path), window=1.5)

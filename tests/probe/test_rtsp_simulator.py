@@ -25,6 +25,7 @@ PASSWORD = "s1m-Pa55word"
 M264 = {"codec": "h264", "width": 640, "height": 360, "fps": 25, "gop": 25, "bitrate_kbps": 512}
 S264 = {"codec": "h264", "width": 320, "height": 180, "fps": 15, "gop": 30, "bitrate_kbps": 256}
 M265 = {**M264, "codec": "h265"}
+LONG_GOP = {**S264, "fps": 25, "gop": 200}  # a keyframe every 8 s ("smart codec")
 
 FAILURE_CAMERAS: dict[str, tuple[Any, str, dict]] = {
     # camera id: (fault, expected failure, probe kwargs)
@@ -54,6 +55,8 @@ def fleet_dict() -> dict[str, Any]:
         {"id": "moved", "fault": "moved"},
         {"id": "frozen265", "fault": "frozen", "main": M265, "scene": "parking"},
         {"id": "static265", "fault": "static", "main": M265, "scene": "parking"},
+        {"id": "frozenlonggop", "fault": "frozen", "main": LONG_GOP},
+        {"id": "frozenlonggoplive", "fault": "frozen", "main": LONG_GOP, "start": "live"},
     ]
     cams += [{"id": cid, "fault": fault} for cid, (fault, _, _) in FAILURE_CAMERAS.items()]
     cams += [{"id": cid, "fault": cid} for cid in IMAGE_CAMERAS]
@@ -118,6 +121,22 @@ async def test_failure_profiles(fleet, cid):
 async def test_really_closed_port_is_refused(fleet):
     obs = await probe(url(fleet, "offport"))
     assert_failure(obs, "refused")
+
+
+async def test_long_gop_frozen_camera_needs_and_gets_a_longer_keyframe_wait(fleet):
+    # Joined mid-GOP (no GOP cache), the default wait (4 s after the first keyframe) sees one keyframe.
+    short = await probe(url(fleet, "frozenlonggoplive"), window=2.0, timeout=16.0)
+    assert short.failure is None, short.message
+    assert short.stream.gop_s is None and short.stream.gop_min_s is not None and short.stream.gop_min_s >= 3.0
+    assert "frozen" not in short.findings and "frozen not judged" in short.message
+    # With a GOP cache the session starts at the last keyframe and gets the rest of that GOP at once:
+    # up to 8 s of frames in one burst, then real time (the measured fps must not count the burst).
+    long = await probe(url(fleet, "frozenlonggop"), window=2.0, keyframe_wait=10.0, timeout=16.0)
+    assert long.failure is None, long.message
+    assert "frozen" in long.findings, (long.findings, long.image)
+    st = long.stream
+    assert st.gop_s == pytest.approx(8.0, rel=0.02) and st.gop_min_s is None
+    assert st.fps == pytest.approx(25, rel=0.05), st
 
 
 @pytest.mark.parametrize("cid", list(IMAGE_CAMERAS))

@@ -145,6 +145,52 @@ def test_constant_timestamps_give_no_fps_rather_than_nonsense():
     assert col.frames == 1 and col.fps is None
 
 
+def _frames(col: RtpCollector, arrivals: list[float], spacing: int = 3600, key_every: int = 0, seq0: int = 0) -> None:
+    """One single-packet frame per arrival time, `spacing` RTP ticks apart, a keyframe first."""
+    for i, now in enumerate(arrivals):
+        key = i == 0 or (key_every and i % key_every == 0)
+        col.feed(_rtp(seq0 + i, i * spacing, (b"\x65" if key else b"\x41") + b"x" * 10), now=now)
+
+
+def test_one_keyframe_gives_a_lower_bound_on_the_gop_not_a_gop():
+    col = RtpCollector("h264", 96, 90000, 0)
+    _frames(col, [i * 0.04 for i in range(76)])  # 3 s at 25 fps, a keyframe at the start only
+    col.close(3.1)
+    assert col.gop_s is None
+    assert col.gop_min_s == pytest.approx(3.0)
+    two = RtpCollector("h264", 96, 90000, 0)
+    _frames(two, [i * 0.04 for i in range(76)], key_every=50)
+    two.close(3.1)
+    assert two.gop_s == pytest.approx(2.0) and two.gop_min_s is None
+
+
+@pytest.mark.parametrize("declared", [25.0, None])
+def test_fps_counts_a_gop_cache_burst_by_its_timestamps(declared):
+    # PLAY on a camera with a GOP cache: 6 s of frames at once, then 2 s in real time. The wall
+    # clock saw 201 frames in 2 s; the stream is 25 fps.
+    col = RtpCollector("h264", 96, 90000, 0)
+    col.declared_fps = declared
+    _frames(col, [0.0] * 150 + [0.04 * (i + 1) for i in range(51)])
+    col.close(2.1)
+    assert col.fps == pytest.approx(25, rel=0.01)
+
+
+@pytest.mark.parametrize("declared", [25.0, None])
+def test_fps_believes_the_wall_clock_when_timestamps_lie(declared):
+    # Stamped as 25 fps but 5 frames a second arrive (the simulator's low_fps): the wall clock wins.
+    slow = RtpCollector("h264", 96, 90000, 0)
+    slow.declared_fps = declared
+    _frames(slow, [i * 0.2 for i in range(21)])
+    slow.close(4.1)
+    assert slow.fps == pytest.approx(5, rel=0.01)
+    # Stamped 5 fps apart but 25 frames a second arrive for 4 s, no burst: the clock is wrong.
+    fast = RtpCollector("h264", 96, 90000, 0)
+    fast.declared_fps = declared
+    _frames(fast, [i * 0.04 for i in range(101)], spacing=18000)
+    fast.close(4.1)
+    assert fast.fps == pytest.approx(25, rel=0.01)
+
+
 def test_digest_rfc2617_vector():
     # RFC 2617 section 3.5 example (qop=auth), reused for RTSP by RFC 2326.
     ch = parse_challenges(['Digest realm="testrealm@host.com", qop="auth,auth-int", '

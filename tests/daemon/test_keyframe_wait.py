@@ -1,0 +1,73 @@
+"""Long-GOP cameras ("smart codecs"): the daemon waits for a second keyframe, so frozen is judged."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from camcheck.daemon.app import build_daemon
+from camcheck.daemon.checks import keyframe_wait_s, stream_deadline_s
+from camcheck.registry.store import open_store
+from camcheck.simulator.testing import running_fleet
+
+from tests.daemon.helpers import PASSWORD, SUB, daemon_config, register_sub_only, small_fleet_config, wait_for
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def test_keyframe_wait_follows_what_the_last_check_saw():
+    # window 1.5 s: the probe's default wait is 4 s
+    assert keyframe_wait_s(1.5, None, None, 20) is None  # nothing known: the default
+    assert keyframe_wait_s(1.5, 2.0, None, 20) is None  # a short GOP fits the default
+    assert keyframe_wait_s(1.5, None, 3.5, 20) == 20  # one keyframe in 3.5 s: wait long enough to measure it
+    assert keyframe_wait_s(1.5, 2.0, 3.5, 20) == 20  # ... also when an older, shorter GOP is on record
+    assert keyframe_wait_s(1.5, 8.0, None, 20) == pytest.approx(10.5)  # measured: the GOP and a margin
+    assert keyframe_wait_s(1.5, 30.0, None, 20) == 20  # never beyond the configured maximum
+    assert keyframe_wait_s(1.5, 8.0, 3.5, 0) is None  # 0: the feature is off
+
+
+def test_deadline_covers_joining_mid_gop_and_the_wait():
+    assert stream_deadline_s(10, 1.5, None) == 10
+    assert stream_deadline_s(10, 1.5, 8.0, 10.5) == pytest.approx(4 + 8 + 10.5)  # first keyframe <= 1 GOP, then the wait
+    assert stream_deadline_s(10, 1.5, None, 20) == pytest.approx(44)  # GOP unknown: as long as the wait
+    assert stream_deadline_s(10, 1.5, 40.0, 28) == 60  # capped at a minute
+
+
+async def test_frozen_long_gop_camera_is_flagged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A keyframe every 6 s, longer than the default wait (4 s): the first check sees one keyframe,
+    # the next ones wait for the second, and the frozen picture is confirmed.
+    monkeypatch.setenv("CAMCHECK_TEST_CAM_PW", PASSWORD)
+    db = f"sqlite:///{tmp_path / 'registry.db'}"
+    fleet_cfg = small_fleet_config(["slow-gop"], faults={"slow-gop": "frozen"})
+    fleet_cfg["defaults"]["sub"] = {**SUB, "gop": 60}  # 10 fps
+    fleet_cfg["cameras"][0]["start"] = "live"  # no GOP cache: every session joins mid-GOP
+    async with running_fleet(fleet_cfg) as fleet:
+        store = await open_store(db, migrate=True)
+        await register_sub_only(store, fleet, ["slow-gop"])
+        daemon = build_daemon(daemon_config(db, probe={"timeout": 8, "window": 1.5, "max_keyframe_wait": 9}))
+        task = asyncio.create_task(daemon.run_forever())
+        try:
+            await asyncio.wait_for(daemon.started.wait(), 30)
+
+            async def status() -> str:
+                cam = await store.get_camera("slow-gop")
+                return cam.status.value if cam else "missing"
+
+            await wait_for(lambda: _is(status, "broken"), 120, "the frozen long-GOP camera broken")
+            cam = await store.get_camera("slow-gop")
+            assert cam is not None and "frozen" in (cam.findings or [])
+            assert cam.measured.gop == pytest.approx(6.0, rel=0.05)
+            checks = list(reversed(await store.list_checks("slow-gop", limit=100)))
+            # The first check could not judge it (one keyframe); the later ones could.
+            assert "frozen" not in checks[0].findings and checks[0].measured.gop is None
+            assert sum("frozen" in c.findings for c in checks) >= 3
+        finally:
+            daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
+            await asyncio.wait_for(task, 60)
+            await store.close()
+
+
+async def _is(status, want: str) -> bool:  # noqa: ANN001
+    return await status() == want
