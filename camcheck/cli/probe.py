@@ -111,7 +111,8 @@ def _check_times(args: argparse.Namespace) -> None:
 def resolve_target(args: argparse.Namespace) -> RtspTarget:
     """Build the probe target from the arguments; UsageError for anything wrong.
 
-    With --onvif and no URL, run() resolves the URL from the device first and sets args.url."""
+    With --onvif and no URL, run() resolves the URL from the device first and sets args.url; it
+    has checked --timeout and --keyframe-wait before (_check_times)."""
     if not args.url:
         raise UsageError("give the stream URL (or --onvif HOST to take it from the device)")
     url = args.url.strip()
@@ -138,7 +139,6 @@ def resolve_target(args: argparse.Namespace) -> RtspTarget:
     password = password or url_password
     if password is not None and user is None:
         raise UsageError("a password was given without a user name (--user)")
-    _check_times(args)
     if args.window <= 0 or args.window >= args.timeout:
         raise UsageError("--window must be positive and shorter than --timeout")
     width = height = None

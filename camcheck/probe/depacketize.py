@@ -15,7 +15,6 @@ single NAL, AP, FU; no DONL). SPS parsing gives width/height (after cropping) an
 from __future__ import annotations
 
 import bisect
-
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -518,11 +517,11 @@ class RtpCollector:
         times = self._frame_times
         end_wall, end_ts = times[-1]
         mid = end_wall - span_wall / 2
-        j = bisect.bisect_right(times, mid, key=lambda t: t[0]) - 1
-        tail_wall = end_wall - times[max(j, 0)][0]
+        mid_wall, mid_ts = times[max(0, bisect.bisect_right(times, mid, key=lambda t: t[0]) - 1)]
+        tail_wall = end_wall - mid_wall
         if tail_wall <= 0:
             return True
-        return 0.5 <= (end_ts - times[max(j, 0)][1]) / self.clock_rate / tail_wall <= 2.0
+        return 0.5 <= (end_ts - mid_ts) / self.clock_rate / tail_wall <= 2.0
 
     @property
     def gop_min_s(self) -> float | None:
