@@ -398,9 +398,10 @@ class Daemon:
             )
             results.append(r)
             state = r.evaluation.state
-            if isinstance(r.observation, Observation) and r.observation.failure is None:
-                st = r.observation.stream
-                self._gops[(cam.id, role_url[1])] = (st.gop_s or gop, st.gop_min_s)
+            obs = r.observation
+            if isinstance(obs, Observation) and obs.failure in (None, "decode_failed"):
+                # A read with no keyframe at all (decode_failed) says the GOP is longer than it, too.
+                self._gops[(cam.id, role_url[1])] = (obs.stream.gop_s or gop, obs.stream.gop_min_s)
         if not results:
             await self.leases.reschedule(cam.id, now_utc() + timedelta(seconds=self.config.schedule.interval), priority=0)
             await self.leases.release(lease)

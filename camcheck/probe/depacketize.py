@@ -525,12 +525,12 @@ class RtpCollector:
 
     @property
     def gop_min_s(self) -> float | None:
-        """With exactly one keyframe seen: seconds from it to the last frame read (the keyframe
-        interval is longer than that); None otherwise."""
+        """With fewer than two keyframes seen, the keyframe interval is longer than this: seconds
+        from the keyframe (or, with none, from the first frame) to the last frame read; else None."""
         k = self.keyframe_ts
-        if len(k) != 1 or self.last_frame_ts is None:
+        if len(k) > 1 or self.last_frame_ts is None or self.first_frame_ts is None:
             return None
-        span = (self.last_frame_ts - k[0]) / self.clock_rate
+        span = (self.last_frame_ts - (k[0] if k else self.first_frame_ts)) / self.clock_rate
         return span if span > 0 else None
 
     def bitrate_kbps(self) -> float | None:

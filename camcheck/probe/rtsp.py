@@ -343,8 +343,12 @@ class _Run:
             self.fail("stalled", msg)  # still decode what came, for the evidence
         if col.first_key is None:
             damaged = f" ({col.corrupt_keyframes} damaged by packet loss)" if col.corrupt_keyframes else ""
+            # Undamaged frames and no keyframe: maybe only a keyframe interval longer than the check.
+            hint = "" if damaged or not self.obs.stream.gop_min_s else (
+                f" (a camera sending a keyframe less often than every {self.obs.stream.gop_min_s:.0f} s "
+                "needs a longer timeout)")
             raise ProbeFailure("decode_failed", f"{col.frames} frames arrived but no complete keyframe{damaged} "
-                                                f"within {self.rel():.1f} s; no picture can be decoded")
+                                                f"within {self.rel():.1f} s; no picture can be decoded{hint}")
 
     def _batch_reads(self) -> None:
         """Read the TCP connection in batches sized for the stream's rate (see BATCH_START_S)."""

@@ -35,24 +35,27 @@ def test_deadline_covers_joining_mid_gop_and_the_wait():
     assert stream_deadline_s(10, 1.5, 40.0, 28) == 60  # capped at a minute
 
 
-async def test_frozen_long_gop_camera_is_flagged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A keyframe every 6 s, longer than the default wait (4 s): the first check sees one keyframe,
-    # the next ones wait for the second, and the frozen picture is confirmed.
+async def test_long_gop_cameras_frozen_flagged_healthy_kept_working(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # slow-gop: frozen, a keyframe every 6 s, longer than the default wait (4 s): the first check sees
+    # one keyframe, the next ones wait for the second, and the frozen picture is confirmed.
+    # sparse-gop: healthy, a keyframe every 12 s: a check of the configured 8 s often ends before any
+    # keyframe (decode_failed); the next ones wait long enough, and it stays working.
     monkeypatch.setenv("CAMCHECK_TEST_CAM_PW", PASSWORD)
     db = f"sqlite:///{tmp_path / 'registry.db'}"
-    fleet_cfg = small_fleet_config(["slow-gop"], faults={"slow-gop": "frozen"})
-    fleet_cfg["defaults"]["sub"] = {**SUB, "gop": 60}  # 10 fps
-    fleet_cfg["cameras"][0]["start"] = "live"  # no GOP cache: every session joins mid-GOP
+    ids = ["slow-gop", "sparse-gop"]
+    fleet_cfg = small_fleet_config(ids, faults={"slow-gop": "frozen"})
+    for cam, gop in zip(fleet_cfg["cameras"], (60, 120)):  # 10 fps
+        cam.update(start="live", sub={**SUB, "gop": gop})  # no GOP cache: every session joins mid-GOP
     async with running_fleet(fleet_cfg) as fleet:
         store = await open_store(db, migrate=True)
-        await register_sub_only(store, fleet, ["slow-gop"])
-        daemon = build_daemon(daemon_config(db, probe={"timeout": 8, "window": 1.5, "max_keyframe_wait": 9}))
+        await register_sub_only(store, fleet, ids)
+        daemon = build_daemon(daemon_config(db, probe={"timeout": 8, "window": 1.5, "max_keyframe_wait": 14}))
         task = asyncio.create_task(daemon.run_forever())
         try:
             await asyncio.wait_for(daemon.started.wait(), 30)
 
-            async def status() -> str:
-                cam = await store.get_camera("slow-gop")
+            async def status(cid: str = "slow-gop") -> str:
+                cam = await store.get_camera(cid)
                 return cam.status.value if cam else "missing"
 
             await wait_for(lambda: _is(status, "broken"), 120, "the frozen long-GOP camera broken")
@@ -63,6 +66,15 @@ async def test_frozen_long_gop_camera_is_flagged(tmp_path: Path, monkeypatch: py
             # The first check could not judge it (one keyframe); the later ones could.
             assert "frozen" not in checks[0].findings and checks[0].measured.gop is None
             assert sum("frozen" in c.findings for c in checks) >= 3
+
+            async def gop_measured() -> bool:
+                cam = await store.get_camera("sparse-gop")
+                return cam is not None and cam.measured.gop is not None
+            await wait_for(gop_measured, 90, "the sparse GOP measured")
+            cam = await store.get_camera("sparse-gop")
+            assert cam.measured.gop == pytest.approx(12.0, rel=0.05)
+            assert await status("sparse-gop") == "working", cam.status_reason
+            assert {t.to_state.value for t in await store.list_transitions("sparse-gop")} == {"working"}
         finally:
             daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
             await asyncio.wait_for(task, 60)

@@ -152,7 +152,7 @@ def _frames(col: RtpCollector, arrivals: list[float], spacing: int = 3600, key_e
         col.feed(_rtp(seq0 + i, i * spacing, (b"\x65" if key else b"\x41") + b"x" * 10), now=now)
 
 
-def test_one_keyframe_gives_a_lower_bound_on_the_gop_not_a_gop():
+def test_fewer_than_two_keyframes_give_a_lower_bound_on_the_gop_not_a_gop():
     col = RtpCollector("h264", 96, 90000, 0)
     _frames(col, [i * 0.04 for i in range(76)])  # 3 s at 25 fps, a keyframe at the start only
     col.close(3.1)
@@ -162,6 +162,11 @@ def test_one_keyframe_gives_a_lower_bound_on_the_gop_not_a_gop():
     _frames(two, [i * 0.04 for i in range(76)], key_every=50)
     two.close(3.1)
     assert two.gop_s == pytest.approx(2.0) and two.gop_min_s is None
+    none = RtpCollector("h264", 96, 90000, 0)  # joined mid-GOP, no keyframe yet: longer than the read
+    for i in range(51):
+        none.feed(_rtp(i, i * 3600, b"\x41" + b"x" * 10), now=i * 0.04)
+    none.close(2.1)
+    assert none.first_key is None and none.gop_min_s == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize("declared", [25.0, None])
