@@ -8,6 +8,8 @@
     .venv/bin/python bench/bench_fleet.py --quick --codec mixed # H.264 and H.265 cameras, alternating
     .venv/bin/python bench/bench_fleet.py --quick --codec h265 --scene parking --fps 25 --gop 25
     .venv/bin/python bench/bench_fleet.py --quick --size 1280x720 --bitrate 1500 --scene garden
+    .venv/bin/python bench/bench_fleet.py --quick --gop 150 --start live       # 10 s GOP ("smart codec")
+    .venv/bin/python bench/bench_fleet.py --quick --gop 150 --start live --max-keyframe-wait 0  # as before
 
 What runs (all on this machine, all real processes):
 - the simulator (`camcheck simulate`, 1 or more child processes) serving N sub-stream cameras
@@ -110,7 +112,7 @@ def camera_codecs(ids: list[str], codec: str, plan: dict[str, str]) -> dict[str,
 
 
 def fleet_config(ids: list[str], codecs: dict[str, str], sub: dict[str, Any] = SUB,
-                 scene: str = "street") -> dict[str, Any]:
+                 scene: str = "street", start: str = "keyframe") -> dict[str, Any]:
     def cam(cid: str) -> dict[str, Any]:
         spec = {**sub, "codec": codecs[cid]}
         return {"id": cid, "scene": scene, "main": spec, "sub": spec}
@@ -120,6 +122,7 @@ def fleet_config(ids: list[str], codecs: dict[str, str], sub: dict[str, Any] = S
             "credentials": {"username": "admin", "password": PASSWORD, "auth": "digest"},
             "max_sessions": 2,
             "osd_text": "BENCH",
+            "start": start,
         },
         "cameras": [cam(cid) for cid in ids],
     }
@@ -161,7 +164,7 @@ def daemon_config(db_url: str, args: argparse.Namespace) -> dict[str, Any]:
         "http": {"bind": "127.0.0.1", "port": 0},
         "schedule": {"interval": args.interval, "max_in_flight": args.max_in_flight, "per_parent": 4,
                      "onvif_interval": 86400},
-        "probe": {"timeout": 10, "window": args.window},
+        "probe": {"timeout": 10, "window": args.window, "max_keyframe_wait": args.max_keyframe_wait},
         # Confirmation re-checks a few seconds apart (production: 20 s and 60 s), so the benchmark
         # sees confirmed verdicts in minutes.
         "status": {"confirm_delays_s": [3.0, 3.0], "recover_delay_s": 3.0, "finding_confirm_delay_s": 3.0},
@@ -320,6 +323,12 @@ def main() -> int:
                     help=f"picture size WxH, or a name such as 720p (default {SUB['width']}x{SUB['height']})")
     ap.add_argument("--bitrate", type=int, default=SUB["bitrate_kbps"],
                     help=f"stream bitrate, kbit/s (default {SUB['bitrate_kbps']})")
+    ap.add_argument("--start", choices=("keyframe", "live"), default="keyframe",
+                    help="where a camera's new session starts: at its last keyframe (a GOP cache, the "
+                         "default) or mid-GOP at the next frame")
+    ap.add_argument("--max-keyframe-wait", type=float, default=20.0,
+                    help="the daemon's probe.max_keyframe_wait (default 20; 0 = never wait longer than "
+                         "max(2 x window, 4 s) for a second keyframe, as before long-GOP support)")
     ap.add_argument("--ffmpeg-sample", type=int, default=20)
     ap.add_argument("--keep", type=Path, help="copy the registry and the daemon's log into this directory")
     args = ap.parse_args()
@@ -337,14 +346,15 @@ def main() -> int:
     print(f"bench_fleet: {n} cameras (sub-stream {args.codec} {sub['width']}x{sub['height']}@{sub['fps']}fps "
           f"GOP {sub['gop']} {sub['bitrate_kbps']} kbit/s, scene {args.scene}), {len(plan)} with a fault, interval {args.interval:g}s, "
           f"max_in_flight {args.max_in_flight}, window {args.window:g}s, {args.sim_procs} simulator process(es), "
-          f"{args.workers} daemon process(es)",
+          f"{args.workers} daemon process(es), sessions start at {'a keyframe' if args.start == 'keyframe' else 'the next frame'}, "
+          f"max keyframe wait {args.max_keyframe_wait:g}s",
           flush=True)
 
     with tempfile.TemporaryDirectory(prefix="camcheck-bench-fleet-") as tmpdir, contextlib.ExitStack() as stack:
         tmp = Path(tmpdir)
         t_sim = time.monotonic()
         chunks = [ids[i::args.sim_procs] for i in range(args.sim_procs)]
-        fleets: list[ProcessFleetHandle] = [stack.enter_context(fleet_process(fleet_config(c, codecs, sub, args.scene),
+        fleets: list[ProcessFleetHandle] = [stack.enter_context(fleet_process(fleet_config(c, codecs, sub, args.scene, args.start),
                                                                           startup_timeout=900))
                                             for c in chunks]
         owner = {cid: f for f, c in zip(fleets, chunks) for cid in c}
