@@ -67,8 +67,9 @@ def stream_deadline_s(timeout: float, window: float, gop_s: float | None, keyfra
     """The whole check's budget: the configured timeout, stretched when the camera's keyframe
     interval is long (joined mid-GOP, the probe waits up to one GOP for the first keyframe and
     `keyframe_wait` for the second), capped at a minute."""
-    first = gop_s or keyframe_wait or 0.0
-    need = 4.0 + max(window, first + (keyframe_wait or 0.0))
+    first = max(gop_s or 0.0, keyframe_wait or 0.0)  # a wait longer than the GOP on record: it is stale
+    second = keyframe_wait or (min(gop_s, default_keyframe_wait(window)) if gop_s else 0.0)
+    need = 4.0 + max(window, first + second)
     return min(60.0, max(timeout, need))
 
 
@@ -86,9 +87,13 @@ async def run_stream_check(
     incident: ParentIncident | None,
     reference: bytes | None,
     node_id: str,
+    gop_s: float | None = None,
 ) -> CheckResult:
+    """One stream check. `gop_s`: the stream's keyframe interval as last measured (default: the
+    registry's measured GOP), which stretches the deadline (see stream_deadline_s)."""
     target = stream_target(cam, creds, role_url=role_url, transport=transport, reference=reference)  # type: ignore[arg-type]
-    budget = stream_deadline_s(timeout, settings.window, cam.measured.gop, settings.keyframe_wait)
+    gop = cam.measured.gop if gop_s is None else gop_s
+    budget = stream_deadline_s(timeout, settings.window, gop, settings.keyframe_wait)
     loop = asyncio.get_running_loop()
     obs = await probe_rtsp(target, settings, loop.time() + budget)
     role = role_url[1]

@@ -394,7 +394,7 @@ class Daemon:
             r = await run_stream_check(
                 cam, state, creds, role_url=role_url, settings=settings, transport=self.config.probe.transport,
                 timeout=self.config.probe.timeout, policy=self.policy, maintenance=maintenance, incident=incident,
-                reference=await self._reference(cam.id), node_id=self.node_id,
+                reference=await self._reference(cam.id), node_id=self.node_id, gop_s=gop,
             )
             results.append(r)
             state = r.evaluation.state

@@ -30,7 +30,10 @@ def test_keyframe_wait_follows_what_the_last_check_saw():
 
 def test_deadline_covers_joining_mid_gop_and_the_wait():
     assert stream_deadline_s(10, 1.5, None) == 10
-    assert stream_deadline_s(10, 1.5, 8.0, 10.5) == pytest.approx(4 + 8 + 10.5)  # first keyframe <= 1 GOP, then the wait
+    assert stream_deadline_s(5, 2.0, 2.0) == 8  # a 2 s GOP: up to one for the first keyframe, one for the second
+    assert stream_deadline_s(5, 2.0, 4.0) == 12  # a 4 s GOP: the default wait (4 s) covers the second
+    assert stream_deadline_s(10, 1.5, 8.0, 10.5) == pytest.approx(4 + 2 * 10.5)  # first keyframe <= 1 GOP, then the wait
+    assert stream_deadline_s(10, 1.5, 2.0, 20) == pytest.approx(44)  # a GOP on record shorter than the wait is stale
     assert stream_deadline_s(10, 1.5, None, 20) == pytest.approx(44)  # GOP unknown: as long as the wait
     assert stream_deadline_s(10, 1.5, 40.0, 28) == 60  # capped at a minute
 
