@@ -16,7 +16,8 @@ from pathlib import Path
 SCRIPT = Path(__file__).with_name("gst_rtsp_server.py")
 SYSTEM_PYTHON = "/usr/bin/python3"
 
-# Live 640x360 H.264 test source, camera-like: fixed GOP, no B-frames, SPS/PPS with every IDR.
+# Live 640x360 H.264 test source, camera-like: fixed GOP, no B-frames (unless `bframes`: Main
+# profile, frames sent in decoding order, as a few camera models do), SPS/PPS with every IDR.
 def h264_launch(
     source: str = "videotestsrc is-live=true pattern=ball",
     width: int = 640,
@@ -24,11 +25,15 @@ def h264_launch(
     fps: int = 25,
     gop: int = 50,
     bitrate_kbps: int = 512,
+    bframes: int = 0,
 ) -> str:
+    # zerolatency rules B-frames out
+    enc = f"bframes={bframes} b-adapt=false" if bframes else "tune=zerolatency bframes=0"
+    profile = "main" if bframes else "baseline"
     return (
         f"( {source} ! videoconvert ! videoscale ! video/x-raw,format=I420,width={width},height={height},framerate={fps}/1 "
-        f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bframes=0 bitrate={bitrate_kbps} "
-        f"! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        f"! x264enc {enc} speed-preset=ultrafast key-int-max={gop} bitrate={bitrate_kbps} "
+        f"! video/x-h264,profile={profile} ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
     )
 
 

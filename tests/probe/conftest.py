@@ -19,6 +19,8 @@ from tests.probe._probe_util import (
     _stall_launch,
 )
 
+# a ball moving over a mid-grey picture with a clock (the default ball is on black: a black picture)
+MOVING_SOURCE = "videotestsrc is-live=true pattern=ball background-color=0xff806040 ! timeoverlay"
 FROZEN_SOURCE = ('videotestsrc is-live=true pattern=smpte100 ! timeoverlay '
                  'font-desc="Sans 10" valignment=top halignment=left ypad=2 xpad=4')
 
@@ -39,6 +41,11 @@ def gst_open() -> Iterator[gst.GstServer]:
         {"path": "/white", "launch": _h264(source="videotestsrc is-live=true pattern=white"), "protocols": "any"},
         # a still picture with a ticking OSD clock: what a frozen camera looks like
         {"path": "/frozen", "launch": _h264(source=FROZEN_SOURCE), "protocols": "any"},
+        # B-frames (frames arrive in decoding order): a moving picture and a frozen one
+        {"path": "/bframes", "launch": gst.h264_launch(MOVING_SOURCE, width=GST_W, height=GST_H, gop=25, bframes=2),
+         "protocols": "any"},
+        {"path": "/frozen-bframes", "launch": gst.h264_launch(FROZEN_SOURCE, width=GST_W, height=GST_H, gop=25,
+                                                              bframes=2), "protocols": "any"},
         # ... with a "smart codec" GOP: a keyframe every 8 s
         {"path": "/frozen-long-gop", "launch": gst.h264_launch(FROZEN_SOURCE, width=GST_W, height=GST_H, gop=200),
          "protocols": "any"},
