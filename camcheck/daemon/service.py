@@ -49,6 +49,7 @@ from camcheck.daemon.views import camera_view, state_findings
 from camcheck.daemon.workers import WorkerPool
 from camcheck.exporters.events import CameraView, Exporter, TransitionEvent
 from camcheck.probe.observation import Observation, RtspSettings
+from camcheck.probe.onvif import OnvifObservation, match_profile
 from camcheck.probe.onvif_client import warm_wsdls
 from camcheck.registry.leases import CheckCommit, Lease, LeaseLost, Leases
 from camcheck.registry.models import EvidenceKind, StoredCamera, now_utc
@@ -378,6 +379,8 @@ class Daemon:
             )
             results.append(r)
             state = r.evaluation.state
+            if isinstance(r.observation, OnvifObservation):
+                self._seed_gops(cam, r.observation)
 
         try:
             role_url = choose_stream(cam, want_main=self._main_due(state, now))
@@ -407,6 +410,16 @@ class Daemon:
             await self.leases.release(lease)
             return
         await self._commit(cam, lease, results)
+
+    def _seed_gops(self, cam: StoredCamera, obs: OnvifObservation) -> None:
+        """The encoder's configured GOP (ONVIF GovLength / frame rate) for streams no check has
+        measured yet: a long-GOP camera's first stream check then waits for its second keyframe."""
+        for role, url in (("main", cam.main_stream_url), ("sub", cam.sub_stream_url)):
+            if not url or (cam.id, role) in self._gops:
+                continue
+            profile = match_profile(url, obs.profiles)
+            if profile is not None and profile.get("gop_s"):
+                self._gops[(cam.id, role)] = (float(profile["gop_s"]), None)
 
     def _main_due(self, state: CameraState, now: float) -> bool:
         """The main (recorded) stream once per claims interval, the cheap sub-stream otherwise."""
