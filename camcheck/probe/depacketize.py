@@ -124,6 +124,7 @@ class RtpCollector:
         self.keyframe_ts: list[int] = []
         self._frame_times: list[tuple[float, int]] = []  # (arrival, RTP timestamp) of each frame, for fps
         self.declared_fps: float | None = None  # from the SDP or SPS, when known (see fps)
+        self._reordered = False  # a frame's timestamp went back (B-frames)
         self.corrupt_keyframes = 0
         # RTP payload bytes of each complete inter (non-key) frame, in arrival order, less the
         # non-picture NAL units of the frames whose NAL units are read (those starting with a
@@ -396,6 +397,8 @@ class RtpCollector:
         if self._au_capture and self._fu is not None:
             self._au_corrupt = True  # last fragment never came
         if self._au_vcl and ts != self.last_frame_ts:
+            if self.last_frame_ts is not None and ts < self.last_frame_ts:
+                self._reordered = True  # B-frames: sent in decoding order, stamped in display order
             self.frames += 1
             if self.first_frame_ts is None:
                 self.first_frame_ts = ts
@@ -484,16 +487,27 @@ class RtpCollector:
         not plausible (constant, or disagreeing with the wall clock by more than 2x)."""
         if self.frames < 2 or self.first_frame_ts is None or self.last_frame_ts is None:
             return None
-        span_ts = (self.last_frame_ts - self.first_frame_ts) / self.clock_rate
+        span_ts, intervals = self._clock_span()
         span_wall = (self.last_frame_arrival or 0.0) - (self.first_frame_arrival or 0.0)
-        span = span_ts
         if span_ts <= 0 or (span_wall >= 0.5 and not (0.5 <= span_ts / span_wall <= 2.0)
-                            and not self._caught_up(span_ts, span_wall)):
-            span = span_wall
-        if span <= 0:
+                            and not self._caught_up(span_ts / intervals, span_ts, span_wall)):
+            span_ts, intervals = span_wall, self.frames - 1
+        if span_ts <= 0:
             return None
-        fps = (self.frames - 1) / span
+        fps = intervals / span_ts
         return fps if 0 < fps <= 1000 else None
+
+    def _clock_span(self) -> tuple[float, int]:
+        """(seconds on the RTP clock, frame intervals in them) over the frames read. With B-frames
+        (timestamps out of order) only up to the last B-frame: the anchor frames after it come
+        before the B-frames shown ahead of them, which may not have arrived yet."""
+        if not self._reordered:
+            return (self.last_frame_ts - self.first_frame_ts) / self.clock_rate, self.frames - 1
+        times = self._frame_times
+        last_b = next(i for i in range(len(times) - 1, 0, -1) if times[i][1] < times[i - 1][1])
+        upto = times[last_b][1]
+        shown = [ts for _, ts in times if ts <= upto]
+        return (upto - min(shown)) / self.clock_rate, len(shown) - 1  # >= 1: the B-frame and its anchor
 
     @property
     def gop_s(self) -> float | None:
@@ -503,7 +517,7 @@ class RtpCollector:
         gop = (k[-1] - k[0]) / (len(k) - 1) / self.clock_rate
         return gop if gop > 0 else None
 
-    def _caught_up(self, span_ts: float, span_wall: float) -> bool:
+    def _caught_up(self, interval: float, span_ts: float, span_wall: float) -> bool:
         """Timestamps ahead of the wall clock because the camera sent its GOP cache faster than real
         time on PLAY, then frames in real time: judged by the declared frame rate when known, else
         by the second half of the read, where a burst is over but a wrong clock still runs away.
@@ -513,7 +527,7 @@ class RtpCollector:
             return False
         if self.declared_fps:
             # Arrivals are read in batches of up to a second: the declared rate is the better judge.
-            return abs((self.frames - 1) / span_ts / self.declared_fps - 1) <= 0.25
+            return abs(1 / interval / self.declared_fps - 1) <= 0.25
         times = self._frame_times
         end_wall, end_ts = times[-1]
         mid = end_wall - span_wall / 2

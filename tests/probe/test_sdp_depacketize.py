@@ -180,6 +180,20 @@ def test_fps_counts_a_gop_cache_burst_by_its_timestamps(declared):
     assert col.fps == pytest.approx(25, rel=0.01)
 
 
+def test_fps_with_b_frames_counts_up_to_the_last_b_frame():
+    # Decoding order I0 P3 B1 B2 P6 B4 B5 ... P24, then P27 whose B25 B26 have not come: 25 fps.
+    order = [0]
+    for anchor in range(3, 25, 3):
+        order += [anchor, anchor - 2, anchor - 1]
+    order.append(27)
+    col = RtpCollector("h264", 96, 90000, 0)
+    for i, frame in enumerate(order):
+        col.feed(_rtp(i, frame * 3600, (b"\x65" if i == 0 else b"\x41") + b"x" * 10), now=i * 0.04)
+    col.close(2.0)
+    assert col.frames == len(order)
+    assert col.fps == pytest.approx(25)  # counted to the end, (26 frames - 1) / 1.08 s = 23.1
+
+
 @pytest.mark.parametrize("declared", [25.0, None])
 def test_fps_believes_the_wall_clock_when_timestamps_lie(declared):
     # Stamped as 25 fps but 5 frames a second arrive (the simulator's low_fps): the wall clock wins.
