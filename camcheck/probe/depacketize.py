@@ -507,7 +507,8 @@ class RtpCollector:
         last_b = next(i for i in range(len(times) - 1, 0, -1) if times[i][1] < times[i - 1][1])
         upto = times[last_b][1]
         shown = [ts for _, ts in times if ts <= upto]
-        return (upto - min(shown)) / self.clock_rate, len(shown) - 1  # >= 1: the B-frame and its anchor
+        # A B-frame shown before every other frame read gives 0 s: fps then counts arrivals.
+        return (upto - min(shown)) / self.clock_rate, len(shown) - 1
 
     @property
     def gop_s(self) -> float | None:

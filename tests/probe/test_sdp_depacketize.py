@@ -192,6 +192,10 @@ def test_fps_with_b_frames_counts_up_to_the_last_b_frame():
     col.close(2.0)
     assert col.frames == len(order)
     assert col.fps == pytest.approx(25)  # counted to the end, (26 frames - 1) / 1.08 s = 23.1
+    join = RtpCollector("h264", 96, 90000, 0)  # joined on an anchor, then the B-frame shown before it
+    join.feed(_rtp(0, 6 * 3600, b"\x41" + b"x" * 10), now=0.0)
+    join.feed(_rtp(1, 4 * 3600, b"\x41" + b"x" * 10), now=0.04)
+    assert join.fps == pytest.approx(25)  # nothing on the clock before it: counted on arrivals
 
 
 @pytest.mark.parametrize("declared", [25.0, None])
