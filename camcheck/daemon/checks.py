@@ -58,9 +58,8 @@ def keyframe_wait_s(window: float, gop_s: float | None, gop_min_s: float | None,
         return None
     if gop_min_s is not None and (gop_s is None or gop_s <= gop_min_s):
         return max_wait
-    if gop_s is not None and gop_s * GOP_MARGIN + 0.5 > default:
-        return min(max_wait, gop_s * GOP_MARGIN + 0.5)
-    return None
+    wait = None if gop_s is None else gop_s * GOP_MARGIN + 0.5
+    return min(max_wait, wait) if wait is not None and wait > default else None
 
 
 def stream_deadline_s(timeout: float, window: float, gop_s: float | None, keyframe_wait: float | None = None) -> float:
