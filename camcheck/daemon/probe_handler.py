@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from camcheck.daemon.checks import stream_deadline_s
 from camcheck.daemon.targets import Credentials, TargetError, choose_stream, resolve_credentials, stream_target
 from camcheck.exporters.config import ProbeModule
 from camcheck.probe.observation import Observation, RtspSettings, RtspTarget
@@ -28,6 +29,7 @@ def observation_facts(obs: Observation) -> dict[str, Any]:
         "height": s.height,
         "bitrate_kbps": s.bitrate_kbps,
         "gop_seconds": s.gop_s,
+        "gop_min_seconds": s.gop_min_s,  # one keyframe in this long: frozen was not judged
         "packet_loss": s.packet_loss,
         "codec": s.codec,
     }
@@ -60,10 +62,12 @@ class ProbeHandler:
                 raise LookupError(camera_id)
             try:
                 creds = resolve_credentials(cam, cfg.credentials)
-                rt = stream_target(cam, creds, role_url=choose_stream(cam, want_main=False),
-                                   transport=cfg.probe.transport)
+                role_url = choose_stream(cam, want_main=False)
+                rt = stream_target(cam, creds, role_url=role_url, transport=cfg.probe.transport)
             except TargetError:
                 return False, {"configuration_error": True}
+            # A long-GOP camera is waited on as its scheduled checks are (the GOP they learnt).
+            gop, keyframe_wait = d.keyframe_plan(cam, role_url[1])
         else:
             assert target is not None and module is not None
             mod = self.modules.get(module)
@@ -78,8 +82,10 @@ class ProbeHandler:
             rt = RtspTarget(url=target, username=creds.username, password=creds.password,
                             transport=mod.transport or cfg.probe.transport)
             probe_timeout = mod.timeout or probe_timeout
-        settings = RtspSettings(window=cfg.probe.window)
-        deadline = loop.time() + probe_timeout
+            gop, keyframe_wait = None, mod.keyframe_wait
+        window = cfg.probe.window
+        settings = RtspSettings(window=window, keyframe_wait=keyframe_wait)
+        deadline = loop.time() + stream_deadline_s(probe_timeout, window, gop, keyframe_wait)
         if caller_deadline is not None:
             deadline = min(deadline, caller_deadline)
         obs = await probe_rtsp(rt, settings, deadline)

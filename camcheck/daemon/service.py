@@ -389,10 +389,9 @@ class Daemon:
             role_url = None
         if role_url is not None:
             pc = self.config.probe
-            gop, gop_min = self._gops.get((cam.id, role_url[1]), (cam.measured.gop, None))
+            gop, wait = self.keyframe_plan(cam, role_url[1])
             settings = RtspSettings(
-                window=pc.window, want_snapshot=True, snapshot_max_width=pc.snapshot_max_width,
-                keyframe_wait=keyframe_wait_s(pc.window, gop, gop_min, pc.max_keyframe_wait),
+                window=pc.window, want_snapshot=True, snapshot_max_width=pc.snapshot_max_width, keyframe_wait=wait,
             )
             r = await run_stream_check(
                 cam, state, creds, role_url=role_url, settings=settings, transport=self.config.probe.transport,
@@ -410,6 +409,14 @@ class Daemon:
             await self.leases.release(lease)
             return
         await self._commit(cam, lease, results)
+
+    def keyframe_plan(self, cam: StoredCamera, role: str) -> tuple[float | None, float | None]:
+        """(the GOP on record, how long to wait for a second keyframe: None = the probe's default)
+        for a check of `cam`'s `role` stream, from what its last checks measured (or ONVIF said;
+        after a restart, the registry's measured GOP)."""
+        pc = self.config.probe
+        gop, gop_min = self._gops.get((cam.id, role), (cam.measured.gop, None))
+        return gop, keyframe_wait_s(pc.window, gop, gop_min, pc.max_keyframe_wait)
 
     def _seed_gops(self, cam: StoredCamera, obs: OnvifObservation) -> None:
         """The encoder's configured GOP (ONVIF GovLength / frame rate) for streams no check has

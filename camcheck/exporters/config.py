@@ -79,6 +79,11 @@ class ProbeModule(_Section):
     credential: str | None = Field(None, description="name of an entry in the top-level credentials: section")
     transport: Literal["tcp", "udp"] | None = None
     timeout: float | None = Field(None, gt=0, le=120)
+    keyframe_wait: float | None = Field(
+        None, gt=0, le=28,
+        description="wait up to this long for a second keyframe (frozen is judged between two): for targets "
+        "with a long GOP; the probe's timeout stretches to fit, within the scrape's timeout",
+    )
 
 
 class PrometheusConfig(_Section):

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from camcheck.config.model import ConfigError, load_config, parse_config
+from camcheck.exporters.config import parse_exporters_config
 from camcheck.secrets import Secret
 
 
@@ -74,4 +75,6 @@ def test_two_password_sources_rejected() -> None:
 
 def test_example_config_is_valid() -> None:
     example = Path(__file__).parents[2] / "config" / "camcheck.example.yaml"
-    load_config(example)
+    cfg = load_config(example)
+    modules = parse_exporters_config(cfg.exporters).prometheus.probe_modules
+    assert modules["rtsp_default"].credential in cfg.credentials

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from camcheck.daemon.app import build_daemon
@@ -57,7 +58,9 @@ async def test_long_gop_cameras_frozen_flagged_healthy_kept_working(tmp_path: Pa
         await register_sub_only(store, fleet, ids)
         cam = await store.get_camera("slow-gop")
         await store.upsert_cameras([cam.model_copy(update={"onvif_endpoint": fleet.onvif_endpoint("slow-gop")})])
-        daemon = build_daemon(daemon_config(db, probe={"timeout": 8, "window": 1.5, "max_keyframe_wait": 14}))
+        modules = {"plain": {"credential": "sim"}, "long_gop": {"credential": "sim", "keyframe_wait": 8}}
+        daemon = build_daemon(daemon_config(db, probe={"timeout": 8, "window": 1.5, "max_keyframe_wait": 14},
+                                            exporters={"prometheus": {"probe_modules": modules}}))
         task = asyncio.create_task(daemon.run_forever())
         try:
             await asyncio.wait_for(daemon.started.wait(), 30)
@@ -76,6 +79,24 @@ async def test_long_gop_cameras_frozen_flagged_healthy_kept_working(tmp_path: Pa
             assert len(stream_checks) >= 3 and all("frozen" in c.findings for c in stream_checks), stream_checks
             assert all(c.measured.gop == pytest.approx(6.0, rel=0.05) for c in stream_checks)
 
+            # The blackbox-style /probe waits as the scheduled checks do: for a registered camera,
+            # by the GOP they learnt; for a target, by its module's keyframe_wait.
+            base = f"http://127.0.0.1:{daemon.http.port}/probe"
+            url = fleet.url("slow-gop", "sub")
+            async with aiohttp.ClientSession() as s:
+                for params, judged in (({"camera": "slow-gop"}, True), ({"target": url, "module": "long_gop"}, True),
+                                       ({"target": url, "module": "plain"}, False)):
+                    async with s.get(base, params=params) as r:
+                        body = await r.text()
+                    assert r.status == 200, body
+                    if judged:
+                        assert "probe_success 0.0" in body, (params, body)
+                        assert 'camcheck_probe_finding{finding="frozen"} 1.0' in body, (params, body)
+                        assert _gauge(body, "camcheck_probe_gop_seconds") == pytest.approx(6.0, rel=0.05)
+                    else:  # the probe's default wait: one keyframe at most, frozen not judged (looks working)
+                        assert "probe_success 1.0" in body and 'finding="frozen"' not in body, body
+                        assert "camcheck_probe_gop_seconds" not in body and _gauge(body, "camcheck_probe_gop_min_seconds") > 0
+
             async def gop_measured() -> bool:
                 cam = await store.get_camera("sparse-gop")
                 return cam is not None and cam.measured.gop is not None
@@ -92,3 +113,9 @@ async def test_long_gop_cameras_frozen_flagged_healthy_kept_working(tmp_path: Pa
 
 async def _is(status, want: str) -> bool:  # noqa: ANN001
     return await status() == want
+
+
+def _gauge(body: str, name: str) -> float:
+    values = [float(line.split()[-1]) for line in body.splitlines() if line.startswith(name + " ")]
+    assert len(values) == 1, (name, body)
+    return values[0]
