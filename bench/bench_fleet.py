@@ -10,6 +10,7 @@
     .venv/bin/python bench/bench_fleet.py --quick --size 1280x720 --bitrate 1500 --scene garden
     .venv/bin/python bench/bench_fleet.py --quick --gop 150 --start live       # 10 s GOP ("smart codec")
     .venv/bin/python bench/bench_fleet.py --quick --gop 150 --start live --max-keyframe-wait 0  # as before
+    .venv/bin/python bench/bench_fleet.py --quick --register main-onvif --main-size 1280x720 --main-bitrate 1500
 
 What runs (all on this machine, all real processes):
 - the simulator (`camcheck simulate`, 1 or more child processes) serving N sub-stream cameras
@@ -17,6 +18,9 @@ What runs (all on this machine, all real processes):
   or every other camera H.265, with the detection table split by codec; ``--scene``, ``--fps``,
   ``--gop``, ``--size`` and ``--bitrate`` change the simulator's scene and the stream's frame rate,
   keyframe interval, picture size and bitrate);
+  With ``--register main`` the registry lists each camera's main stream only (``--main-size``,
+  ``--main-bitrate``), as provincial sheets do; ``main-onvif`` adds its ONVIF device (the simulator's,
+  listing both streams), from which the daemon finds the sub-stream;
 - `camcheck run` (one child process, SQLite registry in a temp dir) with a short interval, so the
   daemon always has a backlog and what is measured is its capacity, not the interval;
 - after the first full cycle (every camera checked once, references recorded), ~1.5 % of the cameras
@@ -112,12 +116,14 @@ def camera_codecs(ids: list[str], codec: str, plan: dict[str, str]) -> dict[str,
 
 
 def fleet_config(ids: list[str], codecs: dict[str, str], sub: dict[str, Any] = SUB,
-                 scene: str = "street", start: str = "keyframe") -> dict[str, Any]:
+                 scene: str = "street", start: str = "keyframe", main: dict[str, Any] | None = None,
+                 onvif: bool = False) -> dict[str, Any]:
     def cam(cid: str) -> dict[str, Any]:
         spec = {**sub, "codec": codecs[cid]}
-        return {"id": cid, "scene": scene, "main": spec, "sub": spec}
+        return {"id": cid, "scene": scene, "main": {**(main or sub), "codec": codecs[cid]}, "sub": spec}
 
     return {
+        "onvif_port_base": 0 if onvif else None,
         "defaults": {
             "credentials": {"username": "admin", "password": PASSWORD, "auth": "digest"},
             "max_sessions": 2,
@@ -143,14 +149,15 @@ def plan_faults(ids: list[str], percent: float) -> dict[str, str]:
     return plan
 
 
-async def register(db_url: str, urls: dict[str, str]) -> None:
+async def register(db_url: str, cameras: dict[str, dict[str, str]]) -> None:
+    """`cameras`: id -> the record's sub_stream_url, or main_stream_url (and onvif_endpoint)."""
     from camcheck.registry.models import CameraRecord
     from camcheck.registry.store import open_store
 
     store = await open_store(db_url, migrate=True)
     try:
-        records = [CameraRecord(id=cid, name=f"bench {cid}", sub_stream_url=url, credentials_ref="sim",
-                                district="Bench", owner_agency="Bench") for cid, url in urls.items()]
+        records = [CameraRecord(id=cid, name=f"bench {cid}", credentials_ref="sim", district="Bench",
+                                owner_agency="Bench", **fields) for cid, fields in cameras.items()]
         for i in range(0, len(records), 1000):
             await store.upsert_cameras(records[i:i + 1000])
     finally:
@@ -329,6 +336,11 @@ def main() -> int:
     ap.add_argument("--max-keyframe-wait", type=float, default=20.0,
                     help="the daemon's probe.max_keyframe_wait (default 20; 0 = never wait longer than "
                          "max(2 x window, 4 s) for a second keyframe, as before long-GOP support)")
+    ap.add_argument("--register", choices=("sub", "main", "main-onvif"), default="sub",
+                    help="what the registry lists per camera: its sub-stream (default), its main stream only, "
+                         "or its main stream and ONVIF device (the daemon then finds the sub-stream)")
+    ap.add_argument("--main-size", type=_size, default=None, help="main stream picture size (default: --size)")
+    ap.add_argument("--main-bitrate", type=int, default=None, help="main stream kbit/s (default: --bitrate)")
     ap.add_argument("--ffmpeg-sample", type=int, default=20)
     ap.add_argument("--keep", type=Path, help="copy the registry and the daemon's log into this directory")
     args = ap.parse_args()
@@ -343,18 +355,25 @@ def main() -> int:
     codecs = camera_codecs(ids, args.codec, plan)
     sub = {**SUB, "fps": args.fps, "gop": args.gop, "width": args.size[0], "height": args.size[1],
            "bitrate_kbps": args.bitrate}
+    main_size = args.main_size or args.size
+    main_spec = {**sub, "width": main_size[0], "height": main_size[1], "bitrate_kbps": args.main_bitrate or args.bitrate}
+    role = "sub" if args.register == "sub" else "main"
     print(f"bench_fleet: {n} cameras (sub-stream {args.codec} {sub['width']}x{sub['height']}@{sub['fps']}fps "
           f"GOP {sub['gop']} {sub['bitrate_kbps']} kbit/s, scene {args.scene}), {len(plan)} with a fault, interval {args.interval:g}s, "
           f"max_in_flight {args.max_in_flight}, window {args.window:g}s, {args.sim_procs} simulator process(es), "
           f"{args.workers} daemon process(es), sessions start at {'a keyframe' if args.start == 'keyframe' else 'the next frame'}, "
-          f"max keyframe wait {args.max_keyframe_wait:g}s",
+          f"max keyframe wait {args.max_keyframe_wait:g}s; registered: "
+          + ("the sub-stream" if role == "sub" else
+             f"the main stream ({main_spec['width']}x{main_spec['height']} {main_spec['bitrate_kbps']} kbit/s)"
+             + (" and the ONVIF device" if args.register == "main-onvif" else " only")),
           flush=True)
 
     with tempfile.TemporaryDirectory(prefix="camcheck-bench-fleet-") as tmpdir, contextlib.ExitStack() as stack:
         tmp = Path(tmpdir)
         t_sim = time.monotonic()
         chunks = [ids[i::args.sim_procs] for i in range(args.sim_procs)]
-        fleets: list[ProcessFleetHandle] = [stack.enter_context(fleet_process(fleet_config(c, codecs, sub, args.scene, args.start),
+        fleets: list[ProcessFleetHandle] = [stack.enter_context(fleet_process(fleet_config(c, codecs, sub, args.scene, args.start, main_spec,
+                                                                                    args.register == "main-onvif"),
                                                                           startup_timeout=900))
                                             for c in chunks]
         owner = {cid: f for f, c in zip(fleets, chunks) for cid in c}
@@ -363,7 +382,15 @@ def main() -> int:
         db_path = tmp / "registry.db"
         db_url = f"sqlite:///{db_path}"
         t_reg = time.monotonic()
-        asyncio.run(register(db_url, {cid: owner[cid].url(cid, "sub") for cid in ids}))
+        def record(cid: str) -> dict[str, str]:
+            if role == "sub":
+                return {"sub_stream_url": owner[cid].url(cid, "sub")}
+            fields = {"main_stream_url": owner[cid].url(cid, "main")}
+            if args.register == "main-onvif":
+                fields["onvif_endpoint"] = owner[cid].onvif_endpoint(cid)
+            return fields
+
+        asyncio.run(register(db_url, {cid: record(cid) for cid in ids}))
         print(f"registered {n} cameras in {time.monotonic() - t_reg:.1f}s", flush=True)
 
         import yaml
@@ -458,7 +485,7 @@ def main() -> int:
         # Phase 3: ffmpeg on a sample of healthy cameras (the daemon is stopped: no contention).
         healthy = [c for c in ids if c not in plan][: args.ffmpeg_sample]
         print(f"ffmpeg -frames:v 1 on {len(healthy)} cameras, one after another ...", flush=True)
-        ff = ffmpeg_baseline([owner[c].url(c, "sub", credentials=True) for c in healthy], tmp)
+        ff = ffmpeg_baseline([owner[c].url(c, role, credentials=True) for c in healthy], tmp)
 
     # -- report ---------------------------------------------------------------------------------------
     print()

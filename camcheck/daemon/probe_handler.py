@@ -62,7 +62,7 @@ class ProbeHandler:
                 raise LookupError(camera_id)
             try:
                 creds = resolve_credentials(cam, cfg.credentials)
-                role_url = choose_stream(cam, want_main=False)
+                role_url = choose_stream(cam, want_main=False, sub=d.sub_stream(cam))
                 rt = stream_target(cam, creds, role_url=role_url, transport=cfg.probe.transport)
             except TargetError:
                 return False, {"configuration_error": True}

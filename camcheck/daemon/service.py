@@ -49,13 +49,13 @@ from camcheck.daemon.views import camera_view, state_findings
 from camcheck.daemon.workers import WorkerPool
 from camcheck.exporters.events import CameraView, Exporter, TransitionEvent
 from camcheck.probe.observation import Observation, RtspSettings
-from camcheck.probe.onvif import OnvifObservation, match_profile
+from camcheck.probe.onvif import OnvifObservation, match_profile, sub_stream_url
 from camcheck.probe.onvif_client import warm_wsdls
 from camcheck.registry.leases import CheckCommit, Lease, LeaseLost, Leases
 from camcheck.registry.models import EvidenceKind, StoredCamera, now_utc
 from camcheck.registry.schema import cameras, check_results, leases as leases_table, parents
 from camcheck.registry.store import Store, open_store
-from camcheck.secrets import mask_text
+from camcheck.secrets import mask_text, mask_url
 from camcheck.systemd import notify, watchdog_interval
 from camcheck.verdict import (
     CameraState,
@@ -139,6 +139,10 @@ class Daemon:
         # (camera, stream role) -> (GOP, GOP at least) from that stream's last check, for the keyframe
         # wait of the next (in memory: after a restart the registry's measured GOP serves).
         self._gops: dict[tuple[str, str], tuple[float | None, float | None]] = {}
+        # camera -> (its registered main URL, the sub-stream URL its ONVIF profiles list) for cameras
+        # registered with a main stream only (in memory: each process asks ONVIF once, see _check_camera).
+        self._subs: dict[str, tuple[str, str]] = {}
+        self._subs_sought: set[str] = set()
         self._worker_checks_seen = 0  # check_results id up to which the workers' checks are counted
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -371,8 +375,15 @@ class Daemon:
         incident = self._incidents.get(cam.parent_id) if cam.parent_id else None
         results: list[CheckResult] = []
 
+        # Decided before the ONVIF check, whose result moves the state's last check time to now.
+        main_due = self._main_due(state, now)
         onvif_next = state.next_checks.get("onvif")
-        if cam.onvif_endpoint and (onvif_next is None or onvif_next.at <= now):
+        # A camera registered with its main stream only: ask ONVIF for a sub-stream at once (once per
+        # process), not at the next ONVIF check, which may be an hour away after a restart.
+        seek_sub = (cam.onvif_endpoint is not None and cam.main_stream_url is not None
+                    and cam.sub_stream_url is None and cam.id not in self._subs_sought)
+        if cam.onvif_endpoint and (onvif_next is None or onvif_next.at <= now or seek_sub):
+            self._subs_sought.add(cam.id)
             r = await run_onvif_check(
                 cam, state, creds, timeout=self.config.probe.timeout, policy=self.policy,
                 maintenance=maintenance, incident=incident, node_id=self.node_id,
@@ -380,10 +391,11 @@ class Daemon:
             results.append(r)
             state = r.evaluation.state
             if isinstance(r.observation, OnvifObservation):
+                self._learn_sub(cam, r.observation)
                 self._seed_gops(cam, r.observation)
 
         try:
-            role_url = choose_stream(cam, want_main=self._main_due(state, now))
+            role_url = choose_stream(cam, want_main=main_due, sub=self.sub_stream(cam))
         except TargetError as exc:
             log.error("camera %s: %s", cam.id, exc)
             role_url = None
@@ -418,10 +430,28 @@ class Daemon:
         gop, gop_min = self._gops.get((cam.id, role), (cam.measured.gop, None))
         return gop, keyframe_wait_s(pc.window, gop, gop_min, pc.max_keyframe_wait)
 
+    def sub_stream(self, cam: StoredCamera) -> str | None:
+        """The sub-stream URL ONVIF gave for a camera registered with its main stream only."""
+        found = self._subs.get(cam.id)
+        return found[1] if found is not None and found[0] == cam.main_stream_url and not cam.sub_stream_url else None
+
+    def _learn_sub(self, cam: StoredCamera, obs: OnvifObservation) -> None:
+        """Checks between main-stream checks go to the smaller stream ONVIF lists (onvif.sub_stream_url):
+        a 640x360 picture costs about a tenth of a 1080p one to decode, and frozen is told best there."""
+        if cam.sub_stream_url or not cam.main_stream_url or not obs.profiles:
+            return
+        url = sub_stream_url(cam.main_stream_url, obs.profiles)
+        if url is None:
+            self._subs.pop(cam.id, None)
+        elif self._subs.get(cam.id) != (cam.main_stream_url, url):
+            self._subs[cam.id] = (cam.main_stream_url, url)
+            log.info("camera %s: checking its sub-stream %s between main-stream checks (from ONVIF)",
+                     cam.id, mask_url(url))
+
     def _seed_gops(self, cam: StoredCamera, obs: OnvifObservation) -> None:
         """The encoder's configured GOP (ONVIF GovLength / frame rate) for streams no check has
         measured yet: a long-GOP camera's first stream check then waits for its second keyframe."""
-        for role, url in (("main", cam.main_stream_url), ("sub", cam.sub_stream_url)):
+        for role, url in (("main", cam.main_stream_url), ("sub", cam.sub_stream_url or self.sub_stream(cam))):
             if not url or (cam.id, role) in self._gops:
                 continue
             profile = match_profile(url, obs.profiles)

@@ -40,13 +40,15 @@ def resolve_credentials(cam: StoredCamera, table: Mapping[str, CredentialConfig]
         raise TargetError(f"credentials {cam.credentials_ref!r}: {exc}") from None
 
 
-def choose_stream(cam: StoredCamera, *, want_main: bool) -> tuple[str, StreamRole]:
+def choose_stream(cam: StoredCamera, *, want_main: bool, sub: str | None = None) -> tuple[str, StreamRole]:
     """The sub-stream is cheap and proves liveness; the main stream is what is recorded, so it is
-    the one compared with the registered resolution and frame rate (every claims interval)."""
+    the one compared with the registered resolution and frame rate (every claims interval).
+    `sub`: a sub-stream URL found elsewhere (ONVIF) for a camera registered without one."""
     if want_main and cam.main_stream_url:
         return cam.main_stream_url, "main"
-    if cam.sub_stream_url:
-        return cam.sub_stream_url, "sub"
+    sub_url = cam.sub_stream_url or sub
+    if sub_url:
+        return sub_url, "sub"
     if cam.main_stream_url:
         return cam.main_stream_url, "main"
     raise TargetError("the camera has no stream URL in the registry")

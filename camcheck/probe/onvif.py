@@ -14,6 +14,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import zeep.exceptions
@@ -807,7 +808,6 @@ def match_profile(stream_url: str, profiles: list[dict[str, Any]]) -> dict[str, 
     """The profile whose stream URI is the probed URL: first compared on host, port and path
     (credentials ignored, default port 554), then on path alone (devices behind NAT advertise
     their LAN address). None when no profile names it: then nothing should be compared."""
-    from urllib.parse import urlsplit
 
     def key(u: str) -> tuple[str, int, str]:
         p = urlsplit(u)
@@ -829,6 +829,53 @@ def match_profile(stream_url: str, profiles: list[dict[str, Any]]) -> dict[str, 
             return p
     by_path = [p for k, p in keyed if k[2] == want[2]]
     return by_path[0] if len(by_path) == 1 else None
+
+
+# A sub-stream smaller than this is not used for checks: the picture analysis is calibrated on
+# 640x360 and larger pictures (a 352x288 third stream would blur every finding).
+SUB_STREAM_MIN_PIXELS = 640 * 360
+_VIDEO_ENCODINGS = frozenset({"H264", "H265", "HEVC"})
+
+
+def sub_stream_url(main_url: str, profiles: list[dict[str, Any]]) -> str | None:
+    """The camera's cheaper stream, to check liveness between main-stream checks, when only the
+    main stream is registered: among the profiles of the device that serves `main_url` (see
+    match_profile), the smallest H.264/H.265 one of at least SUB_STREAM_MIN_PIXELS that is smaller
+    than the main stream. Its path (and query) on the main URL's host and port: devices behind NAT
+    advertise their LAN address, and a camera serves all its streams on one RTSP port. None when
+    there is no such profile."""
+    main = match_profile(main_url, profiles)
+    if main is None:
+        return None
+
+    def pixels(p: dict[str, Any]) -> int:
+        w, h = p.get("width"), p.get("height")
+        return w * h if isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0 else 0
+
+    main_pixels = pixels(main)
+    try:
+        base = urlsplit(main_url)
+        main_parts = urlsplit(main["stream_uri"])
+    except ValueError:
+        return None
+    best: tuple[int, str] | None = None
+    for p in profiles:
+        uri = p.get("stream_uri")
+        encoding = str(p.get("encoding") or "").upper().replace(".", "")
+        if p is main or not uri or "***" in uri or encoding not in _VIDEO_ENCODINGS:
+            continue  # (a URI that carried credentials arrives masked and cannot be rebuilt)
+        px = pixels(p)
+        if not SUB_STREAM_MIN_PIXELS <= px < main_pixels:
+            continue
+        try:
+            parts = urlsplit(uri)
+        except ValueError:
+            continue
+        if parts.scheme.lower() != "rtsp" or (parts.path, parts.query) == (main_parts.path, main_parts.query):
+            continue
+        if best is None or px < best[0]:
+            best = (px, urlunsplit((base.scheme, base.netloc.rpartition("@")[2], parts.path, parts.query, "")))
+    return best[1] if best else None
 
 
 def pick_stream_uri(obs: OnvifObservation) -> str | None:

@@ -97,3 +97,33 @@ def test_config_findings_uses_the_profile_serving_the_url() -> None:
     (f,) = config_findings(obs, "rtsp://203.0.113.9:554/cam/main", measured)
     assert f["detail"] == {"property": "resolution", "configured": "1920x1080", "measured": "640x360", "profile": "main"}
     assert config_findings(obs, "rtsp://203.0.113.9/other", measured) == []
+
+
+def _profile(token: str, uri: str, width: int, height: int, encoding: str = "H264") -> dict:
+    return {"token": token, "stream_uri": uri, "width": width, "height": height, "encoding": encoding}
+
+
+def test_sub_stream_url_is_the_smallest_usable_sibling_of_the_main_stream() -> None:
+    from camcheck.probe.onvif import sub_stream_url
+
+    lan = "rtsp://192.168.1.64:554/Streaming/Channels/"
+    hik = [_profile("p1", lan + "101", 1920, 1080), _profile("p2", lan + "102", 640, 360),
+           _profile("p3", lan + "103", 352, 288)]  # a third stream too small for the picture analysis
+    # Registered as seen through NAT (another host and port), with credentials: the sub-stream keeps
+    # the registered host and port, and no credentials (they come from the registry's credentials_ref).
+    assert sub_stream_url("rtsp://admin:pw@203.0.113.5:8554/Streaming/Channels/101", hik) == \
+        "rtsp://203.0.113.5:8554/Streaming/Channels/102"
+    assert sub_stream_url(lan + "101", list(reversed(hik))) == lan + "102"
+    # Dahua: one path, the stream in the query.
+    dahua = "rtsp://10.0.1.5:554/cam/realmonitor?channel=1&subtype="
+    profiles = [_profile("m", dahua + "0", 2688, 1520, "H265"), _profile("s", dahua + "1", 704, 576, "H.264")]
+    assert sub_stream_url(dahua + "0", profiles) == dahua + "1"
+    # Nothing usable: a main stream no profile serves, an MJPEG sub-stream, a sub-stream as large as the
+    # main, a URI that carried credentials (masked: it cannot be rebuilt), sizes unknown.
+    assert sub_stream_url("rtsp://192.168.1.64/other", hik) is None
+    assert sub_stream_url(lan + "101", [hik[0], _profile("j", lan + "102", 640, 480, "JPEG")]) is None
+    assert sub_stream_url(lan + "101", [hik[0], _profile("x", lan + "104", 1920, 1080)]) is None
+    assert sub_stream_url(lan + "101", [hik[0], _profile("c", "rtsp://admin:***@192.168.1.64/102", 640, 360)]) is None
+    assert sub_stream_url(lan + "101", [{**hik[0], "width": None}, hik[1]]) is None
+    # Two profiles on the same stream as the main: not a sub-stream.
+    assert sub_stream_url(lan + "101", [hik[0], _profile("dup", lan + "101", 640, 360)]) is None

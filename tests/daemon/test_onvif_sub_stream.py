@@ -1,0 +1,82 @@
+"""Cameras registered with their main stream only (as most provincial sheets list them): the daemon
+finds the sub-stream among the camera's ONVIF profiles and checks liveness there between main-stream
+checks."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from camcheck.daemon.app import build_daemon
+from camcheck.registry.models import CameraRecord
+from camcheck.registry.store import open_store
+from camcheck.simulator.testing import running_fleet
+
+from tests.daemon.helpers import PASSWORD, daemon_config, small_fleet_config, wait_for
+
+pytestmark = pytest.mark.timeout(180)
+
+MAIN_720 = {"codec": "h264", "width": 1280, "height": 720, "fps": 10, "gop": 10, "bitrate_kbps": 1500}
+SUB_360 = {"codec": "h264", "width": 640, "height": 360, "fps": 10, "gop": 10, "bitrate_kbps": 384}
+
+
+async def test_main_only_camera_is_checked_on_the_sub_stream_its_onvif_lists(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMCHECK_TEST_CAM_PW", PASSWORD)
+    db = f"sqlite:///{tmp_path / 'registry.db'}"
+    ids = ["main-only", "no-onvif"]
+    fleet_cfg = small_fleet_config(ids, max_sessions=2, faults={"main-only": "frozen"})
+    for cam in fleet_cfg["cameras"]:
+        cam.update(main=MAIN_720, sub=SUB_360)
+    fleet_cfg["onvif_port_base"] = 0
+    async with running_fleet(fleet_cfg) as fleet:
+        store = await open_store(db, migrate=True)
+        await store.upsert_cameras([
+            CameraRecord(id=cid, name=f"camera {cid}", main_stream_url=fleet.url(cid, "main"), credentials_ref="sim",
+                         onvif_endpoint=fleet.onvif_endpoint(cid) if cid == "main-only" else None,
+                         recorded_width=1280, recorded_height=720, frame_rate=10, district="Mueang")
+            for cid in ids
+        ])
+        daemon = build_daemon(daemon_config(db))
+        task = asyncio.create_task(daemon.run_forever())
+        try:
+            await asyncio.wait_for(daemon.started.wait(), 30)
+
+            async def stream_widths(cid: str) -> list[int | None]:
+                checks = list(reversed(await store.list_checks(cid, limit=100)))
+                # ONVIF checks carry recording facts; stream checks record a width on the main stream only.
+                return [c.measured.width for c in checks
+                        if c.measured.retention_days is None and c.measured.recording_active is None]
+
+            async def status(cid: str) -> str:
+                cam = await store.get_camera(cid)
+                return cam.status.value if cam else "missing"
+
+            async def broken() -> bool:
+                return await status("main-only") == "broken"
+
+            await wait_for(broken, 90, "the frozen camera broken")
+            cam = await store.get_camera("main-only")
+            assert cam is not None and "frozen" in (cam.findings or []), cam.status_reason
+            widths = await stream_widths("main-only")
+            # The first stream check is the main stream (claims: 1280 wide); the next ones the sub-stream.
+            assert widths[0] == 1280 and len(widths) >= 3 and all(w is None for w in widths[1:]), widths
+
+            async def checked_thrice() -> bool:
+                return len(await stream_widths("no-onvif")) >= 3
+            await wait_for(checked_thrice, 60, "the camera without ONVIF checked 3 times")
+            assert set(await stream_widths("no-onvif")) == {1280}  # nothing else to check: the main stream
+            assert await status("no-onvif") == "working"
+
+            # The blackbox-style /probe of the camera checks the same sub-stream.
+            async with aiohttp.ClientSession() as s:
+                async with s.get(f"http://127.0.0.1:{daemon.http.port}/probe", params={"camera": "main-only"}) as r:
+                    body = await r.text()
+            assert "camcheck_probe_width 640.0" in body and "camcheck_probe_height 360.0" in body, body
+        finally:
+            daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
+            await asyncio.wait_for(task, 60)
+            await store.close()
