@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from camcheck.probe.onvif import sub_stream_url
 from onvif_helpers import run_probe
 
 pytestmark = [pytest.mark.peer, pytest.mark.timeout(90)]
@@ -67,6 +68,9 @@ async def test_device_info_profiles_stream_uri_and_clock() -> None:
     assert (main["source"], main["encoding"], main["width"], main["height"], main["fps_limit"]) == ("media1", "H264", 1920, 1080, 30.0)
     assert main["bitrate_limit_kbps"] == 4096 and main["stream_uri"] == "rtsp://127.0.0.1:8554/video_main"
     assert (sub["width"], sub["height"], sub["stream_uri"]) == (640, 360, "rtsp://127.0.0.1:8554/video_sub")
+    # A camera registered by its main stream as seen through NAT: the daemon's sub-stream for it.
+    assert sub_stream_url("rtsp://203.0.113.9/video_main", obs.profiles) == "rtsp://203.0.113.9/video_sub"
+    assert sub_stream_url("rtsp://127.0.0.1:8554/video_sub", obs.profiles) is None  # already the smaller stream
     assert "media2" not in obs.services
     assert obs.codes() == ["no_profile_g"] and obs.ok
 
