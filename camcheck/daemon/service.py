@@ -44,7 +44,7 @@ from camcheck.daemon.checks import (
     snapshot_evidence,
     transition_record,
 )
-from camcheck.daemon.targets import Credentials, TargetError, choose_stream, resolve_credentials
+from camcheck.daemon.targets import Credentials, StreamRole, TargetError, choose_stream, resolve_credentials
 from camcheck.daemon.views import camera_view, state_findings
 from camcheck.daemon.workers import WorkerPool
 from camcheck.exporters.events import CameraView, Exporter, TransitionEvent
@@ -86,6 +86,11 @@ class DaemonStats:
     lease_lost: int = 0
     errors: int = 0
     claim_lag_s: float = 0.0  # how overdue the most overdue unclaimed camera is
+
+
+# Failures of a check on the sub-stream ONVIF gave that say the URL is wrong, not that the camera is
+# down (those would fail the main stream too): the registered main stream is checked instead.
+SUB_URL_FAILURES = frozenset({"not_found", "rtsp_error", "no_video_track"})
 
 
 class Daemon:
@@ -400,27 +405,42 @@ class Daemon:
             log.error("camera %s: %s", cam.id, exc)
             role_url = None
         if role_url is not None:
-            pc = self.config.probe
-            gop, wait = self.keyframe_plan(cam, role_url[1])
-            settings = RtspSettings(
-                window=pc.window, want_snapshot=True, snapshot_max_width=pc.snapshot_max_width, keyframe_wait=wait,
-            )
-            r = await run_stream_check(
-                cam, state, creds, role_url=role_url, settings=settings, transport=self.config.probe.transport,
-                timeout=self.config.probe.timeout, policy=self.policy, maintenance=maintenance, incident=incident,
-                reference=await self._reference(cam.id), node_id=self.node_id, gop_s=gop,
-            )
+            r = await self._stream_check(cam, state, creds, role_url, maintenance, incident)
+            found_sub = role_url[0] != cam.sub_stream_url and role_url[1] == "sub"
+            failure = getattr(r.observation, "failure", None)
+            if found_sub and failure in SUB_URL_FAILURES and cam.main_stream_url:
+                # The camera answers, but not on the sub-stream ONVIF gave (a profile whose stream is
+                # off, another path behind NAT...): that is our guess failing, not the camera. The
+                # registered main stream decides, now and from now on (in this process).
+                log.warning("camera %s: the sub-stream its ONVIF lists (%s) failed (%s); checking the registered "
+                            "main stream instead", cam.id, mask_url(role_url[0]), failure)
+                self._subs.pop(cam.id, None)
+                r = await self._stream_check(cam, state, creds, (cam.main_stream_url, "main"), maintenance, incident)
             results.append(r)
-            state = r.evaluation.state
-            obs = r.observation
-            if isinstance(obs, Observation) and obs.failure in (None, "decode_failed"):
-                # A read with no keyframe at all (decode_failed) says the GOP is longer than it, too.
-                self._gops[(cam.id, role_url[1])] = (obs.stream.gop_s or gop, obs.stream.gop_min_s)
         if not results:
             await self.leases.reschedule(cam.id, now_utc() + timedelta(seconds=self.config.schedule.interval), priority=0)
             await self.leases.release(lease)
             return
         await self._commit(cam, lease, results)
+
+    async def _stream_check(self, cam: StoredCamera, state: CameraState, creds: Credentials,
+                            role_url: tuple[str, StreamRole], maintenance: MaintenanceInfo | None,
+                            incident: ParentIncident | None) -> CheckResult:
+        pc = self.config.probe
+        gop, wait = self.keyframe_plan(cam, role_url[1])
+        settings = RtspSettings(
+            window=pc.window, want_snapshot=True, snapshot_max_width=pc.snapshot_max_width, keyframe_wait=wait,
+        )
+        r = await run_stream_check(
+            cam, state, creds, role_url=role_url, settings=settings, transport=pc.transport, timeout=pc.timeout,
+            policy=self.policy, maintenance=maintenance, incident=incident, reference=await self._reference(cam.id),
+            node_id=self.node_id, gop_s=gop,
+        )
+        obs = r.observation
+        if isinstance(obs, Observation) and obs.failure in (None, "decode_failed"):
+            # A read with no keyframe at all (decode_failed) says the GOP is longer than it, too.
+            self._gops[(cam.id, role_url[1])] = (obs.stream.gop_s or gop, obs.stream.gop_min_s)
+        return r
 
     def keyframe_plan(self, cam: StoredCamera, role: str) -> tuple[float | None, float | None]:
         """(the GOP on record, how long to wait for a second keyframe: None = the probe's default)

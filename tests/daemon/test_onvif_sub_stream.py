@@ -24,19 +24,27 @@ SUB_360 = {"codec": "h264", "width": 640, "height": 360, "fps": 10, "gop": 10, "
 
 
 async def test_main_only_camera_is_checked_on_the_sub_stream_its_onvif_lists(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("CAMCHECK_TEST_CAM_PW", PASSWORD)
     db = f"sqlite:///{tmp_path / 'registry.db'}"
-    ids = ["main-only", "no-onvif"]
+    ids = ["main-only", "no-onvif", "bad-sub"]
     fleet_cfg = small_fleet_config(ids, max_sessions=2, faults={"main-only": "frozen"})
     for cam in fleet_cfg["cameras"]:
         cam.update(main=MAIN_720, sub=SUB_360)
+    # bad-sub's ONVIF lists a sub-stream its RTSP server does not serve (404).
+    lan = "rtsp://192.168.1.64:554/cam/bad-sub"
+    fleet_cfg["cameras"][2]["onvif"] = {"profiles": [
+        {"token": "main", "name": "main", "encoding": "H264", "width": 1280, "height": 720, "fps": 10,
+         "bitrate_kbps": 1500, "gov_length": 10, "stream_uri": f"{lan}/main"},
+        {"token": "sub", "name": "sub", "encoding": "H264", "width": 640, "height": 360, "fps": 10,
+         "bitrate_kbps": 384, "gov_length": 10, "stream_uri": f"{lan}/disabled"},
+    ]}
     fleet_cfg["onvif_port_base"] = 0
     async with running_fleet(fleet_cfg) as fleet:
         store = await open_store(db, migrate=True)
         await store.upsert_cameras([
             CameraRecord(id=cid, name=f"camera {cid}", main_stream_url=fleet.url(cid, "main"), credentials_ref="sim",
-                         onvif_endpoint=fleet.onvif_endpoint(cid) if cid == "main-only" else None,
+                         onvif_endpoint=fleet.onvif_endpoint(cid) if cid != "no-onvif" else None,
                          recorded_width=1280, recorded_height=720, frame_rate=10, district="Mueang")
             for cid in ids
         ])
@@ -66,10 +74,15 @@ async def test_main_only_camera_is_checked_on_the_sub_stream_its_onvif_lists(
             assert widths[0] == 1280 and len(widths) >= 3 and all(w is None for w in widths[1:]), widths
 
             async def checked_thrice() -> bool:
-                return len(await stream_widths("no-onvif")) >= 3
-            await wait_for(checked_thrice, 60, "the camera without ONVIF checked 3 times")
+                return min([len(await stream_widths("no-onvif")), len(await stream_widths("bad-sub"))]) >= 3
+            await wait_for(checked_thrice, 60, "the cameras without a usable sub-stream checked 3 times")
             assert set(await stream_widths("no-onvif")) == {1280}  # nothing else to check: the main stream
             assert await status("no-onvif") == "working"
+            # The sub-stream ONVIF gave failed once (not recorded): the main stream stood in, and stays.
+            assert set(await stream_widths("bad-sub")) == {1280}
+            assert await status("bad-sub") == "working"
+            warned = [r.getMessage() for r in caplog.records if "bad-sub" in r.getMessage() and "failed" in r.getMessage()]
+            assert len(warned) == 1 and "(not_found)" in warned[0] and "/cam/bad-sub/disabled" in warned[0], warned
 
             # The blackbox-style /probe of the camera checks the same sub-stream.
             async with aiohttp.ClientSession() as s:
