@@ -102,13 +102,16 @@ async def run_stream_check(
     ev = evaluate(state, outcome, time.time(), policy, maintenance)
     ev = suppress(ev, incident)
     s = obs.stream
-    measured = Measured(
-        width=s.width if role == "main" else None,
-        height=s.height if role == "main" else None,
-        fps=s.fps if role == "main" else None,
-        codec=s.codec,
-        bitrate_bps=int(s.bitrate_kbps * 1000) if s.bitrate_kbps is not None and role == "main" else None,
-        gop=s.gop_s,
+    main = role == "main"
+    measured = Measured(  # facts of the recorded (main) stream; a sub-stream's differ
+        width=s.width if main else None,
+        height=s.height if main else None,
+        fps=s.fps if main else None,
+        codec=s.codec if main else None,
+        bitrate_bps=int(s.bitrate_kbps * 1000) if s.bitrate_kbps is not None and main else None,
+        # Also the sub-stream's when no main stream is registered: it is what the keyframe wait of the
+        # next check starts from after a restart (Daemon.keyframe_plan).
+        gop=s.gop_s if main or not cam.main_stream_url else None,
     )
     check = CheckRecord(
         camera_id=cam.id,

@@ -20,7 +20,7 @@ from tests.daemon.helpers import PASSWORD, daemon_config, small_fleet_config, wa
 pytestmark = pytest.mark.timeout(180)
 
 MAIN_720 = {"codec": "h264", "width": 1280, "height": 720, "fps": 10, "gop": 10, "bitrate_kbps": 1500}
-SUB_360 = {"codec": "h264", "width": 640, "height": 360, "fps": 10, "gop": 10, "bitrate_kbps": 384}
+SUB_360 = {"codec": "h264", "width": 640, "height": 360, "fps": 10, "gop": 20, "bitrate_kbps": 384}
 
 
 async def test_main_only_camera_is_checked_on_the_sub_stream_its_onvif_lists(
@@ -72,6 +72,8 @@ async def test_main_only_camera_is_checked_on_the_sub_stream_its_onvif_lists(
             widths = await stream_widths("main-only")
             # The first stream check is the main stream (claims: 1280 wide); the next ones the sub-stream.
             assert widths[0] == 1280 and len(widths) >= 3 and all(w is None for w in widths[1:]), widths
+            # The registry's measured facts stay those of the recorded stream: a 1 s GOP, not the sub's 2 s.
+            assert cam.measured.width == 1280 and cam.measured.gop == pytest.approx(1.0, rel=0.05), cam.measured
 
             async def checked_thrice() -> bool:
                 return min([len(await stream_widths("no-onvif")), len(await stream_widths("bad-sub"))]) >= 3
