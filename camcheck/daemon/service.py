@@ -406,7 +406,7 @@ class Daemon:
             role_url = None
         if role_url is not None:
             r = await self._stream_check(cam, state, creds, role_url, maintenance, incident)
-            found_sub = role_url[0] != cam.sub_stream_url and role_url[1] == "sub"
+            found_sub = role_url[1] == "sub" and not cam.sub_stream_url  # only with a main stream registered
             failure = getattr(r.observation, "failure", None)
             if found_sub and failure in SUB_URL_FAILURES and cam.main_stream_url:
                 # The camera answers, but not on the sub-stream ONVIF gave (a profile whose stream is
@@ -457,7 +457,7 @@ class Daemon:
 
     def _learn_sub(self, cam: StoredCamera, obs: OnvifObservation) -> None:
         """Checks between main-stream checks go to the smaller stream ONVIF lists (onvif.sub_stream_url):
-        a 640x360 picture costs about a tenth of a 1080p one to decode, and frozen is told best there."""
+        a 640x360 picture costs about a tenth of a 1080p one to decode."""
         if cam.sub_stream_url or not cam.main_stream_url or not obs.profiles:
             return
         url = sub_stream_url(cam.main_stream_url, obs.profiles)

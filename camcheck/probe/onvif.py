@@ -831,8 +831,9 @@ def match_profile(stream_url: str, profiles: list[dict[str, Any]]) -> dict[str, 
     return by_path[0] if len(by_path) == 1 else None
 
 
-# A sub-stream smaller than this is not used for checks: the picture analysis is calibrated on
-# 640x360 and larger pictures (a 352x288 third stream would blur every finding).
+# A found sub-stream smaller than this is not used: the picture analysis's thresholds were measured
+# at 640x360 on both the simulator's and GStreamer's streams, smaller sizes on the simulator's only
+# (tests/data/image-calibration.json); a camera's 352x288 or 320x240 third stream stays unchecked.
 SUB_STREAM_MIN_PIXELS = 640 * 360
 _VIDEO_ENCODINGS = frozenset({"H264", "H265", "HEVC"})
 
