@@ -122,6 +122,7 @@ async def run_stream_check(
         measured=measured,
         duration_s=obs.duration,
         node_id=node_id,
+        stream=role,
     )
     return CheckResult(evaluation=ev, check=check, snapshot=obs.snapshot_jpeg, observation=obs)
 

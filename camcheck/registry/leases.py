@@ -253,7 +253,7 @@ class Leases:
         await conn.execute(sa.insert(check_results).values(
             camera_id=chk.camera_id, checked_at=chk.checked_at, verdict=chk.verdict, failure=chk.failure,
             findings=chk.findings or None, measures=chk.measured.model_dump(exclude_none=True) or None,
-            duration_s=chk.duration_s, node_id=chk.node_id,
+            duration_s=chk.duration_s, node_id=chk.node_id, stream=chk.stream,
         ))
         values: dict[str, Any] = {
             "verdict_state": c.verdict_state,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import re
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -289,6 +289,7 @@ class CheckRecord(BaseModel):
     measured: Measured = Field(default_factory=Measured)
     duration_s: float | None = None
     node_id: str | None = None
+    stream: Literal["main", "sub"] | None = None  # the stream a stream check read; None for other checks
 
     @field_validator("checked_at")
     @classmethod

@@ -195,6 +195,7 @@ check_results = sa.Table(
     sa.Column("measures", _json()),
     sa.Column("duration_s", sa.Float),
     sa.Column("node_id", sa.String(128)),
+    sa.Column("stream", sa.String(8)),  # "main" | "sub" for a stream check, NULL for others (0003)
     sa.Index(None, "camera_id", "checked_at"),
     sa.Index(None, "checked_at"),
 )

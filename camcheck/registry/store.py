@@ -369,6 +369,7 @@ class Store:
                 "measures": c.measured.model_dump(exclude_none=True) or None,
                 "duration_s": c.duration_s,
                 "node_id": c.node_id,
+                "stream": c.stream,
             }
             for c, _, _ in items
         ]
@@ -396,7 +397,7 @@ class Store:
         return [
             CheckRecord(camera_id=r["camera_id"], checked_at=r["checked_at"], verdict=r["verdict"],
                         failure=r["failure"], findings=r["findings"] or [], measured=Measured(**(r["measures"] or {})),
-                        duration_s=r["duration_s"], node_id=r["node_id"])
+                        duration_s=r["duration_s"], node_id=r["node_id"], stream=r["stream"])
             for r in rows
         ]
 

@@ -113,7 +113,8 @@ async def seed(store: Any, *, generated: int = 48, bulk: int = 0) -> Seeded:
         checks = [CheckRecord(camera_id=rec.id, checked_at=t0 + k * day, verdict="working",
                               measured=Measured(width=1280 if kind == 2 else 1920, height=720 if kind == 2 else 1080,
                                                 fps=fps, codec="h264", bitrate_bps=2_000_000, retention_days=retention,
-                                                recording_active=True), duration_s=2.1, node_id="node-a")
+                                                recording_active=True), duration_s=2.1, node_id="node-a",
+                              stream="main")
                   for k in range(3)]
         await store.record_checks([(c, 0, 3) for c in checks])
         await store.record_transition(TransitionRecord(camera_id=rec.id, at=t0, from_state=CameraState.UNKNOWN,
@@ -140,7 +141,7 @@ async def seed(store: Any, *, generated: int = 48, bulk: int = 0) -> Seeded:
                 findings=findings), evid)
             await store.record_check(CheckRecord(camera_id=rec.id, checked_at=NOW - timedelta(minutes=5),
                                                  verdict="broken", failure=None if kind == 3 else "unreachable",
-                                                 findings=findings), consecutive_failures=9, consecutive_successes=0)
+                                                 findings=findings, stream="sub"), consecutive_failures=9, consecutive_successes=0)
             out.broken.append(rec.id)
             if kind == 3 and not out.with_evidence:
                 out.with_evidence = rec.id

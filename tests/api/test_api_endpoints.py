@@ -197,6 +197,7 @@ def test_state_history_and_evidence(client: CheckedClient, live: Live) -> None:
     assert st["findings"][0]["th"] == "ภาพค้าง ไม่เปลี่ยนแปลง" and st["consecutive_failures"] == 9
     checks = client.get(f"/cameras/{cid}/checks?limit=2").json()["items"]
     assert len(checks) == 2 and checks[0]["verdict"] == "broken"
+    assert (checks[0]["stream"], checks[1]["stream"]) == ("sub", "main")  # what each check read
     assert checks[0]["checked_at"] > checks[1]["checked_at"]
     trans = client.get(f"/cameras/{cid}/transitions").json()["items"]
     assert [(t["from_state"], t["to_state"]) for t in trans] == [("working", "broken"), ("unknown", "working")]

@@ -53,11 +53,14 @@ async def test_main_only_camera_is_checked_on_the_sub_stream_its_onvif_lists(
         try:
             await asyncio.wait_for(daemon.started.wait(), 30)
 
-            async def stream_widths(cid: str) -> list[int | None]:
+            async def stream_checks(cid: str) -> list[tuple[str | None, int | None]]:
+                """(stream read, width recorded) of each stream check, oldest first: a width is recorded
+                from the main stream only; ONVIF checks (stream None) are left out."""
                 checks = list(reversed(await store.list_checks(cid, limit=100)))
-                # ONVIF checks carry recording facts; stream checks record a width on the main stream only.
-                return [c.measured.width for c in checks
-                        if c.measured.retention_days is None and c.measured.recording_active is None]
+                return [(c.stream, c.measured.width) for c in checks if c.stream is not None]
+
+            async def stream_widths(cid: str) -> list[int | None]:
+                return [w for _, w in await stream_checks(cid)]
 
             async def status(cid: str) -> str:
                 cam = await store.get_camera(cid)
@@ -72,6 +75,9 @@ async def test_main_only_camera_is_checked_on_the_sub_stream_its_onvif_lists(
             widths = await stream_widths("main-only")
             # The first stream check is the main stream (claims: 1280 wide); the next ones the sub-stream.
             assert widths[0] == 1280 and len(widths) >= 3 and all(w is None for w in widths[1:]), widths
+            streams = [st for st, _ in await stream_checks("main-only")]
+            assert streams[0] == "main" and set(streams[1:]) == {"sub"}, streams
+            assert len(await store.list_checks("main-only", limit=100)) > len(streams)  # the ONVIF check too
             # The registry's measured facts stay those of the recorded stream: a 1 s GOP, not the sub's 2 s.
             assert cam.measured.width == 1280 and cam.measured.gop == pytest.approx(1.0, rel=0.05), cam.measured
 
@@ -81,7 +87,7 @@ async def test_main_only_camera_is_checked_on_the_sub_stream_its_onvif_lists(
             assert set(await stream_widths("no-onvif")) == {1280}  # nothing else to check: the main stream
             assert await status("no-onvif") == "working"
             # The sub-stream ONVIF gave failed once (not recorded): the main stream stood in, and stays.
-            assert set(await stream_widths("bad-sub")) == {1280}
+            assert set(await stream_checks("bad-sub")) == {("main", 1280)}
             assert await status("bad-sub") == "working"
             warned = [r.getMessage() for r in caplog.records if "bad-sub" in r.getMessage() and "failed" in r.getMessage()]
             assert len(warned) == 1 and "(not_found)" in warned[0] and "/cam/bad-sub/disabled" in warned[0], warned

@@ -180,6 +180,8 @@ class CheckOut(_Out):
     measured: Measured
     duration_s: float | None = None
     node_id: str | None = None
+    stream: Literal["main", "sub"] | None = Field(
+        None, description="the stream a stream check read: main (recorded) or sub; null for ONVIF checks")
 
 
 class CheckList(_Out):

@@ -88,7 +88,7 @@ def check(c: CheckRecord) -> m.CheckOut:
     if c.failure:
         items.insert(0, c.failure)
     return m.CheckOut(checked_at=c.checked_at, verdict=c.verdict, failure=c.failure, findings=findings(items),
-                      measured=c.measured, duration_s=c.duration_s, node_id=c.node_id)
+                      measured=c.measured, duration_s=c.duration_s, node_id=c.node_id, stream=c.stream)
 
 
 def transition(t: TransitionRecord) -> m.TransitionOut:
