@@ -228,11 +228,14 @@ def run(args: argparse.Namespace) -> int:
 
     obs = asyncio.run(check())
     onvif_extra: list[dict] = []
+    sub_url = None
     if onvif_obs is not None:
-        from camcheck.probe.onvif import config_findings
+        from camcheck.probe.onvif import config_findings, sub_stream_url
 
         onvif_extra = config_findings(onvif_obs, target.url, obs.stream)
         _combine(obs, onvif_obs, onvif_extra)
+        # What the daemon would check between main-stream checks were this URL registered alone.
+        sub_url = sub_stream_url(target.url, onvif_obs.profiles)
     snapshot = None
     if args.snapshot and obs.snapshot_jpeg:
         try:
@@ -248,6 +251,7 @@ def run(args: argparse.Namespace) -> int:
         if onvif_obs is not None:
             d["onvif"] = onvif_obs.to_dict()
             d["onvif_findings"] = onvif_extra
+            d["onvif_sub_stream_url"] = mask_url(sub_url) if sub_url else None
         print(json.dumps(d, ensure_ascii=False))
     else:
         print(human(obs, snapshot))
@@ -255,6 +259,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"  onvif:    {onvif_obs.message}")
             for f in [*onvif_obs.findings, *onvif_extra]:
                 print(f"            {f['code']}: {f['message']}")
+            if sub_url:
+                print(f"  sub-stream: {mask_url(sub_url)} (the daemon checks it between main-stream checks "
+                      "when this URL is registered alone)")
     return EXIT_CODES[obs.verdict]
 
 

@@ -10,15 +10,17 @@ import sys
 import pytest
 
 from camcheck.simulator.testing import fleet_process
-from tests.daemon.helpers import PASSWORD, fleet_config
+from tests.daemon.helpers import MAIN, PASSWORD, fleet_config
 
 pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture(scope="module")
 def fleet():  # noqa: ANN201
-    cfg = fleet_config(["honest", "liar", "idle"], liar={"onvif": {"faults": ["config_lies"]}},
-                       idle={"onvif": {"faults": ["not_recording"]}})
+    cfg = fleet_config(["honest", "liar", "idle", "big"], liar={"onvif": {"faults": ["config_lies"]}},
+                       idle={"onvif": {"faults": ["not_recording"]}},
+                       big={"main": {**MAIN, "width": 1280, "height": 720, "bitrate_kbps": 1500},
+                            "sub": {**MAIN, "width": 640, "height": 360}})
     cfg["onvif_port_base"] = 0
     with fleet_process(cfg) as f:
         yield f
@@ -38,6 +40,16 @@ def test_url_taken_from_the_device_and_an_honest_camera_works(fleet) -> None:  #
     assert code == 0 and d["verdict"] == "working"
     assert d["url"].endswith("/cam/honest/main")  # the largest profile
     assert d["onvif"]["device"]["model"] == "SimCam-1" and d["onvif_findings"] == []
+    assert d["onvif_sub_stream_url"] is None  # its sub-stream (320x180) is below what the daemon would use
+
+
+def test_the_sub_stream_the_daemon_would_check_is_named(fleet) -> None:  # noqa: ANN001
+    code, out, _ = _probe("--onvif", fleet.onvif_endpoint("big"), "--json")
+    d = json.loads(out)
+    assert code == 0 and d["url"].endswith("/cam/big/main")
+    assert d["onvif_sub_stream_url"] == fleet.url("big", "sub")
+    code, out, _ = _probe(fleet.url("big", "main"), "--onvif", fleet.onvif_endpoint("big"))
+    assert code == 0 and f"sub-stream: {fleet.url('big', 'sub')} " in out, out
 
 
 def test_encoder_configuration_that_lies_is_a_config_mismatch(fleet) -> None:  # noqa: ANN001
