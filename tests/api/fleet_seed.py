@@ -116,6 +116,10 @@ async def seed(store: Any, *, generated: int = 48, bulk: int = 0) -> Seeded:
                                                 recording_active=True), duration_s=2.1, node_id="node-a",
                               stream="main")
                   for k in range(3)]
+        if kind == 3:  # an ONVIF check among the stream checks (it reads no stream: stream is null)
+            checks.insert(1, CheckRecord(camera_id=rec.id, checked_at=t0 + day / 2, verdict="onvif_ok",
+                                         measured=Measured(retention_days=retention, recording_active=True),
+                                         duration_s=0.4, node_id="node-a"))
         await store.record_checks([(c, 0, 3) for c in checks])
         await store.record_transition(TransitionRecord(camera_id=rec.id, at=t0, from_state=CameraState.UNKNOWN,
                                                        to_state=CameraState.WORKING, reason="first verified check"))

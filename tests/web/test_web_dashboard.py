@@ -206,6 +206,16 @@ def test_camera_page_evidence_values_timeline_and_maintenance(browser: Any, srv:
     assert "ภาพค้าง" in d.find_element(By.ID, "findings").text
     assert len(d.find_elements(By.CSS_SELECTOR, ".timeline .seg")) >= 2
     assert len(d.find_elements(By.CSS_SELECTOR, "#history tbody tr")) == 2
+    # the check table, newest first: what each check read, its verdict and findings, what it measured
+    checks = d.find_elements(By.CSS_SELECTOR, "#checks tbody tr")
+    assert [(r.get_attribute("data-read"), r.get_attribute("data-verdict")) for r in checks] == [
+        ("sub", "broken"), ("main", "working"), ("main", "working"), ("onvif", "onvif_ok"), ("main", "working")]
+    assert "สตรีมรอง" in checks[0].text and "ภาพค้าง" in checks[0].text
+    assert checks[0].find_element(By.CSS_SELECTOR, "[data-code]").get_attribute("data-code") == "frozen"
+    assert "สตรีมหลัก" in checks[1].text and "1920x1080" in checks[1].text and "25.0 fps" in checks[1].text
+    assert "ONVIF" in checks[3].text and "กำลังบันทึก" in checks[3].text
+    d.execute_script("arguments[0].scrollIntoView()", d.find_element(By.ID, "checks"))
+    shot(d, "camera-checks-th")
     no_errors(d, "camera page")
     shot(d, "camera-broken-th")
 
@@ -230,6 +240,9 @@ def test_camera_page_evidence_values_timeline_and_maintenance(browser: Any, srv:
     mism = d.find_elements(By.CSS_SELECTOR, "#compare tr.res-mismatch")
     assert len(mism) == 2 and "MISMATCH" in mism[0].text
     assert "1280x720" in d.find_element(By.ID, "compare").text
+    first = d.find_element(By.CSS_SELECTOR, "#checks tbody tr")
+    assert "main stream" in first.text and "12.0 fps" in first.text and "2.00 Mbit/s" in first.text
+    assert "The last 3 checks" in d.page_source
     no_errors(d, "camera page (en)")
     shot(d, "camera-degraded-en")
 

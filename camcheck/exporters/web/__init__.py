@@ -34,6 +34,7 @@ from camcheck.secrets import mask_text
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+RECENT_CHECKS = 20  # the camera page's check table; the API's /checks goes further back
 mimetypes.add_type("font/woff2", ".woff2")  # not in every mime.types; browsers want the right type
 
 
@@ -150,8 +151,9 @@ def add_dashboard_routes(app: web.Application, *, store: Store, settings: Dashbo
             "reference": await queries.latest_evidence_id(store, cid, ("reference",)),
         }
         transitions = await store.list_transitions(cid, limit=50)
+        checks = [views.check(c) for c in await store.list_checks(cid, limit=RECENT_CHECKS)]
         return _html(request, pages.camera_page(cam, state, views.comparison(cam), transitions, windows, pictures,
-                                                lang, who), settings)
+                                                lang, who, checks=checks), settings)
 
     async def login_get(request: web.Request) -> web.StreamResponse:
         lang = request_lang(request)

@@ -259,8 +259,65 @@ def _timeline(transitions: list[TransitionRecord], current: str, now: datetime, 
             f'<div class="timeline-scale"><span>{e(fmt_time(start, lang))}</span><span>{e(fmt_time(now, lang))}</span></div>')
 
 
+_CHECK_CLASS = {"working": "st-working", "degraded": "st-degraded", "broken": "st-broken", "error": "st-broken",
+                "onvif_ok": "st-working", "onvif_problem": "st-degraded"}
+
+
+def _check_read(c: m.CheckOut) -> str:
+    """What a check read: the main or sub-stream, or the ONVIF device (stream is null for those)."""
+    if c.stream:
+        return c.stream
+    return "onvif" if c.verdict.startswith("onvif") else "unknown"
+
+
+def _verdict_text(verdict: str, lang: str) -> str:
+    if verdict in ("working", "degraded", "broken"):
+        return state_text(verdict, lang)
+    return t(f"check_{verdict}", lang) if f"check_{verdict}" in UI else verdict
+
+
+def _check_measured(c: m.CheckOut, lang: str) -> str:
+    x = c.measured
+    parts = []
+    if x.width and x.height:
+        parts.append(f"{x.width}x{x.height}")
+    if x.fps is not None:
+        parts.append(f"{x.fps:.1f} fps")
+    if x.bitrate_bps is not None:
+        parts.append(f"{x.bitrate_bps / 1e6:.2f} Mbit/s")
+    if x.codec:
+        parts.append(x.codec.upper())
+    if x.retention_days is not None:
+        parts.append(t("kept_days", lang, n=f"{x.retention_days:.1f}"))
+    if x.recording_active is not None:
+        parts.append(t("recording_on" if x.recording_active else "recording_off", lang))
+    return " · ".join(parts) or "—"
+
+
+def checks_table(checks: list[m.CheckOut], lang: str) -> str:
+    """The latest checks, newest first: what each read, its verdict and findings, what it measured."""
+    rows = []
+    for c in checks:
+        read = _check_read(c)
+        verdict = _verdict_text(c.verdict, lang)
+        found = "".join(f'<div data-code="{e(f.code)}">{e(f.th if lang == "th" else f.en)}</div>' for f in c.findings)
+        dur = f"{c.duration_s:.1f} s" if c.duration_s is not None else "—"
+        rows.append(
+            f'<tr data-read="{e(read)}" data-verdict="{e(c.verdict)}"><td>{e(fmt_time(c.checked_at, lang))}</td>'
+            f'<td>{e(t("read_" + read, lang))}</td>'
+            f'<td><span class="chip {_CHECK_CLASS.get(c.verdict, "st-unknown")}">{e(verdict)}</span></td>'
+            f'<td class="findings">{found or "—"}</td><td>{e(_check_measured(c, lang))}</td>'
+            f'<td class="num">{e(dur)}</td><td>{e(c.node_id or "—")}</td></tr>')
+    body = "".join(rows) or f'<tr><td colspan=7>{e(t("no_checks", lang))}</td></tr>'
+    return (f'<div class="scroll"><table class="history" id="checks"><thead><tr><th>{e(t("when", lang))}</th>'
+            f'<th>{e(t("read", lang))}</th><th>{e(t("result", lang))}</th><th>{e(t("findings", lang))}</th>'
+            f'<th>{e(t("measured", lang))}</th><th class="num">{e(t("duration", lang))}</th>'
+            f'<th>{e(t("node", lang))}</th></tr></thead><tbody>{body}</tbody></table></div>')
+
+
 def camera_page(cam: StoredCamera, state: m.State, comp: m.Comparison, transitions: list[TransitionRecord],
-                windows: list[m.MaintenanceOut], pictures: dict[str, int | None], lang: str, who: Principal) -> str:
+                windows: list[m.MaintenanceOut], pictures: dict[str, int | None], lang: str, who: Principal,
+                *, checks: list[m.CheckOut] | None = None) -> str:
     cid = quote(cam.id, safe="")
     now = datetime.now(timezone.utc)
 
@@ -338,6 +395,8 @@ def camera_page(cam: StoredCamera, state: m.State, comp: m.Comparison, transitio
 <section class="card"><h2>{e(t("timeline", lang))}</h2>{_timeline(transitions, state.status.value, now, lang)}
 <table class="history" id="history"><thead><tr><th>{e(t("when", lang))}</th><th>{e(t("change", lang))}</th><th>{e(t("reason", lang))}</th></tr></thead>
 <tbody>{trs}</tbody></table></section>
+<section class="card"><h2>{e(t("recent_checks", lang, n=len(checks or [])))}</h2>
+<p class="muted">{e(t("recent_checks_help", lang))}</p>{checks_table(checks or [], lang)}</section>
 <section class="card"><h2>{e(t("survey", lang))}</h2><table class="survey">{survey_html}</table></section>
 """
     return layout(title=cam.id, lang=lang, page="camera", who=who, body=body, path=f"/ui/cameras/{cid}")
