@@ -57,6 +57,7 @@ from camcheck.probe.image import (  # noqa: E402
     analyse,
     empty_frames,
     load_reference,
+    picture_signature_change,
 )
 
 # What each look must produce: (findings that must all be there, extra findings tolerated).
@@ -512,6 +513,15 @@ def summarise(results: list[ImageAnalysis]) -> dict:
         vals = [r.measures[k] for r in results if r.measures.get(k) is not None]
         if vals:
             out[k] = {"min": round(min(vals), 4), "median": round(statistics.median(vals), 4), "max": round(max(vals), 4)}
+    # The picture signature across checks (image.picture_signature_change): every pair of windows'
+    # K1 signatures. For a still or frozen look this is the drift that re-coding and sensor noise
+    # leave; camcheck.verdict.unchanged's threshold must sit above it.
+    sigs = [r.signature for r in results if r.signature is not None]
+    pairs = [picture_signature_change(a, b) for i, a in enumerate(sigs) for b in sigs[i + 1:]]
+    pairs = [v for v in pairs if v is not None]
+    if pairs:
+        out["signature_change"] = {"min": round(min(pairs), 4), "median": round(statistics.median(pairs), 4),
+                                   "max": round(max(pairs), 4), "pairs": len(pairs)}
     findings: dict[str, int] = {}
     for r in results:
         for f in r.findings:
@@ -604,7 +614,7 @@ def timing(repeat: int = 20) -> dict[str, float]:
 
 
 SHOW = ("brightness", "contrast", "peak", "highlights", "structure", "sharpness", "change", "noise", "motion",
-        "similarity", "empty_frames")
+        "similarity", "empty_frames", "signature_change")
 
 
 def _print_header() -> None:

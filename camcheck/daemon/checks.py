@@ -116,15 +116,23 @@ async def run_stream_check(
     check = CheckRecord(
         camera_id=cam.id,
         checked_at=_utc(obs.started_at or time.time()),
-        verdict=obs.verdict,
+        verdict=_with_history(obs.verdict, [f for f in ev.findings if f not in outcome.findings], policy),
         failure=obs.failure,
-        findings=list(outcome.findings),
+        findings=ev.findings,
         measured=measured,
         duration_s=obs.duration,
         node_id=node_id,
         stream=role,
     )
     return CheckResult(evaluation=ev, check=check, snapshot=obs.snapshot_jpeg, observation=obs)
+
+
+def _with_history(verdict: str, extra: list[str], policy: StatusPolicy) -> str:
+    """The check's verdict with the findings its history added (e.g. `unchanged`, broken by default)."""
+    severities = {policy.severity(f) for f in extra}
+    if "broken" in severities:
+        return "broken"
+    return "degraded" if verdict == "working" and "degraded" in severities else verdict
 
 
 async def run_onvif_check(

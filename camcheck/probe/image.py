@@ -116,6 +116,7 @@ STRUCTURE_WIDTH = 80
 MOTION_WIDTH = 160
 SCENE_WIDTH = 128
 GRID_COLS = 40
+SIGNATURE_COLS = 16  # the picture signature's grid (see picture_signature_change)
 HIGHLIGHT_LEVEL = 215
 SHARPNESS_TEXTURE = 4.0  # a block's coarse-band energy above noise level (2 luma levels RMS)
 
@@ -210,6 +211,7 @@ DEFAULT_THRESHOLDS = ImageThresholds()
 class ImageAnalysis:
     measures: dict[str, float | None] = field(default_factory=dict)  # the probe's JSON "image"
     findings: list[str] = field(default_factory=list)  # subset of IMAGE_FINDINGS, in that order
+    signature: np.ndarray | None = field(default=None, repr=False)  # K1's, see picture_signature_change
 
 
 def _area(img: np.ndarray, width: int) -> np.ndarray:
@@ -557,6 +559,7 @@ class FirstKeyframe:
     t: float
     _picture: _Picture
     thresholds: ImageThresholds
+    signature: np.ndarray | None = None
 
 
 def analyse_first(
@@ -600,9 +603,9 @@ def analyse_first(
     }
     if reference is not None:
         m["similarity"], m["shift"] = _similarity(reference, k1, th.scene_max_shift)
-    k1.coarse(MOTION_WIDTH)
+    signature = _grid(k1.coarse(MOTION_WIDTH), SIGNATURE_COLS)
     k1.compact()
-    return FirstKeyframe(measures=m, t=first.t, _picture=k1, thresholds=th)
+    return FirstKeyframe(measures=m, t=first.t, _picture=k1, thresholds=th, signature=signature)
 
 
 def analyse_second(first: FirstKeyframe, last: DecodedFrame | None = None,
@@ -624,7 +627,21 @@ def analyse_second(first: FirstKeyframe, last: DecodedFrame | None = None,
     for k, v in m.items():
         if v is not None:
             m[k] = round(v, 4)
-    return ImageAnalysis(measures=m, findings=findings_for(m, th))
+    return ImageAnalysis(measures=m, findings=findings_for(m, th), signature=first.signature)
+
+
+def picture_signature_change(a: np.ndarray, b: np.ndarray) -> float | None:
+    """How far apart two checks' pictures are, from their signatures: the largest change of a grid
+    cell's mean level (None: grids of different shapes, e.g. another resolution or aspect).
+
+    The signature is K1's luma averaged on a SIGNATURE_COLS-wide grid, OSD bands cut off. Averaging
+    over thousands of pixels erases sensor noise and re-quantisation (an encoder re-coding a frozen
+    picture keeps each block's mean), so what is left is the scene itself: light, shadows, anything
+    that came or went. The frozen signs within one check (change, noise, empty_frames) need seconds;
+    this one needs hours, and catches what they miss (see camcheck.verdict.unchanged)."""
+    if a.shape != b.shape:
+        return None
+    return float(np.max(np.abs(a.astype(np.float32) - b.astype(np.float32))))
 
 
 def analyse(

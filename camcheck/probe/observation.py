@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from camcheck.secrets import Secret
 
 Verdict = Literal["working", "degraded", "broken"]
@@ -125,10 +127,14 @@ class Observation:
     started_at: float = 0.0  # wall clock, UNIX seconds
     duration: float = 0.0  # seconds the whole check took
     snapshot_jpeg: bytes | None = field(default=None, repr=False)  # not serialised
+    # K1's coarse luma grid (image.picture_signature_change): compared across checks by the daemon;
+    # not serialised
+    signature: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("snapshot_jpeg", None)
+        d.pop("signature", None)
         return d
 
 

@@ -491,6 +491,7 @@ class _Run:
                          self.obs.url, st.width, st.height, result.width, result.height)
             st.width, st.height = result.width, result.height
         self.obs.snapshot_jpeg = result.snapshot_jpeg
+        self.obs.signature = analysis.signature
         self.obs.image = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in analysis.measures.items()}
         self.image_findings = list(analysis.findings)
 

@@ -47,11 +47,17 @@ CLAIM_FINDINGS: tuple[str, ...] = (
     "format_mismatch",
 )
 
-KNOWN_FINDINGS: frozenset[str] = frozenset(FINDINGS) | frozenset(ONVIF_FINDINGS) | frozenset(CLAIM_FINDINGS)
+# Findings from a camera's checks over time, not from one check (see unchanged.py).
+HISTORY_FINDINGS: tuple[str, ...] = ("unchanged",)
+
+KNOWN_FINDINGS: frozenset[str] = (frozenset(FINDINGS) | frozenset(ONVIF_FINDINGS) | frozenset(CLAIM_FINDINGS)
+                                  | frozenset(HISTORY_FINDINGS))
 
 # Decision: "verified working" includes recording (the police's complaint is footage that was never
-# recorded), so not_recording makes a camera broken, like a frozen/black/covered picture.
-DEFAULT_BROKEN_FINDINGS: frozenset[str] = frozenset({"frozen", "black", "covered", "not_recording"})
+# recorded), so not_recording makes a camera broken, like a frozen/black/covered picture. And it means
+# a live, *changing* picture: one that has not changed at all for a day (unchanged.py) is not verified
+# working either (operators who watch views where nothing ever happens can take it out of the list).
+DEFAULT_BROKEN_FINDINGS: frozenset[str] = frozenset({"frozen", "black", "covered", "not_recording", "unchanged"})
 # Facts worth keeping that say nothing about the camera's health (a recorder without Profile G
 # cannot be asked about recordings; that is not the camera's fault).
 DEFAULT_INFO_FINDINGS: frozenset[str] = frozenset({"no_profile_g"})
@@ -86,6 +92,10 @@ class StatusPolicy(BaseModel):
     # packet_loss/low_fps too; these let a deployment be stricter or looser without re-probing.
     max_packet_loss: float | None = Field(0.05, ge=0.0, le=1.0)
     min_fps: float | None = Field(None, gt=0.0)
+    # A stream's picture that has not changed at all (unchanged.py) for this long, over at least
+    # this many checks, is the finding `unchanged` (0 = off).
+    unchanged_after_s: float = Field(86400.0, ge=0.0, le=31 * 86400.0)
+    unchanged_min_checks: int = Field(12, ge=2, le=10_000)
 
     # --- scheduling -------------------------------------------------------------------------
     interval_s: float = Field(300.0, gt=0.0, le=3600.0, description="normal stream check interval")

@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from camcheck.probe.observation import BROKEN_FINDINGS as PICTURE_BROKEN
 from camcheck.probe.observation import FAILURES, Observation
 from camcheck.verdict.claims import ClaimFinding, ClaimTolerance, MeasuredFacts, RegisteredClaims, compare_claims
 from camcheck.verdict.maintenance import MaintenanceInfo
@@ -42,6 +43,7 @@ from camcheck.verdict.policy import (
     Source,
     StatusPolicy,
 )
+from camcheck.verdict.unchanged import PictureRun, Signature, stored_signature, track, unchanged_for
 
 CheckSeverity = Literal["ok", "degraded", "broken"]
 NextReason = Literal["normal", "confirm_failure", "confirm_recovery", "confirm_finding", "backoff", "maintenance_end"]
@@ -80,6 +82,8 @@ class CheckOutcome(BaseModel):
     claim_findings: tuple[ClaimFinding, ...] = ()  # claimed vs measured values behind *_claim findings
     message: str = ""
     has_snapshot: bool = False
+    # The picture's signature (stream checks that decoded one): unchanged.py compares it over time.
+    signature: Signature | None = None
 
     @field_validator("findings")
     @classmethod
@@ -135,6 +139,7 @@ def from_observation(obs: Observation, *, stream_role: Literal["main", "sub"] = 
         facts=facts,
         message=obs.message,
         has_snapshot=obs.snapshot_jpeg is not None,
+        signature=stored_signature(obs.signature) if obs.signature is not None else None,
     )
 
 
@@ -249,6 +254,7 @@ class CameraState(BaseModel):
     last_check_at: float | None = None
     last_success_at: float | None = None
     next_checks: dict[str, NextCheck] = Field(default_factory=dict)
+    pictures: dict[str, PictureRun] = Field(default_factory=dict)  # by stream role: unchanged.py
     schema_version: int = SCHEMA_VERSION
 
     @field_validator("underlying")
@@ -311,6 +317,7 @@ class Evaluation(BaseModel):
     transition: Transition | None = None
     next_check: NextCheck | None = None  # None from tick(): keep the schedule you have
     severity: CheckSeverity | None = None  # of this check alone
+    findings: list[str] = Field(default_factory=list)  # of this check, with what its history added (unchanged)
     confirmed_findings: list[str] = Field(default_factory=list)
     pending_findings: list[str] = Field(default_factory=list)
 
@@ -420,6 +427,7 @@ _FAILURE_WORDS = {
     "stalled": "stream stalled",
     "decode_failed": "pictures cannot be decoded",
     "protocol_error": "protocol error",
+    "unchanged": "picture has not changed at all for the configured hours (possibly frozen)",
 }
 
 
@@ -636,6 +644,23 @@ def _next_check(
     return NextCheck(source=source, at=now + normal, reason="normal")
 
 
+def _with_unchanged(st: CameraState, obs: CheckOutcome, now: float, policy: StatusPolicy) -> CheckOutcome:
+    """The outcome plus `unchanged` when its stream's picture has stayed the same for the policy's
+    hours (unchanged.py; the run is kept in `st`), unless the check already says frozen, black or
+    covered."""
+    if obs.source != "stream" or not policy.unchanged_after_s:
+        return obs
+    role = obs.facts.stream_role or "main"
+    run = track(st.pictures.get(role), obs.signature, now, horizon_s=policy.unchanged_after_s)
+    if run is not None:
+        st.pictures[role] = run
+    if obs.signature is None or PICTURE_BROKEN & set(obs.findings):
+        return obs
+    if unchanged_for(run, horizon_s=policy.unchanged_after_s, min_checks=policy.unchanged_min_checks) is None:
+        return obs
+    return obs.model_copy(update={"findings": (*obs.findings, "unchanged")})
+
+
 def evaluate(
     state: CameraState,
     obs: CheckOutcome,
@@ -646,6 +671,7 @@ def evaluate(
     """Fold one check outcome into the camera's state."""
     now = _clamp_now(state, now)
     st = state.model_copy(deep=True)
+    obs = _with_unchanged(st, obs, now, policy)
     src = st.sources.setdefault(obs.source, SourceState())
     severity, bad, findings, blind = _classify(obs, policy)
     forgiven = _forgiven_misses(st, obs.source, findings, policy) if severity == "ok" else []
@@ -691,6 +717,7 @@ def evaluate(
         state=st,
         transition=transition,
         next_check=nxt,
+        findings=list(obs.findings),
         severity=severity,
         confirmed_findings=st.confirmed_findings(),
         pending_findings=st.pending_findings(),

@@ -27,8 +27,10 @@ from camcheck.probe.image import (
     ImageThresholds,
     analyse,
     load_reference,
+    picture_signature_change,
 )
 from camcheck.probe.observation import IMAGE_FINDINGS
+from camcheck.verdict.unchanged import UNCHANGED_MAX_CHANGE
 
 ROOT = Path(__file__).resolve().parents[2]
 CALIBRATION = ROOT / "tests" / "data" / "image-calibration.json"
@@ -455,3 +457,35 @@ def test_analysis_reusing_the_motion_proofs_pictures_measures_the_same() -> None
     fresh = analyse_second(analyse_first(k1, after), k2)
     assert reused.measures == fresh.measures and reused.measures["motion"] is not None
     assert proof.picture(DecodedFrame(k1.image.copy(), 0.0, True)) is None  # same values, other image: not reused
+
+
+def test_recorded_picture_signatures_tell_the_same_picture_from_a_changed_one() -> None:
+    """camcheck.verdict.unchanged's bound: a picture re-coded (frozen), or a still scene under the
+    same light, stays well within it; a moving scene goes far beyond it."""
+    cases = calibration()["cases"]
+    same = [c for c in cases if c["look"] in ("frozen", "static", "quiet", "covered", "black")]
+    assert len(same) >= 20 and all("signature_change" in c for c in same)
+    for c in same:
+        assert c["signature_change"]["max"] <= UNCHANGED_MAX_CHANGE / 1.5, c["name"]
+    moving = [c for c in cases if c["look"] == "normal" and c["name"].startswith("sim")]
+    assert moving
+    for c in moving:
+        assert c["signature_change"]["min"] >= UNCHANGED_MAX_CHANGE * 3, c["name"]
+
+
+def test_picture_signatures_of_decoded_frames() -> None:
+    def signatures(look: str) -> list[np.ndarray]:
+        return [analyse(w).signature for w in sim_windows(look)]
+
+    for look in ("frozen", "static"):
+        sigs = signatures(look)
+        assert len(sigs) >= 2
+        assert all(s is not None and s.shape == sigs[0].shape for s in sigs)
+        changes = [picture_signature_change(sigs[0], s) for s in sigs[1:]]
+        assert max(changes) <= UNCHANGED_MAX_CHANGE / 1.5, (look, changes)
+    normal = signatures("normal")
+    assert picture_signature_change(normal[0], normal[-1]) > UNCHANGED_MAX_CHANGE * 3
+    # the same scene at another size is another grid: not comparable, never "unchanged"
+    f = sim_windows("static")[0]
+    wide = [DecodedFrame(np.hstack([x.image, x.image]), x.t, x.keyframe) for x in f]
+    assert picture_signature_change(analyse(f).signature, analyse(wide).signature) is None

@@ -66,6 +66,9 @@ FINDING_WORDS: dict[str, tuple[str, str]] = {
     "config_mismatch": ("การตั้งค่าของอุปกรณ์ไม่ตรงกับทะเบียน", "the device settings differ from the registry"),
     "no_profile_g": ("อุปกรณ์ไม่รองรับการตรวจสอบการบันทึก (ONVIF Profile G)",
                      "the device cannot be asked about its recordings (no ONVIF Profile G)"),
+    # over time (the daemon)
+    "unchanged": ("ภาพไม่เปลี่ยนแปลงเลยตลอดหลายชั่วโมง อาจเป็นภาพค้าง ควรเปิดดู",
+                  "the picture has not changed at all for hours: possibly frozen; look at it"),
     # the daemon's dependency grouping
     "parent_down": ("อุปกรณ์แม่ (เครื่องบันทึก สวิตช์ หรือจุดติดตั้ง) ขัดข้อง",
                     "its parent device (recorder, switch or site) is down"),
