@@ -174,7 +174,8 @@ def daemon_config(db_url: str, args: argparse.Namespace) -> dict[str, Any]:
         "probe": {"timeout": 10, "window": args.window, "max_keyframe_wait": args.max_keyframe_wait},
         # Confirmation re-checks a few seconds apart (production: 20 s and 60 s), so the benchmark
         # sees confirmed verdicts in minutes.
-        "status": {"confirm_delays_s": [3.0, 3.0], "recover_delay_s": 3.0, "finding_confirm_delay_s": 3.0},
+        "status": {"confirm_delays_s": [3.0, 3.0], "recover_delay_s": 3.0, "finding_confirm_delay_s": 3.0,
+                   "unchanged_after_s": args.unchanged_after_s, "unchanged_min_checks": args.unchanged_min_checks},
         "credentials": {"sim": {"username": "admin", "password_env": PW_ENV}},
     }
 
@@ -341,6 +342,10 @@ def main() -> int:
                          "or its main stream and ONVIF device (the daemon then finds the sub-stream)")
     ap.add_argument("--main-size", type=_size, default=None, help="main stream picture size (default: --size)")
     ap.add_argument("--main-bitrate", type=int, default=None, help="main stream kbit/s (default: --bitrate)")
+    ap.add_argument("--unchanged-after-s", type=float, default=86400.0,
+                    help="status.unchanged_after_s: a picture that has not changed for this long is `unchanged` "
+                    "(default a day, as in production; e.g. 60 with --hold-s 180 to see it in the benchmark)")
+    ap.add_argument("--unchanged-min-checks", type=int, default=12, help="status.unchanged_min_checks")
     ap.add_argument("--ffmpeg-sample", type=int, default=20)
     ap.add_argument("--keep", type=Path, help="copy the registry and the daemon's log into this directory")
     args = ap.parse_args()
