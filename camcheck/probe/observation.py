@@ -127,8 +127,8 @@ class Observation:
     started_at: float = 0.0  # wall clock, UNIX seconds
     duration: float = 0.0  # seconds the whole check took
     snapshot_jpeg: bytes | None = field(default=None, repr=False)  # not serialised
-    # K1's coarse luma grid (image.picture_signature_change): compared across checks by the daemon;
-    # not serialised
+    # K1's coarse luma grid (image.picture_signature_change): the status machine compares it across
+    # checks (verdict.unchanged); not serialised
     signature: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
