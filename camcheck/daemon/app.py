@@ -106,17 +106,30 @@ def _section(model: Any, data: dict[str, Any], key: str) -> Any:
 
 
 def _check_status(config: Config) -> None:
-    """The status policy, validated with errors that name the key (status.fail_threshold: ...)."""
+    """The status policy and its per-tag entries, validated with errors that name the key
+    (status.fail_threshold: ..., status.by_tag.still-view.unchanged_after_s: ...)."""
     from pydantic import ValidationError
 
-    try:
-        Daemon._policy(config)  # noqa: SLF001 - the policy the daemon will run with
-    except ValidationError as exc:
-        lines = []
-        for e in exc.errors():
-            where = ".".join(str(p) for p in ("status", *e["loc"])) if e["loc"] else "status"
-            lines.append(f"  {where}: {'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}")
-        raise ConfigError(f"{len(lines)} problem(s):\n" + "\n".join(lines)) from None
+    lines: list[str] = []
+
+    def check(tag: str | None) -> None:
+        prefix = ("status",) if tag is None else ("status", "by_tag", tag)
+        try:
+            Daemon._policy(config, tag)  # noqa: SLF001 - the policy the daemon will run with
+        except ValidationError as exc:
+            for e in exc.errors():
+                where = ".".join(str(p) for p in (*prefix, *e["loc"]))
+                lines.append(f"  {where}: {'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}")
+
+    check(None)
+    by_tag = config.status.get("by_tag") or {}
+    if not isinstance(by_tag, dict) or not all(isinstance(v, dict) for v in by_tag.values()):
+        lines.append("  status.by_tag: must map each tag to status settings (e.g. still-view: {unchanged_after_s: 0})")
+    else:
+        for tag in by_tag:
+            check(tag)
+    if lines:
+        raise ConfigError(f"{len(lines)} problem(s):\n" + "\n".join(lines))
 
 
 def build_daemon(config: Config, *, config_path: Path | None = None, state_dir: Path | None = None,

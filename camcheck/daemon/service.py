@@ -122,6 +122,7 @@ class Daemon:
         self.lease_ttl = lease_ttl
         self.node_id = config.node_id
         self.policy = self._policy(config)
+        self.tag_policies = self._tag_policies(config)
         self.group_policy = GroupPolicy(**config.status.get("grouping", {})) if isinstance(config.status.get("grouping"), dict) else GroupPolicy()
         self.stats = DaemonStats()
         self.views: dict[str, CameraView] = {}
@@ -164,8 +165,11 @@ class Daemon:
 
     # -- configuration ------------------------------------------------------------------------------
     @staticmethod
-    def _policy(config: Config) -> StatusPolicy:
-        raw = {k: v for k, v in config.status.items() if k != "grouping"}
+    def _policy(config: Config, tag: str | None = None) -> StatusPolicy:
+        """The status section's policy, or with `tag` its status.by_tag entry laid over it."""
+        raw = {k: v for k, v in config.status.items() if k not in ("grouping", "by_tag")}
+        if tag is not None:
+            raw.update(config.status["by_tag"][tag])
         # The schedule section is the single place for intervals.
         raw.update(
             interval_s=config.schedule.interval,
@@ -173,6 +177,25 @@ class Daemon:
             max_check_interval_s=max(config.schedule.broken_max_interval, config.schedule.interval),
         )
         return StatusPolicy(**raw)
+
+    @classmethod
+    def _tag_policies(cls, config: Config) -> dict[str, StatusPolicy]:
+        """status.by_tag: cameras carrying a tag get that entry's settings over the status section's
+        (a view where nothing ever happens: `unchanged_after_s: 0`), in the order the entries are listed."""
+        by_tag = config.status.get("by_tag") or {}
+        if not isinstance(by_tag, dict) or not all(isinstance(v, dict) for v in by_tag.values()):
+            raise ValueError("status.by_tag must map each tag to status settings (e.g. unchanged_after_s: 0)")
+        out = {}
+        for tag in by_tag:
+            try:
+                out[tag] = cls._policy(config, tag)
+            except ValueError as exc:
+                raise ValueError(f"status.by_tag.{tag}: {exc}") from None
+        return out
+
+    def policy_for(self, cam: StoredCamera) -> StatusPolicy:
+        """The status policy of `cam`: that of the first status.by_tag entry it carries a tag of."""
+        return next((p for tag, p in self.tag_policies.items() if tag in cam.tags), self.policy)
 
     @staticmethod
     def _limits(config: Config, share: int = 1) -> Limits:
@@ -287,7 +310,8 @@ class Daemon:
         if self.config_path is not None:
             try:
                 new = load_config(self.config_path)
-                self.policy = self._policy(new)
+                policy, tag_policies = self._policy(new), self._tag_policies(new)
+                self.policy, self.tag_policies = policy, tag_policies
                 # schedule.workers is fixed at start (changing it needs a restart).
                 self.scheduler.limits = self._limits(new, self.workers)
                 self.config = new
@@ -390,7 +414,7 @@ class Daemon:
         if cam.onvif_endpoint and (onvif_next is None or onvif_next.at <= now or seek_sub):
             self._subs_sought.add(cam.id)
             r = await run_onvif_check(
-                cam, state, creds, timeout=self.config.probe.timeout, policy=self.policy,
+                cam, state, creds, timeout=self.config.probe.timeout, policy=self.policy_for(cam),
                 maintenance=maintenance, incident=incident, node_id=self.node_id,
             )
             results.append(r)
@@ -433,7 +457,8 @@ class Daemon:
         )
         r = await run_stream_check(
             cam, state, creds, role_url=role_url, settings=settings, transport=pc.transport, timeout=pc.timeout,
-            policy=self.policy, maintenance=maintenance, incident=incident, reference=await self._reference(cam.id),
+            policy=self.policy_for(cam), maintenance=maintenance, incident=incident,
+            reference=await self._reference(cam.id),
             node_id=self.node_id, gop_s=gop,
         )
         obs = r.observation

@@ -47,7 +47,8 @@ def fleet_config(ids: list[str], **camera_extra: Any) -> dict[str, Any]:
     }
 
 
-async def register(store: Store, fleet, ids: list[str], *, parent: str | None = None) -> None:  # noqa: ANN001
+async def register(store: Store, fleet, ids: list[str], *, parent: str | None = None,  # noqa: ANN001
+                   tags: dict[str, list[str]] | None = None) -> None:
     await store.upsert_cameras([
         CameraRecord(
             id=cid,
@@ -61,6 +62,7 @@ async def register(store: Store, fleet, ids: list[str], *, parent: str | None = 
             recorded_width=MAIN["width"],
             recorded_height=MAIN["height"],
             frame_rate=MAIN["fps"],
+            tags=(tags or {}).get(cid, []),
         )
         for cid in ids
     ])

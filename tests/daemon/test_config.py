@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from camcheck.config.model import ConfigError, load_config, parse_config
+from camcheck.daemon.app import build_daemon
+from camcheck.daemon.service import Daemon
 from camcheck.exporters.config import parse_exporters_config
 from camcheck.secrets import Secret
 
@@ -78,3 +81,28 @@ def test_example_config_is_valid() -> None:
     cfg = load_config(example)
     modules = parse_exporters_config(cfg.exporters).prometheus.probe_modules
     assert modules["rtsp_default"].credential in cfg.credentials
+    # the status section and its per-tag entries build their policies
+    assert Daemon._policy(cfg).unchanged_after_s == 86400  # noqa: SLF001
+    assert Daemon._tag_policies(cfg)["still-view"].unchanged_after_s == 0  # noqa: SLF001
+
+
+def test_status_by_tag_entries_are_validated_and_the_first_listed_tag_wins() -> None:
+    base = {"status": {"unchanged_after_s": 7200}}
+    tagged = parse_config({"status": {**base["status"], "by_tag": {
+        "still-view": {"unchanged_after_s": 0}, "lobby": {"unchanged_min_checks": 50}}}})
+    policies = Daemon._tag_policies(tagged)  # noqa: SLF001
+    assert policies["still-view"].unchanged_after_s == 0
+    assert (policies["lobby"].unchanged_after_s, policies["lobby"].unchanged_min_checks) == (7200, 50)
+    assert "by_tag" not in Daemon._policy(tagged).model_dump()  # noqa: SLF001
+    d = build_daemon(tagged, role="worker")  # (a worker: no HTTP server to start)
+    assert d.policy_for(SimpleNamespace(tags=["lobby", "still-view"])) is d.tag_policies["still-view"]  # listed first
+    assert d.policy_for(SimpleNamespace(tags=["lobby"])) is d.tag_policies["lobby"]
+    assert d.policy_for(SimpleNamespace(tags=[])) is d.policy and d.policy.unchanged_after_s == 7200
+    for bad, where in (({"x": {"unchanged_after_s": -1}}, "status.by_tag.x"),
+                       ({"x": {"no_such_key": 1}}, "status.by_tag.x"),
+                       (["still-view"], "status.by_tag must map")):
+        with pytest.raises(ValueError, match=where):
+            Daemon._tag_policies(parse_config({"status": {"by_tag": bad}}))  # noqa: SLF001
+    # `camcheck run --check-config` and start-up name the key
+    with pytest.raises(ConfigError, match=r"status\.by_tag\.x\.unchanged_after_s: Input should be greater"):
+        build_daemon(parse_config({"status": {"by_tag": {"x": {"unchanged_after_s": -1}}}}), role="worker")

@@ -1,6 +1,7 @@
 """The daemon's `unchanged` finding (camcheck.verdict.unchanged) against the simulator and a real
 SQLite registry: a picture that stays the same over the horizon is flagged, whether the single
-checks missed a freeze or the view is merely still; a moving view never is; a change clears it."""
+checks missed a freeze or the view is merely still; a moving view never is, nor a still one whose
+tag turns the rule off (status.by_tag); a change clears it."""
 
 from __future__ import annotations
 
@@ -27,13 +28,15 @@ async def test_a_picture_unchanged_over_the_horizon_is_flagged_and_a_change_clea
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAMCHECK_TEST_CAM_PW", PASSWORD)
     db = f"sqlite:///{tmp_path / 'registry.db'}"
-    ids = ["cam-live", "cam-still", "cam-garden"]
-    fleet_cfg = fleet_config(ids, **{"cam-still": {"fault": "static"},
+    ids = ["cam-live", "cam-still", "cam-garden", "cam-corridor"]
+    fleet_cfg = fleet_config(ids, **{"cam-still": {"fault": "static"}, "cam-corridor": {"fault": "static"},
                                      "cam-garden": {"fault": "frozen", "scene": "garden", "sub": GARDEN_SUB}})
     async with running_fleet(fleet_cfg) as fleet:
         store = await open_store(db, migrate=True)
-        await register(store, fleet, ids)
-        cfg = daemon_config(db, status={**FAST_STATUS, "unchanged_after_s": HORIZON_S, "unchanged_min_checks": 4})
+        # cam-corridor's view is known to be still: its tag turns the rule off for it (status.by_tag)
+        await register(store, fleet, ids, tags={"cam-corridor": ["lobby", "still-view"]})
+        cfg = daemon_config(db, status={**FAST_STATUS, "unchanged_after_s": HORIZON_S, "unchanged_min_checks": 4,
+                                        "by_tag": {"still-view": {"unchanged_after_s": 0}}})
         daemon = build_daemon(cfg)
         task = asyncio.create_task(daemon.run_forever())
         try:
@@ -68,6 +71,11 @@ async def test_a_picture_unchanged_over_the_horizon_is_flagged_and_a_change_clea
             await fleet.set_fault("cam-still", "healthy")
             await wait_for(lambda: _status_is(cam, "cam-still", "working"), 60, "cam-still working again")
             assert "unchanged" not in ((await cam("cam-still")).findings or [])
+
+            # The same still scene, tagged as a view where nothing happens: never flagged.
+            corridor = await cam("cam-corridor")
+            assert corridor.status.value == "working" and "unchanged" not in (corridor.findings or [])
+            assert not any("unchanged" in c.findings for c in await store.list_checks("cam-corridor", limit=1000))
 
             # A moving view never gets it, however long it is watched.
             live = await cam("cam-live")
