@@ -46,6 +46,8 @@ def camera_view(
         "retention_days": m.retention_days,
         "recording_active": m.recording_active,
         "clock_offset_s": m.clock_offset_s,
+        # how long the picture has stayed the same (verdict.unchanged): a warning before the finding
+        "unchanged_s": max((r.last - r.since for r in state.pictures.values()), default=None) if state else None,
     }
     info = {
         k: str(v)

@@ -28,7 +28,8 @@ class CameraView:
     status_since: float | None  # UNIX time
     reason: str | None
     findings: tuple[str, ...]
-    # fps, width, height, bitrate_kbps, gop_s, codec, clock_offset_s, retention_days, recording_active
+    # fps, width, height, bitrate_kbps, gop_s, codec, clock_offset_s, retention_days, recording_active,
+    # unchanged_s
     measured: dict[str, float | str | bool | None]
     info: dict[str, str]  # static facts: brand, model, firmware, codec, resolution
     last_check_at: float | None

@@ -49,6 +49,9 @@ MEASURED = (
     ("camcheck_camera_clock_offset_seconds", "Camera clock minus server clock", "clock_offset_s", 1.0),
     ("camcheck_camera_retention_days", "Days of recording the recorder really keeps", "retention_days", 1.0),
     ("camcheck_camera_recording_active", "1 if the recorder is recording now", "recording_active", 1.0),
+    ("camcheck_camera_picture_unchanged_seconds",
+     "How long the picture has not changed at all (the longest of its streams; `unchanged` past status.unchanged_after_s)",
+     "unchanged_s", 1.0),
 )
 
 # Per-camera families in exposition order: (name, help).

@@ -56,6 +56,8 @@ async def test_a_picture_unchanged_over_the_horizon_is_flagged_and_a_change_clea
             still = await store.list_checks("cam-still", limit=1000)
             assert still[-1].verdict == "working" and "unchanged" not in still[-1].findings  # not before the horizon
             assert all(c.verdict == "broken" for c in still if "unchanged" in c.findings)  # the check says so too
+            # Prometheus and MQTT see how long it has held (camcheck_camera_picture_unchanged_seconds)
+            assert daemon.views["cam-still"].measured["unchanged_s"] >= HORIZON_S
             first_flag = min(c.checked_at for c in still if "unchanged" in c.findings)
             assert (first_flag - still[-1].checked_at).total_seconds() >= HORIZON_S
 
@@ -78,6 +80,7 @@ async def test_a_picture_unchanged_over_the_horizon_is_flagged_and_a_change_clea
             assert not any("unchanged" in c.findings for c in await store.list_checks("cam-corridor", limit=1000))
 
             # A moving view never gets it, however long it is watched.
+            assert daemon.views["cam-still"].measured["unchanged_s"] < HORIZON_S  # a new run
             live = await cam("cam-live")
             assert live.status.value == "working" and "unchanged" not in (live.findings or [])
             assert [(t.from_state.value, t.to_state.value) for t in await store.list_transitions("cam-live")] == [

@@ -36,7 +36,8 @@ def views():
     return {
         "cam1": make_view("cam1", "broken", findings=("no_video: no frames in 10 s", "no_video: again")),
         "cam2": make_view("cam2", "working", labels={"district": "Bang Kruai", "agency": "BMA"}),
-        "cam3": make_view("cam3", "maintenance", measured={"fps": None, "recording_active": False}),
+        "cam3": make_view("cam3", "maintenance", measured={"fps": None, "recording_active": False,
+                                                           "unchanged_s": 5400.0}),
     }
 
 
@@ -61,6 +62,8 @@ def test_content(views):
     assert value(text, "camcheck_camera_retention_days", camera_id="cam1") == 30
     assert value(text, "camcheck_camera_recording_active", camera_id="cam3") == 0
     assert value(text, "camcheck_camera_fps", camera_id="cam3") is None  # unknown is absent, not 0
+    assert value(text, "camcheck_camera_picture_unchanged_seconds", camera_id="cam3") == 5400
+    assert value(text, "camcheck_camera_picture_unchanged_seconds", camera_id="cam1") is None
     assert value(text, "camcheck_camera_last_success_timestamp_seconds", camera_id="cam2") == 1_700_000_100
     assert value(text, "camcheck_camera_last_check_duration_seconds", camera_id="cam2") == 1.5
     # Aggregates by status and by registry label.
