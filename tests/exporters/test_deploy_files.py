@@ -109,7 +109,7 @@ def test_dashboard_valid_and_queries_lint(path: Path, tmp_path: Path):
 def test_every_metric_named_in_rules_and_dashboards_exists(tmp_path: Path):
     outbox = Outbox(tmp_path / "o.db")
     outbox.put("mqtt:x", "e", b"p")
-    views = {"c": make_view("c", findings=("no_video",))}
+    views = {"c": make_view("c", findings=("no_video",), measured={**make_view().measured, "unchanged_s": 60.0})}
     col = CameraMetricsCollector(
         lambda: views.values(),
         lambda: {"in_flight": 1, "queue_depth": 0, "cycle_lag": 0, "started": 1, "completed": 1, "errors": 0, "overruns": 0},
