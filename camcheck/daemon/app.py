@@ -122,12 +122,13 @@ def _check_status(config: Config) -> None:
                 lines.append(f"  {where}: {'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}")
 
     check(None)
-    by_tag = config.status.get("by_tag") or {}
-    if not isinstance(by_tag, dict) or not all(isinstance(v, dict) for v in by_tag.values()):
-        lines.append("  status.by_tag: must map each tag to status settings (e.g. still-view: {unchanged_after_s: 0})")
-    else:
-        for tag in by_tag:
-            check(tag)
+    try:
+        tags = list(Daemon.by_tag(config))
+    except ValueError as exc:
+        lines.append(f"  {exc}")
+        tags = []
+    for tag in tags:
+        check(tag)
     if lines:
         raise ConfigError(f"{len(lines)} problem(s):\n" + "\n".join(lines))
 

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -178,15 +179,20 @@ class Daemon:
         )
         return StatusPolicy(**raw)
 
+    @staticmethod
+    def by_tag(config: Config) -> dict[str, dict[str, Any]]:
+        """status.by_tag, checked for its shape: tag -> status settings."""
+        by_tag = config.status.get("by_tag") or {}
+        if not isinstance(by_tag, dict) or not all(isinstance(v, dict) for v in by_tag.values()):
+            raise ValueError("status.by_tag must map each tag to status settings (e.g. still-view: {unchanged_after_s: 0})")
+        return by_tag
+
     @classmethod
     def _tag_policies(cls, config: Config) -> dict[str, StatusPolicy]:
         """status.by_tag: cameras carrying a tag get that entry's settings over the status section's
         (a view where nothing ever happens: `unchanged_after_s: 0`), in the order the entries are listed."""
-        by_tag = config.status.get("by_tag") or {}
-        if not isinstance(by_tag, dict) or not all(isinstance(v, dict) for v in by_tag.values()):
-            raise ValueError("status.by_tag must map each tag to status settings (e.g. unchanged_after_s: 0)")
         out = {}
-        for tag in by_tag:
+        for tag in cls.by_tag(config):
             try:
                 out[tag] = cls._policy(config, tag)
             except ValueError as exc:

@@ -106,3 +106,5 @@ def test_status_by_tag_entries_are_validated_and_the_first_listed_tag_wins() -> 
     # `camcheck run --check-config` and start-up name the key
     with pytest.raises(ConfigError, match=r"status\.by_tag\.x\.unchanged_after_s: Input should be greater"):
         build_daemon(parse_config({"status": {"by_tag": {"x": {"unchanged_after_s": -1}}}}), role="worker")
+    with pytest.raises(ConfigError, match=r"status\.by_tag must map"):
+        build_daemon(parse_config({"status": {"by_tag": ["still-view"]}}), role="worker")
