@@ -650,7 +650,7 @@ def _with_unchanged(st: CameraState, obs: CheckOutcome, now: float, policy: Stat
     covered."""
     if obs.source != "stream" or not policy.unchanged_after_s:
         return obs
-    role = obs.facts.stream_role or "main"
+    role = obs.facts.stream_role
     run = track(st.pictures.get(role), obs.signature, now, horizon_s=policy.unchanged_after_s)
     if run is not None:
         st.pictures[role] = run
