@@ -200,3 +200,8 @@ def transition_record(result: CheckResult) -> TransitionRecord | None:
 def snapshot_evidence(jpeg: bytes, kind: EvidenceKind, at: float, width: int | None = None,
                       height: int | None = None) -> EvidenceRecord:
     return EvidenceRecord(kind=kind, taken_at=_utc(at), jpeg=jpeg, width=width, height=height)
+
+
+def evidence_copy(stored: EvidenceRecord, kind: EvidenceKind) -> EvidenceRecord:
+    """A stored picture to attach to a transition, as `kind`, keeping the time it was taken."""
+    return stored.model_copy(update={"id": None, "kind": kind})

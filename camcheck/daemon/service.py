@@ -39,6 +39,7 @@ from camcheck.collectors.scheduler import Job, Limits, Scheduler
 from camcheck.config.model import Config, ConfigError, load_config
 from camcheck.daemon.checks import (
     CheckResult,
+    evidence_copy,
     keyframe_wait_s,
     run_onvif_check,
     run_stream_check,
@@ -53,7 +54,7 @@ from camcheck.probe.observation import Observation, RtspSettings
 from camcheck.probe.onvif import OnvifObservation, match_profile, sub_stream_url
 from camcheck.probe.onvif_client import warm_wsdls
 from camcheck.registry.leases import CheckCommit, Lease, LeaseLost, Leases
-from camcheck.registry.models import EvidenceKind, StoredCamera, now_utc
+from camcheck.registry.models import EvidenceKind, EvidenceRecord, StoredCamera, now_utc
 from camcheck.registry.schema import cameras, check_results, leases as leases_table, parents
 from camcheck.registry.store import Store, open_store
 from camcheck.secrets import mask_text, mask_url
@@ -70,11 +71,15 @@ from camcheck.verdict import (
     evaluate_group,
     new_state,
 )
+from camcheck.verdict.unchanged import longest_run
 
 log = logging.getLogger("camcheck.daemon")
 
-LAST_GOOD_EVERY_S = 3600.0
 REFERENCE_CACHE = 512
+# A run's picture is kept at its 3rd check, not its 2nd: moving views seldom stay within the
+# unchanged bound over 3 checks, so a live camera seldom pays the picture's write (6 simulator views,
+# moving, garden and night, checked every 3.5 s: runs reached 2 checks at 30 of 252 checks, 3 at 4).
+RUN_PICTURE_CHECK = 3
 WORKER_REPLAY_EVERY_S = 1.5  # how soon the primary publishes a transition a worker committed
 WORKER_CHECKS_BATCH = 5000  # the workers' checks counted per round at most (the rest: next round)
 WORKER_STOP_TIMEOUT_S = 150.0  # a worker drains its checks in flight (up to 120 s) before exiting
@@ -540,14 +545,17 @@ class Daemon:
             if t is not None and r.evaluation.transition is not None and r.evaluation.transition.capture_evidence:
                 if snapshot:
                     evidence_items.append(snapshot_evidence(snapshot, EvidenceKind.AT_CHANGE, now))
-                good = await self._last_good_jpeg(cam.id)
-                if good:
-                    evidence_items.append(snapshot_evidence(good, EvidenceKind.LAST_GOOD, now))
+                evidence_items.extend(await self._earlier_pictures(cam.id, r.evaluation.transition.findings,
+                                                                   r.evaluation.state))
             last_good = None
-            obs = r.observation
-            if (last and r.snapshot and getattr(obs, "verdict", None) == "working"
-                    and now - self._last_good_at.get(cam.id, 0.0) >= LAST_GOOD_EVERY_S):
+            # The check's own verdict with what its history added: a picture that has not changed
+            # for hours is no good picture, though the probe alone found it working.
+            if (last and r.snapshot and r.check.verdict == "working"
+                    and now - self._last_good_at.get(cam.id, 0.0) >= self.config.history.good_picture_every_s):
                 last_good = snapshot_evidence(r.snapshot, EvidenceKind.LAST_GOOD, now)
+            run_start = None
+            if r.snapshot and self._picture_run_begins(cam, r):
+                run_start = snapshot_evidence(r.snapshot, EvidenceKind.UNCHANGED_SINCE, now)
             st = r.evaluation.state
             stream_src = st.sources.get("stream")
             commit = CheckCommit(
@@ -565,6 +573,7 @@ class Daemon:
                 suppressed_by=r.evaluation.transition.suppressed_by if r.evaluation.transition else None,
                 evidence=evidence_items,
                 last_good=last_good,
+                run_start=run_start,
             )
             saved = await self.leases.commit(lease, commit, release=last)
             if last_good is not None:
@@ -649,9 +658,31 @@ class Daemon:
         await self.store.add_evidence(camera_id, snapshot_evidence(jpeg, EvidenceKind.REFERENCE, time.time()))
         self._references[camera_id] = jpeg
 
-    async def _last_good_jpeg(self, camera_id: str) -> bytes | None:
+    def _picture_run_begins(self, cam: StoredCamera, r: CheckResult) -> bool:
+        """This check is the RUN_PICTURE_CHECK-th of a run of unchanged pictures (verdict.unchanged):
+        its picture is kept as the run's first, the proof should the run last."""
+        if not self.policy_for(cam).unchanged_after_s or r.check.stream is None:
+            return False
+        run = r.evaluation.state.pictures.get(r.check.stream)
+        return (run is not None and run.checks == RUN_PICTURE_CHECK
+                and run.last >= r.check.checked_at.timestamp())  # the run counted this check
+
+    async def _earlier_pictures(self, camera_id: str, findings: Sequence[str],
+                                state: CameraState) -> list[EvidenceRecord]:
+        """The stored pictures a status change carries beside the one at the change, each with the
+        time it was taken: the last good one; for `unchanged`, the first picture of the run (the
+        same picture, hours earlier) and a good one only if taken before the run began (the good
+        pictures kept during the run show the same unchanged view)."""
         assert self.store is not None
-        return await self.store.latest_jpeg(camera_id, EvidenceKind.LAST_GOOD)
+        run = longest_run(state.pictures) if "unchanged" in findings else None
+        if run is None:
+            good = await self.store.latest_evidence(camera_id, EvidenceKind.LAST_GOOD)
+            return [evidence_copy(good, EvidenceKind.LAST_GOOD)] if good else []
+        since = datetime.fromtimestamp(run.since, tz=timezone.utc)
+        first = await self.store.first_evidence(camera_id, EvidenceKind.UNCHANGED_SINCE, since=since)
+        before = await self.store.latest_evidence(camera_id, EvidenceKind.LAST_GOOD, before=since)
+        return ([evidence_copy(first, EvidenceKind.UNCHANGED_SINCE)] if first else []) + (
+            [evidence_copy(before, EvidenceKind.LAST_GOOD)] if before else [])
 
     # -- maintenance and parents ----------------------------------------------------------------------
     def _maintenance_for(self, camera_id: str, now: float) -> MaintenanceInfo | None:

@@ -74,6 +74,7 @@ class CheckCommit:
     suppressed_by: str | None = None
     evidence: Sequence[EvidenceRecord] = ()
     last_good: EvidenceRecord | None = None  # replaces the camera's previous last-good picture
+    run_start: EvidenceRecord | None = None  # replaces its previous first picture of a picture run (`unchanged`)
 
 
 class Leases:
@@ -239,11 +240,12 @@ class Leases:
                 raise LeaseLost(f"lease on camera {lease.camera_id!r} was taken over; result discarded")
             await self._write_check(conn, c)
             saved = await self._write_transition(conn, c) if c.transition is not None else None
-            if c.last_good is not None:
-                await conn.execute(sa.delete(evidence).where(
-                    evidence.c.camera_id == lease.camera_id, evidence.c.kind == "last_good",
-                    evidence.c.transition_id.is_(None)))
-                await self._insert_evidence(conn, lease.camera_id, c.last_good, None)
+            for pic in (c.last_good, c.run_start):
+                if pic is not None:  # one free-standing picture of each kind per camera
+                    await conn.execute(sa.delete(evidence).where(
+                        evidence.c.camera_id == lease.camera_id, evidence.c.kind == pic.kind.value,
+                        evidence.c.transition_id.is_(None)))
+                    await self._insert_evidence(conn, lease.camera_id, pic, None)
             return saved
 
         return await self._write(run)

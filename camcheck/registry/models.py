@@ -105,6 +105,7 @@ class EvidenceKind(str, enum.Enum):
     AT_CHANGE = "at_change"  # snapshot taken when the status changed
     LAST_GOOD = "last_good"  # last picture known good before the change
     REFERENCE = "reference"  # the camera's normal view, for scene_changed; never pruned
+    UNCHANGED_SINCE = "unchanged_since"  # first picture of a run that has not changed since (`unchanged`)
 
 
 class MaintenanceScope(str, enum.Enum):

@@ -234,7 +234,7 @@ evidence = sa.Table(
     sa.Column("size_bytes", sa.Integer),
     sa.Column("width", sa.Integer),
     sa.Column("height", sa.Integer),
-    sa.CheckConstraint("kind IN ('at_change','last_good','reference')", name="kind"),
+    sa.CheckConstraint("kind IN ('at_change','last_good','reference','unchanged_since')", name="kind"),
     sa.CheckConstraint("(jpeg IS NULL) <> (path IS NULL)", name="one_source"),
     sa.Index(None, "camera_id", "taken_at"),
     sa.Index(None, "transition_id"),

@@ -453,8 +453,27 @@ class Store:
             )).scalar_one_or_none()
 
     async def get_evidence(self, evidence_id: int) -> EvidenceRecord | None:
+        return await self._one_evidence(sa.select(evidence).where(evidence.c.id == evidence_id))
+
+    async def latest_evidence(self, camera_id: str, kind: EvidenceKind, *,
+                              before: datetime | None = None) -> EvidenceRecord | None:
+        """The camera's newest picture of this kind by the time it was taken (only those taken
+        before `before` if given), None if none."""
+        q = sa.select(evidence).where(evidence.c.camera_id == camera_id, evidence.c.kind == kind.value)
+        if before is not None:
+            q = q.where(evidence.c.taken_at < before)
+        return await self._one_evidence(q.order_by(evidence.c.taken_at.desc(), evidence.c.id.desc()).limit(1))
+
+    async def first_evidence(self, camera_id: str, kind: EvidenceKind, *, since: datetime) -> EvidenceRecord | None:
+        """The camera's first picture of this kind taken at or after `since`, None if none."""
+        q = (sa.select(evidence)
+             .where(evidence.c.camera_id == camera_id, evidence.c.kind == kind.value, evidence.c.taken_at >= since)
+             .order_by(evidence.c.taken_at, evidence.c.id).limit(1))
+        return await self._one_evidence(q)
+
+    async def _one_evidence(self, q: sa.Select[Any]) -> EvidenceRecord | None:
         async with self.engine.connect() as conn:
-            r = (await conn.execute(sa.select(evidence).where(evidence.c.id == evidence_id))).mappings().first()
+            r = (await conn.execute(q)).mappings().first()
         if r is None:
             return None
         return EvidenceRecord(id=r["id"], kind=EvidenceKind(r["kind"]), taken_at=r["taken_at"], jpeg=r["jpeg"],

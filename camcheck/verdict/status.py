@@ -43,7 +43,7 @@ from camcheck.verdict.policy import (
     Source,
     StatusPolicy,
 )
-from camcheck.verdict.unchanged import PictureRun, Signature, stored_signature, track, unchanged_for
+from camcheck.verdict.unchanged import PictureRun, Signature, longest_run, stored_signature, track, unchanged_for
 
 CheckSeverity = Literal["ok", "degraded", "broken"]
 NextReason = Literal["normal", "confirm_failure", "confirm_recovery", "confirm_finding", "backoff", "maintenance_end"]
@@ -431,8 +431,23 @@ _FAILURE_WORDS = {
 }
 
 
-def _describe(keys: list[str]) -> str:
-    return ", ".join(_FAILURE_WORDS.get(k, k.replace("_", " ")) for k in keys) or "no details"
+def _describe(keys: list[str], st: CameraState) -> str:
+    return ", ".join(_describe_one(k, st) for k in keys) or "no details"
+
+
+def _describe_one(key: str, st: CameraState) -> str:
+    run = longest_run(st.pictures) if key == "unchanged" else None
+    if run is None:
+        return _FAILURE_WORDS.get(key, key.replace("_", " "))
+    # The committee's first question is "since when": the run's first check answers it.
+    return (f"picture has not changed at all since {_fmt_time(run.since)} "
+            f"({_fmt_span(run.last - run.since)} over {run.checks} checks; possibly frozen)")
+
+
+def _fmt_span(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
 
 
 def _worst_source(st: CameraState) -> tuple[str | None, SourceState | None]:
@@ -456,7 +471,7 @@ def _reason_for(st: CameraState, old: Status, new: Status, now: float, policy: S
         name, src = _worst_source(st)
         assert src is not None
         n = src.consecutive_failures
-        what = _describe(src.broken_keys)
+        what = _describe(src.broken_keys, st)
         if name == "onvif":
             return f"Recorder check failed {n} times in a row: {what}."
         if any(k in FAILURES for k in src.broken_keys):
@@ -465,7 +480,7 @@ def _reason_for(st: CameraState, old: Status, new: Status, now: float, policy: S
     if new == Status.degraded:
         degraded = [k for k, t in st.findings.items() if t.confirmed and policy.severity(k) == "degraded"]
         lead = "Delivering again, but degraded" if old == Status.broken else "Degraded"
-        return f"{lead}: {_describe(sorted(degraded))}."
+        return f"{lead}: {_describe(sorted(degraded), st)}."
     if new == Status.working:
         if old == Status.unknown:
             return "First checks passed: live, usable pictures."
@@ -568,7 +583,7 @@ def _settle(
         new = _exit_maintenance(st, now, policy)
         if new == Status.broken:
             _, src = _worst_source(st)
-            what = _describe(src.broken_keys if src else [])
+            what = _describe(src.broken_keys if src else [], st)
             reason = f"Maintenance window {window} ended and the camera is still failing: {what}."
         elif new == Status.unknown:
             reason = f"Maintenance window {window} ended; not checked since."

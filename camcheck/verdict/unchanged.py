@@ -22,7 +22,7 @@ default, like frozen: "verified working" means a live, changing picture (policy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -70,3 +70,8 @@ def unchanged_for(run: PictureRun | None, *, horizon_s: float, min_checks: int) 
     if run is None or run.checks < min_checks or run.last - run.since < horizon_s:
         return None
     return run.last - run.since
+
+
+def longest_run(pictures: Mapping[str, PictureRun]) -> PictureRun | None:
+    """The run of the camera's streams (by role) that has stayed the same the longest, None if none."""
+    return max(pictures.values(), key=lambda r: (r.last - r.since, r.checks), default=None)

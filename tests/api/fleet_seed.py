@@ -55,6 +55,7 @@ class Seeded:
     broken: list[str] = field(default_factory=list)
     working: list[str] = field(default_factory=list)
     with_evidence: str = ""
+    unchanged: str = ""  # broken because its picture has not changed for a day (verdict.unchanged)
     maintenance_camera: str = ""
     maintenance_id: int = 0
     never_checked: list[str] = field(default_factory=list)
@@ -132,16 +133,26 @@ async def seed(store: Any, *, generated: int = 48, bulk: int = 0) -> Seeded:
                 reason="stream runs at 12.0 fps, registry says 25 fps",
                 findings=["fps_below_claim", "resolution_below_claim"]))
         elif kind in (3, 4):
-            findings = ["frozen"] if kind == 3 else ["unreachable"]
+            # the second camera frozen is caught by the hours rule: the same picture for a day
+            same = kind == 3 and bool(out.with_evidence) and not out.unchanged
+            findings = ["unchanged"] if same else ["frozen"] if kind == 3 else ["unreachable"]
             bad = jpeg(rec.id + " FROZEN", (40, 40, 40)) if kind == 3 else None
-            evid = [EvidenceRecord(kind=EvidenceKind.LAST_GOOD, taken_at=NOW - 3 * day - timedelta(hours=1), jpeg=good,
+            evid = [EvidenceRecord(kind=EvidenceKind.LAST_GOOD, taken_at=NOW - 4 * day - timedelta(hours=1), jpeg=good,
                                    width=320, height=180)]
             if bad:
                 evid.insert(0, EvidenceRecord(kind=EvidenceKind.AT_CHANGE, taken_at=NOW - 3 * day, jpeg=bad,
                                               width=320, height=180))
+            if same:
+                evid.append(EvidenceRecord(kind=EvidenceKind.UNCHANGED_SINCE, taken_at=NOW - 4 * day, jpeg=bad,
+                                           width=320, height=180))
+                # the good pictures taken hourly while the freeze was not yet known show it too
+                await store.add_evidence(rec.id, EvidenceRecord(kind=EvidenceKind.LAST_GOOD, taken_at=NOW - 3 * day
+                                                                - timedelta(hours=1), jpeg=bad, width=320, height=180))
+                out.unchanged = rec.id
             await store.record_transition(TransitionRecord(
                 camera_id=rec.id, at=NOW - 3 * day, from_state=CameraState.WORKING, to_state=CameraState.BROKEN,
-                reason="the picture has not changed for 3 checks" if kind == 3 else "unreachable",
+                reason=("the picture has not changed at all for 24.0 h" if same else
+                        "the picture has not changed for 3 checks" if kind == 3 else "unreachable"),
                 findings=findings), evid)
             await store.record_check(CheckRecord(camera_id=rec.id, checked_at=NOW - timedelta(minutes=5),
                                                  verdict="broken", failure=None if kind == 3 else "unreachable",

@@ -222,6 +222,20 @@ def test_state_history_and_evidence(client: CheckedClient, live: Live) -> None:
     _problem(client.get(f"/cameras/{cid}/evidence/thumbnail", validate=False), 404)
 
 
+def test_evidence_of_a_picture_unchanged_for_hours(client: CheckedClient, live: Live) -> None:
+    """`unchanged`: the first picture of the run that did not change is served beside the others."""
+    cid = live.seeded.unchanged
+    st = client.get(f"/cameras/{cid}/state").json()
+    assert st["status"] == "broken" and [f["code"] for f in st["findings"]] == ["unchanged"]
+    ev = client.get(f"/cameras/{cid}/evidence").json()
+    assert ev["unchanged_since"]["kind"] == "unchanged_since" and ev["latest"]["kind"] == "at_change"
+    assert ev["unchanged_since"]["taken_at"] < ev["latest"]["taken_at"]
+    r = client.get(f"/cameras/{cid}/evidence/unchanged_since")
+    assert r.status_code == 200 and r.headers["X-Evidence-Kind"] == "unchanged_since"
+    assert r.content == client.get(f"/cameras/{cid}/evidence/latest").content  # the same picture, a day apart
+    assert client.get(f"/cameras/{live.seeded.with_evidence}/evidence").json()["unchanged_since"] is None
+
+
 def test_registered_vs_measured(client: CheckedClient) -> None:
     comp = client.get("/cameras/GEN-0002/comparison").json()  # kind 2: degraded, 1280x720 at 12 fps
     rows = {r["field"]: r for r in comp["rows"]}

@@ -4,6 +4,7 @@ confirmation time, recover when fixed, with exactly one transition each way."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -63,8 +64,11 @@ async def test_offline_and_frozen_are_flagged_and_recover(tmp_path: Path, monkey
             # Evidence: the change to broken carries the snapshot at the change and the last good one.
             ts = await store.list_transitions("cam-b")
             to_broken = next(t for t in ts if t.to_state.value == "broken")
-            kinds = sorted([(await store.get_evidence(e)).kind.value for e in to_broken.evidence_ids])
-            assert kinds == ["at_change", "last_good"]
+            pics = {p.kind.value: p for p in [await store.get_evidence(e) for e in to_broken.evidence_ids]}
+            assert sorted(pics) == ["at_change", "last_good"]
+            # each with the time it was taken: the good one before the change (dated the change, it
+            # passed for the latest picture, and the dashboard showed a good view of a frozen camera)
+            assert pics["last_good"].taken_at < pics["at_change"].taken_at <= to_broken.at + timedelta(seconds=1)
             # Every check is on record, none of them with the password.
             checks = await store.list_checks("cam-a", limit=1000)
             assert len(checks) >= 6

@@ -100,3 +100,37 @@ async def test_upgrade_and_downgrade_keep_history(db_url: str) -> None:
                 assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
     finally:
         await store.close()
+
+
+async def test_0004_allows_unchanged_since_evidence_and_back(db_url: str) -> None:
+    """0004 widens the evidence kinds (SQLite rebuilds the table): older pictures survive both ways;
+    a downgrade drops only the pictures its constraint forbids."""
+    from datetime import datetime, timezone
+
+    from camcheck.registry.models import CameraRecord, EvidenceKind, EvidenceRecord
+
+    store = await open_store(db_url)
+    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    async def kinds() -> list[str]:
+        async with store.engine.connect() as conn:
+            return sorted((await conn.execute(sa.text("SELECT kind FROM evidence"))).scalars())
+
+    try:
+        await migrate.upgrade(store.engine, "0003")
+        await store.upsert_cameras([CameraRecord(id="K-1", name="keep")])
+        await store.add_evidence("K-1", EvidenceRecord(kind=EvidenceKind.AT_CHANGE, taken_at=at, jpeg=b"x"))
+        with pytest.raises(sa.exc.IntegrityError):  # what 0004 is for
+            await store.add_evidence("K-1", EvidenceRecord(kind=EvidenceKind.UNCHANGED_SINCE, taken_at=at, jpeg=b"y"))
+        await store.migrate()
+        await store.add_evidence("K-1", EvidenceRecord(kind=EvidenceKind.UNCHANGED_SINCE, taken_at=at, jpeg=b"y"))
+        assert await kinds() == ["at_change", "unchanged_since"]
+        assert await migrate.schema_drift(store.engine) == []
+        await migrate.downgrade(store.engine, "0003")
+        assert await kinds() == ["at_change"]
+        with pytest.raises(sa.exc.IntegrityError):
+            await store.add_evidence("K-1", EvidenceRecord(kind=EvidenceKind.UNCHANGED_SINCE, taken_at=at, jpeg=b"y"))
+        await store.migrate()
+        assert await kinds() == ["at_change"] and await store.is_current()
+    finally:
+        await store.close()

@@ -6,6 +6,7 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 
 from camcheck.registry.models import (
     CameraFilter,
@@ -23,6 +24,7 @@ from camcheck.registry.models import (
     TransitionRecord,
     national_status,
 )
+from camcheck.registry.schema import evidence
 from camcheck.registry.store import RegistryError, Store, TransitionConflict
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -284,3 +286,64 @@ async def test_latest_jpeg_is_the_last_recorded_of_that_kind_for_that_camera(sto
     await store.add_evidence("C-002", EvidenceRecord(kind=EvidenceKind.REFERENCE, taken_at=T0, jpeg=b"other"))
     assert await store.latest_jpeg("C-001", EvidenceKind.REFERENCE) == b"second"
     assert await store.latest_jpeg("C-002", EvidenceKind.REFERENCE) == b"other"
+
+
+async def test_evidence_by_the_time_it_was_taken(store: Store) -> None:
+    """The daemon's picture lookups for a transition: the newest (before a time) and the first since."""
+    await store.upsert_cameras([cam(1), cam(2)])
+    h = timedelta(hours=1)
+    assert await store.latest_evidence("C-001", EvidenceKind.LAST_GOOD) is None
+    # stored out of time order: the time taken decides, not the insertion order
+    for k, name in ((2, b"two"), (0, b"zero"), (1, b"one")):
+        await store.add_evidence("C-001", EvidenceRecord(kind=EvidenceKind.LAST_GOOD, taken_at=T0 + k * h, jpeg=name,
+                                                         width=320, height=180))
+    await store.add_evidence("C-001", EvidenceRecord(kind=EvidenceKind.AT_CHANGE, taken_at=T0 + 5 * h, jpeg=b"change"))
+    await store.add_evidence("C-002", EvidenceRecord(kind=EvidenceKind.LAST_GOOD, taken_at=T0 + 9 * h, jpeg=b"other"))
+    newest = await store.latest_evidence("C-001", EvidenceKind.LAST_GOOD)
+    assert newest.jpeg == b"two" and newest.taken_at == T0 + 2 * h and (newest.width, newest.height) == (320, 180)
+    assert (await store.latest_evidence("C-001", EvidenceKind.LAST_GOOD, before=T0 + 2 * h)).jpeg == b"one"
+    assert await store.latest_evidence("C-001", EvidenceKind.LAST_GOOD, before=T0) is None
+    assert (await store.first_evidence("C-001", EvidenceKind.LAST_GOOD, since=T0 + h)).jpeg == b"one"
+    assert (await store.first_evidence("C-001", EvidenceKind.LAST_GOOD, since=T0 + 90 * timedelta(minutes=1))).jpeg == b"two"
+    assert await store.first_evidence("C-001", EvidenceKind.LAST_GOOD, since=T0 + 3 * h) is None
+    # the kind added by migration 0004, on both databases
+    await store.add_evidence("C-001", EvidenceRecord(kind=EvidenceKind.UNCHANGED_SINCE, taken_at=T0, jpeg=b"same"))
+    assert (await store.latest_evidence("C-001", EvidenceKind.UNCHANGED_SINCE)).kind == EvidenceKind.UNCHANGED_SINCE
+
+
+async def test_a_commit_replaces_the_free_standing_pictures_of_each_kind(store: Store) -> None:
+    """One last-good and one run-start picture per camera: a commit replaces those of its kinds and
+    leaves the pictures attached to transitions (and the other kind) alone."""
+    from camcheck.registry.leases import CheckCommit, Leases
+    from camcheck.registry.models import CameraState, CheckRecord, TransitionRecord
+
+    await store.upsert_cameras([cam(1)])
+    leases = Leases(store, "node-a", ttl=60)
+    await leases.register(hostname="h", pid=1, capacity=1)
+    await leases.sync(spread=0)
+    h = timedelta(hours=1)
+
+    async def commit(k: int, **pics: EvidenceRecord) -> None:
+        [lease] = await leases.claim(1, horizon=10**6)
+        at = T0 + k * h
+        tr = TransitionRecord(camera_id="C-001", at=at, from_state=CameraState.WORKING, to_state=CameraState.BROKEN) \
+            if k == 1 else None
+        await leases.commit(lease, CheckCommit(
+            check=CheckRecord(camera_id="C-001", checked_at=at, verdict="working", node_id="node-a"),
+            verdict_state="{}", status="working", status_since=at, status_reason="ok", findings=[],
+            consecutive_failures=0, consecutive_successes=1, next_check_at=at, transition=tr,
+            evidence=[EvidenceRecord(kind=EvidenceKind.UNCHANGED_SINCE, taken_at=T0, jpeg=b"attached")] if tr else [],
+            **pics), release=True)
+
+    def pic(kind: EvidenceKind, k: int, data: bytes) -> EvidenceRecord:
+        return EvidenceRecord(kind=kind, taken_at=T0 + k * h, jpeg=data)
+
+    await commit(0, last_good=pic(EvidenceKind.LAST_GOOD, 0, b"good0"),
+                 run_start=pic(EvidenceKind.UNCHANGED_SINCE, 0, b"run0"))
+    await commit(1, run_start=pic(EvidenceKind.UNCHANGED_SINCE, 1, b"run1"))
+    await commit(2, last_good=pic(EvidenceKind.LAST_GOOD, 2, b"good2"))
+    async with store.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(evidence.c.kind, evidence.c.jpeg, evidence.c.transition_id.is_not(None))
+                                   .where(evidence.c.camera_id == "C-001").order_by(evidence.c.id))).all()
+    assert [(k, bytes(j), t) for k, j, t in rows] == [
+        ("unchanged_since", b"attached", True), ("unchanged_since", b"run1", False), ("last_good", b"good2", False)]

@@ -4,12 +4,14 @@ frames: tests/probe/test_image.py; the daemon against the simulator: tests/daemo
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import numpy as np
 from verdict_helpers import T0, Driver
 
 from camcheck.verdict import CameraState, CheckOutcome, Status, StatusPolicy
 from camcheck.verdict.claims import MeasuredFacts
-from camcheck.verdict.unchanged import UNCHANGED_MAX_CHANGE, stored_signature, track, unchanged_for
+from camcheck.verdict.unchanged import UNCHANGED_MAX_CHANGE, PictureRun, longest_run, stored_signature, track, unchanged_for
 
 H = 3600.0
 SIG = stored_signature(np.full((6, 16), 100.0))
@@ -72,7 +74,9 @@ def test_the_status_machine_flags_it_keeps_it_across_a_restart_and_clears_it() -
     ev = d.feed(picture())  # confirmed by the fast re-checks, like any broken-level finding
     ev = d.feed(picture())
     assert d.state.status == Status.broken and "unchanged" in d.transitions[-1].findings
-    assert "has not changed" in d.transitions[-1].reason
+    # since when, how long, over how many checks: the run's first check (T0) says
+    since = datetime.fromtimestamp(T0, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert f"picture has not changed at all since {since} (1.0 h over 9 checks" in d.transitions[-1].reason
     # the main stream is another picture: its own run, not flagged by the sub-stream's
     ev = d.feed(picture(stored_signature(np.full((6, 16), 50.0)), role="main"))
     assert "unchanged" not in ev.findings and d.state.pictures["main"].checks == 1
@@ -92,3 +96,12 @@ def test_frozen_black_or_covered_say_it_already_and_off_means_off() -> None:
     for k in range(8):
         ev = off.feed(picture(), at=T0 + 600 * k)
     assert ev.findings == [] and off.state.pictures == {}
+
+
+def test_the_longest_run_of_a_cameras_streams() -> None:
+    def run(since: float, last: float, checks: int) -> PictureRun:
+        return PictureRun(signature=SIG, since=since, last=last, checks=checks)
+    assert longest_run({}) is None
+    main, sub = run(100, 200, 3), run(0, 250, 2)
+    assert longest_run({"main": main, "sub": sub}) is sub
+    assert longest_run({"main": run(0, 250, 5), "sub": sub}).checks == 5  # as long: the more checks

@@ -236,6 +236,25 @@ def test_camera_page_evidence_values_timeline_and_maintenance(browser: Any, srv:
     assert cid in srv.control.checks
     no_errors(d, "camera page actions")
 
+    # `unchanged`: the first picture of the run beside the latest, and the last good one from before it
+    # (not the hourly good pictures since, which show the same frozen view)
+    d.get(srv.url + f"/ui/cameras/{srv.seeded.unchanged}?lang=en")
+    ev = api(srv, f"/cameras/{srv.seeded.unchanged}/evidence")
+    same = d.find_element(By.ID, "pic-unchanged_since")
+    assert same.get_attribute("data-evidence") == str(ev["unchanged_since"]["id"])
+    assert "Same picture since" in same.text and "(UTC+7)" in same.text
+    good = d.find_element(By.ID, "pic-last_good").get_attribute("data-evidence")
+    befores = [i for i in ev["items"] if i["kind"] == "last_good" and i["taken_at"] < ev["unchanged_since"]["taken_at"]]
+    assert good == str(max(befores, key=lambda i: i["taken_at"])["id"]) != str(ev["last_good"]["id"])
+    for pic in ("pic-latest", "pic-unchanged_since", "pic-last_good"):
+        img = d.find_element(By.CSS_SELECTOR, f"#{pic} img")
+        assert wait_for(lambda img=img: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img),
+                        what=f"{pic} loaded") == 320
+    no_errors(d, "camera page, unchanged")
+    shot(d, "camera-unchanged-en")
+    d.get(srv.url + f"/ui/cameras/{cid}?lang=en")
+    assert not d.find_elements(By.ID, "pic-unchanged_since")  # only for the finding it proves
+
     d.get(srv.url + "/ui/cameras/GEN-0002?lang=en")  # degraded: measured below the registered claims
     mism = d.find_elements(By.CSS_SELECTOR, "#compare tr.res-mismatch")
     assert len(mism) == 2 and "MISMATCH" in mism[0].text

@@ -110,7 +110,7 @@ class CameraWrite(CameraRecord):
 
 class EvidenceMeta(_Out):
     id: int
-    kind: Literal["at_change", "last_good", "reference"]
+    kind: Literal["at_change", "last_good", "reference", "unchanged_since"]
     taken_at: datetime
     width: int | None = None
     height: int | None = None
@@ -122,6 +122,9 @@ class EvidenceList(_Out):
     latest: EvidenceMeta | None = None
     last_good: EvidenceMeta | None = None
     reference: EvidenceMeta | None = None
+    # the first picture of the camera's latest run of unchanged pictures (kept at the run's third
+    # check): the proof of the `unchanged` finding
+    unchanged_since: EvidenceMeta | None = None
     items: list[EvidenceMeta]
 
 

@@ -4,6 +4,7 @@ tables, the same on SQLite and PostgreSQL; never loads JPEG bytes unless asked f
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -58,10 +59,27 @@ async def evidence_meta(store: Store, camera_id: str, *, limit: int = 50) -> lis
 
 
 async def latest_evidence_id(store: Store, camera_id: str, kinds: tuple[str, ...]) -> int | None:
-    q = (sa.select(evidence.c.id).where(evidence.c.camera_id == camera_id, evidence.c.kind.in_(kinds))
-         .order_by(evidence.c.taken_at.desc(), evidence.c.id.desc()).limit(1))
+    pic = await latest_picture(store, camera_id, kinds)
+    return pic.id if pic else None
+
+
+@dataclass(frozen=True)
+class Picture:
+    id: int
+    taken_at: datetime
+
+
+async def latest_picture(store: Store, camera_id: str, kinds: tuple[str, ...], *,
+                         before: datetime | None = None) -> Picture | None:
+    """The camera's newest picture of these kinds by the time it was taken (only those taken before
+    `before` if given)."""
+    q = sa.select(evidence.c.id, evidence.c.taken_at).where(evidence.c.camera_id == camera_id,
+                                                           evidence.c.kind.in_(kinds))
+    if before is not None:
+        q = q.where(evidence.c.taken_at < before)
     async with store.engine.connect() as conn:
-        return (await conn.execute(q)).scalar_one_or_none()
+        r = (await conn.execute(q.order_by(evidence.c.taken_at.desc(), evidence.c.id.desc()).limit(1))).first()
+    return Picture(id=int(r.id), taken_at=r.taken_at) if r else None
 
 
 async def latest_evidence_ids(store: Store, kinds: tuple[str, ...]) -> dict[str, int]:

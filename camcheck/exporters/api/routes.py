@@ -383,6 +383,7 @@ EVIDENCE_KINDS: dict[str, tuple[str, ...]] = {
     "latest": ("at_change", "last_good"),
     "last_good": ("last_good",),
     "reference": ("reference",),
+    "unchanged_since": ("unchanged_since",),
 }
 
 
@@ -397,7 +398,8 @@ async def camera_evidence(request: web.Request, api: Api, who: Principal) -> web
         if eid is not None:
             pick["reference"] = next(views.evidence_meta(r) for r in await queries.evidence_meta(api.store, cam.id, limit=100000) if r["id"] == eid)
     return json_response(m.EvidenceList(latest=pick["latest"], last_good=pick["last_good"],
-                                        reference=pick["reference"], items=metas))
+                                        reference=pick["reference"], unchanged_since=pick["unchanged_since"],
+                                        items=metas))
 
 
 async def _jpeg_response(api: Api, evidence_id: int) -> web.Response:

@@ -145,10 +145,15 @@ def add_dashboard_routes(app: web.Application, *, store: Store, settings: Dashbo
         own = await store.list_maintenance(scope=MaintenanceScope.CAMERA, target_id=cid)
         ids = {w.id for w in own}
         windows = [views.maintenance(w) for w in own] + [views.maintenance(w) for w in windows_active if w.id not in ids]
+        # A picture that has not changed for hours: the run's first picture, and a good one only
+        # from before it (the good picture kept during the run shows the same unchanged view).
+        same = (await queries.latest_picture(store, cid, ("unchanged_since",))
+                if any(f.code == "unchanged" for f in state.findings) else None)
         pictures = {
-            "latest": await queries.latest_evidence_id(store, cid, ("at_change", "last_good")),
-            "last_good": await queries.latest_evidence_id(store, cid, ("last_good",)),
-            "reference": await queries.latest_evidence_id(store, cid, ("reference",)),
+            "latest": await queries.latest_picture(store, cid, ("at_change", "last_good")),
+            "last_good": await queries.latest_picture(store, cid, ("last_good",), before=same.taken_at if same else None),
+            "unchanged_since": same,
+            "reference": await queries.latest_picture(store, cid, ("reference",)),
         }
         transitions = await store.list_transitions(cid, limit=50)
         checks = [views.check(c) for c in await store.list_checks(cid, limit=RECENT_CHECKS)]

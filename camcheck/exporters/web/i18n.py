@@ -67,6 +67,7 @@ UI: dict[str, tuple[str, str]] = {
     "latest_snapshot": ("ภาพล่าสุด", "Latest snapshot"),
     "reference": ("ภาพอ้างอิง", "Reference view"),
     "last_good": ("ภาพล่าสุดที่ใช้งานได้", "Last good picture"),
+    "unchanged_since": ("ภาพเดิมไม่เปลี่ยนแปลงตั้งแต่", "Same picture since"),
     "no_picture": ("ยังไม่มีภาพ", "No picture yet"),
     "values": ("ค่าที่ลงทะเบียน ค่าที่ตั้งค่า และค่าที่วัดได้", "Registered, configured and measured values"),
     "field": ("รายการ", "Item"),

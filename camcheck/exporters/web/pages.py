@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode
 
 from camcheck.exporters.api import models as m
 from camcheck.exporters.api.auth import Principal
+from camcheck.exporters.api.queries import Picture
 from camcheck.exporters.api.summary import LABEL_ORDER
 from camcheck.exporters.api.words import finding_text, purpose_text, state_text
 from camcheck.exporters.web.i18n import UI, t
@@ -316,16 +317,23 @@ def checks_table(checks: list[m.CheckOut], lang: str) -> str:
 
 
 def camera_page(cam: StoredCamera, state: m.State, comp: m.Comparison, transitions: list[TransitionRecord],
-                windows: list[m.MaintenanceOut], pictures: dict[str, int | None], lang: str, who: Principal,
+                windows: list[m.MaintenanceOut], pictures: dict[str, Picture | None], lang: str, who: Principal,
                 *, checks: list[m.CheckOut] | None = None) -> str:
     cid = quote(cam.id, safe="")
     now = datetime.now(timezone.utc)
 
     def picture(kind: str, key: str) -> str:
-        if pictures.get(kind) is None:
+        pic = pictures.get(kind)
+        if pic is None:
             return f'<figure class="pic empty" id="pic-{kind}"><div class="nopic">{e(t("no_picture", lang))}</div><figcaption>{e(t(key, lang))}</figcaption></figure>'
-        return (f'<figure class="pic" id="pic-{kind}"><img src="/api/v1/evidence/{pictures[kind]}" alt="{e(t(key, lang))}" '
-                f'loading="lazy"><figcaption>{e(t(key, lang))}</figcaption></figure>')
+        return (f'<figure class="pic" id="pic-{kind}" data-evidence="{pic.id}"><img src="/api/v1/evidence/{pic.id}" alt="{e(t(key, lang))}" '
+                f'loading="lazy"><figcaption>{e(t(key, lang))} <span class="muted taken">{e(fmt_time(pic.taken_at, lang))}</span>'
+                '</figcaption></figure>')
+
+    latest, good = pictures.get("latest"), pictures.get("last_good")
+    secondary = "".join(
+        (picture("last_good", "last_good") if good is not None and (latest is None or good.id != latest.id) else "",
+         picture("unchanged_since", "unchanged_since") if pictures.get("unchanged_since") is not None else ""))
 
     findings = "".join(f'<li data-code="{e(f.code)}">{e(f.th if lang == "th" else f.en)}'
                        + (f' <span class="muted">({e(f.detail)})</span>' if f.detail else "") + "</li>"
@@ -377,7 +385,7 @@ def camera_page(cam: StoredCamera, state: m.State, comp: m.Comparison, transitio
   <span id="action-msg" class="muted" aria-live="polite"></span></p>
 <div class="cols">
 <section class="card"><div class="pics">{picture("latest", "latest_snapshot")}{picture("reference", "reference")}</div>
-{"" if pictures.get("last_good") is None or pictures.get("last_good") == pictures.get("latest") else '<div class="pics secondary">' + picture("last_good", "last_good") + "</div>"}
+{f'<div class="pics secondary">{secondary}</div>' if secondary else ""}
 </section>
 <section class="card"><h2>{e(t("findings", lang))}</h2><ul class="findings" id="findings">{findings}</ul>
 <h2>{e(t("maintenance", lang))}</h2><ul class="windows" id="windows">{wins}</ul>
