@@ -57,7 +57,8 @@ class UsageError(Exception):
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("url", nargs="?", help="rtsp://host[:port]/path (optional with --onvif: the device's largest profile)")
+    p.add_argument("url", nargs="?", help="rtsp://host[:port]/path or rtsps:// (TLS) (optional with --onvif: the "
+                                          "device's largest profile)")
     p.add_argument("--user", help="user name for the camera")
     add_password_arguments(p)
     p.add_argument("--transport", choices=["tcp", "udp"], default="tcp",
@@ -65,6 +66,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=None,
                    help="deadline for the whole check, seconds (default 10; with --keyframe-wait W, "
                         "4 + window + 2 W when that is longer)")
+    p.add_argument("--tls-verify", action="store_true",
+                   help="rtsps://: verify the camera's certificate (system CAs, or --tls-ca-file); cameras "
+                        "mostly carry self-signed ones, so the default encrypts without verifying")
+    p.add_argument("--tls-ca-file", metavar="PEM", help="rtsps://: the CA certificate(s) to verify with (implies --tls-verify)")
     p.add_argument("--window", type=float, default=2.0, help="seconds of video to read (default 2)")
     p.add_argument("--keyframe-wait", type=float, metavar="SECONDS",
                    help="how long to wait after the first keyframe for a second one: frozen is judged "
@@ -121,8 +126,16 @@ def resolve_target(args: argparse.Namespace) -> RtspTarget:
         parts.port  # noqa: B018 - validates the port
     except ValueError:
         raise UsageError(f"not a valid URL: {mask_url(url)}") from None
-    if parts.scheme.lower() != "rtsp":
-        raise UsageError(f"only rtsp:// URLs can be probed (got {parts.scheme or 'no scheme'}://)")
+    scheme = parts.scheme.lower()
+    if scheme not in ("rtsp", "rtsps"):
+        raise UsageError(f"only rtsp:// and rtsps:// URLs can be probed (got {parts.scheme or 'no scheme'}://)")
+    if scheme == "rtsps" and args.transport == "udp":
+        raise UsageError("rtsps:// is read over TCP inside its TLS connection (RTP over UDP would travel "
+                         "unencrypted; SRTP is not supported): drop --transport udp")
+    if (args.tls_verify or args.tls_ca_file) and scheme != "rtsps":
+        raise UsageError("--tls-verify and --tls-ca-file apply to rtsps:// URLs only")
+    if args.tls_ca_file and not Path(args.tls_ca_file).is_file():
+        raise UsageError(f"--tls-ca-file: no such file: {args.tls_ca_file}")
     if not parts.hostname:
         raise UsageError(f"no host in {mask_url(url)}")
     bare, url_user, url_password = split_credentials(url)
@@ -220,7 +233,8 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"camcheck probe: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    settings = RtspSettings(window=args.window, want_snapshot=bool(args.snapshot), keyframe_wait=args.keyframe_wait)
+    settings = RtspSettings(window=args.window, want_snapshot=bool(args.snapshot), keyframe_wait=args.keyframe_wait,
+                            tls_verify=bool(args.tls_verify or args.tls_ca_file), tls_ca_file=args.tls_ca_file)
 
     async def check() -> Observation:
         deadline = asyncio.get_running_loop().time() + args.timeout

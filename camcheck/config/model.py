@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from camcheck.secrets import Secret
 
@@ -61,7 +61,12 @@ class ScheduleConfig(_Section):
 class ProbeConfig(_Section):
     timeout: float = Field(10.0, gt=0, le=120)
     window: float = Field(2.0, gt=0, le=30)
-    transport: Literal["tcp", "udp"] = "tcp"
+    transport: Literal["tcp", "udp"] = Field(
+        "tcp", description="RTP over the RTSP connection or over UDP (rtsps:// streams: always inside their TLS connection)")
+    tls_verify: bool = Field(
+        False, description="rtsps:// streams: verify the camera's certificate (system CAs, or tls_ca_file); cameras "
+        "mostly carry self-signed ones, so by default the stream is encrypted without verifying")
+    tls_ca_file: Path | None = Field(None, description="rtsps:// streams: CA certificate(s) to verify with (PEM)")
     snapshot_max_width: int = Field(640, ge=64, le=3840)
     max_keyframe_wait: float = Field(
         20.0, ge=0, le=28,
@@ -72,6 +77,18 @@ class ProbeConfig(_Section):
     auto_reference: bool = Field(
         True, description="record a camera's first verified-good view as its reference (for scene_changed)"
     )
+
+    def rtsp_tls(self) -> dict[str, Any]:
+        """RtspSettings' TLS fields (a CA file means: verify)."""
+        ca = str(self.tls_ca_file) if self.tls_ca_file is not None else None
+        return {"tls_verify": self.tls_verify or ca is not None, "tls_ca_file": ca}
+
+    @field_validator("tls_ca_file")
+    @classmethod
+    def _ca_file_exists(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_file():
+            raise ValueError(f"no such file: {v}")
+        return v
 
 
 class HistoryConfig(_Section):

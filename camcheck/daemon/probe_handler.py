@@ -84,7 +84,7 @@ class ProbeHandler:
             probe_timeout = mod.timeout or probe_timeout
             gop, keyframe_wait = None, mod.keyframe_wait
         window = cfg.probe.window
-        settings = RtspSettings(window=window, keyframe_wait=keyframe_wait)
+        settings = RtspSettings(window=window, keyframe_wait=keyframe_wait, **cfg.probe.rtsp_tls())
         deadline = loop.time() + stream_deadline_s(probe_timeout, window, gop, keyframe_wait)
         if caller_deadline is not None:
             deadline = min(deadline, caller_deadline)

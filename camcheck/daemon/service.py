@@ -465,6 +465,7 @@ class Daemon:
         gop, wait = self.keyframe_plan(cam, role_url[1])
         settings = RtspSettings(
             window=pc.window, want_snapshot=True, snapshot_max_width=pc.snapshot_max_width, keyframe_wait=wait,
+            **pc.rtsp_tls(),
         )
         r = await run_stream_check(
             cam, state, creds, role_url=role_url, settings=settings, transport=pc.transport, timeout=pc.timeout,

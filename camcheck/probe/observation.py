@@ -72,6 +72,10 @@ class RtspSettings:
     # Seconds to wait after the first keyframe for a second one (the frozen test compares them);
     # None = default_keyframe_wait(window). Cameras with long GOPs ("smart" codecs) need more.
     keyframe_wait: float | None = None
+    # rtsps:// only. Cameras mostly carry self-signed certificates: verifying is a choice, with the
+    # system's CAs or `tls_ca_file` (the fleet's own CA).
+    tls_verify: bool = False
+    tls_ca_file: str | None = None
 
     def __post_init__(self) -> None:
         w = self.keyframe_wait

@@ -52,9 +52,9 @@ from camcheck.probe.image import (
     MOTION_PROOF_FRAMES,
     empty_frames,
 )
-from camcheck.probe.observation import Observation, RtspSettings, RtspTarget, default_keyframe_wait, verdict_for
+from camcheck.probe.observation import Observation, RtspSettings, RtspTarget, Transport, default_keyframe_wait, verdict_for
 from camcheck.probe.pictures import FirstPass, PictureJob, Unit, first_pass, run_pass, runs_inline, second_pass
-from camcheck.probe.rtsp_client import ProbeFailure, RtspClient, status_failure
+from camcheck.probe.rtsp_client import ProbeFailure, RtspClient, status_failure, tls_context
 from camcheck.probe.sdp import SdpError, SessionDescription, parse_sdp
 from camcheck.secrets import mask_text, mask_url, split_credentials
 
@@ -95,7 +95,10 @@ class _Run:
         self.grace = min(TEARDOWN_GRACE_MAX, 0.1 * budget)
         self.decode_reserve = min(DECODE_RESERVE_MAX, 0.1 * budget)
         self.obs = Observation(url=mask_url(target.url), verdict="broken", started_at=time.time())
-        self.obs.stream.transport = target.transport
+        # rtsps: RTP travels inside the TLS connection, whatever transport the fleet is set to
+        # (over UDP it would travel unencrypted; SRTP is not supported).
+        self.transport: Transport = "tcp" if target.url.lower().startswith("rtsps:") else target.transport
+        self.obs.stream.transport = self.transport
         self.failure: str | None = None
         self.message = ""
         self.phase = "connect"
@@ -173,8 +176,9 @@ class _Run:
             # The contract says credentials travel beside the URL; accept them inside it anyway.
             url, username, password = bare, username or url_user, password or url_password
         try:
-            client = self.client = RtspClient(url, username, password, s.user_agent)
-        except ValueError as exc:
+            tls = tls_context(s.tls_verify, s.tls_ca_file) if url.lower().startswith("rtsps:") else None
+            client = self.client = RtspClient(url, username, password, s.user_agent, tls=tls)
+        except (ValueError, OSError) as exc:  # OSError: an unreadable CA file
             raise ProbeFailure("rtsp_error", f"cannot check this URL: {exc}") from None
         self.url = url
         client.on_close = self._stream_ended
@@ -207,7 +211,7 @@ class _Run:
         collector = self.collector = RtpCollector(
             track.codec, track.payload_type, track.clock_rate, MOTION_PROOF_FRAMES, notify=self.notify,
             window_s=self.window, frames_needed=FRAMES_AFTER_KEYFRAME)
-        await client.setup(track.control_url, target.transport, collector.feed, self.on_rtcp,
+        await client.setup(track.control_url, self.transport, collector.feed, self.on_rtcp,
                            collector.feed_interleaved)
         self.obs.timings.setup = self.rel()
 
@@ -332,7 +336,7 @@ class _Run:
         self._stream_facts()
         if col.packets == 0:
             why = "the camera closed the connection" if self._ended else f"nothing arrived in {self.rel():.1f} s"
-            hint = " (UDP may be blocked on the way; try --transport tcp)" if self.target.transport == "udp" else ""
+            hint = " (UDP may be blocked on the way; try --transport tcp)" if self.transport == "udp" else ""
             raise ProbeFailure("no_frames", f"PLAY succeeded but no video packet came: {why}{hint}")
         if stalled:
             cause = "then the camera ended the stream" if self._ended else "then silence"
@@ -352,7 +356,7 @@ class _Run:
 
     def _batch_reads(self) -> None:
         """Read the TCP connection in batches sized for the stream's rate (see BATCH_START_S)."""
-        if self.target.transport == "tcp" and self.client is not None and not self._batching:
+        if self.transport == "tcp" and self.client is not None and not self._batching:
             self._batching = True
             self.client.batch_reads(self._batch_len, self._batch_size)
 
@@ -499,7 +503,10 @@ class _Run:
         col = self.collector
         waited = f"{self.loop.time() - self.t0:.1f} s"
         host = self.client.host if self.client else "?"
-        if self.phase == "connect":
+        if self.phase == "connect" and self.client is not None and self.client.tls_pending:
+            self.fail("timeout_response", f"the camera accepted the connection but did not complete the TLS "
+                                          f"handshake within {waited}")
+        elif self.phase == "connect":
             self.fail("timeout_connect", f"no TCP connection to {host} within {waited}")
         elif self.phase in ("describe", "setup", "play"):
             self.fail("timeout_response",

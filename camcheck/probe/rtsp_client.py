@@ -1,7 +1,8 @@
 """A small asyncio RTSP/1.0 client (RFC 2326), just enough to prove a camera streams.
 
 DESCRIBE, SETUP (RTP over the RTSP TCP connection, or over UDP with RTCP ports), PLAY, TEARDOWN
-(and OPTIONS). Basic and Digest authentication (MD5, MD5-sess, SHA-256; qop=auth and the legacy
+(and OPTIONS), over plain TCP (rtsp://) or TLS (rtsps://, RTP interleaved inside the TLS
+connection; SRTP over UDP is not supported). Basic and Digest authentication (MD5, MD5-sess, SHA-256; qop=auth and the legacy
 RFC 2069 form). Redirects are reported, never followed. Replies are size-limited. Interleaved
 RTP is handed to a sink straight from the receive buffer (a memoryview slice, valid only during
 the call), so reading a stream allocates nothing per packet.
@@ -23,6 +24,7 @@ import logging
 import os
 import re
 import socket
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -37,6 +39,7 @@ BODY_IDLE_S = 1.0  # a reply body that gets no byte for this long after its head
 READ_BUFFER_BYTES = 256 * 1024  # the connection's read buffer (one recv_into takes at most what is free in it)
 READ_MIN_FREE = 64 * 1024  # room kept for each read: at least one whole interleaved packet
 DEFAULT_PORT = 554
+DEFAULT_TLS_PORT = 322  # rtsps (RFC 2326 section 19.2 leaves it open; 322 is IANA's rtsps)
 
 # Sink for RTP/RTCP: (packet, loop time of arrival). The packet view is valid only during the call.
 PacketSink = Callable[[memoryview | bytes, float], None]
@@ -223,6 +226,7 @@ class _RtspConnection:
         self.loop = loop
         self.sock = sock
         self.fd = sock.fileno()
+        self.tls = isinstance(sock, ssl.SSLSocket)
         self.buf = bytearray(READ_BUFFER_BYTES)
         self.pos = 0  # parsed up to here
         self.end = 0  # bytes read up to here
@@ -260,7 +264,7 @@ class _RtspConnection:
         if not self._out:
             try:
                 sent = self.sock.send(data)
-            except (BlockingIOError, InterruptedError):
+            except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
                 sent = 0
             except OSError as exc:
                 self._lost(exc)
@@ -274,7 +278,7 @@ class _RtspConnection:
     def _write_ready(self) -> None:
         try:
             sent = self.sock.send(self._out)
-        except (BlockingIOError, InterruptedError):
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return
         except OSError as exc:
             self._lost(exc)
@@ -284,7 +288,8 @@ class _RtspConnection:
             self.loop.remove_writer(self.fd)
 
     def _read_ready(self) -> None:
-        """Take what the kernel holds (until a read leaves room in the buffer: then it is empty)."""
+        """Take what the kernel holds (until a read leaves room in the buffer: then it is empty;
+        over TLS until the TLS layer wants more, as it may hold decrypted bytes the kernel does not)."""
         while not self.closed:
             if len(self.buf) - self.end < READ_MIN_FREE:
                 self._make_room()
@@ -292,7 +297,10 @@ class _RtspConnection:
             view = memoryview(self.buf)[self.end :]
             try:
                 nbytes = self.sock.recv_into(view)
-            except (BlockingIOError, InterruptedError):
+            except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                return
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                self._lost(None)  # the camera closed its TLS session
                 return
             except OSError as exc:
                 self._lost(exc)
@@ -303,7 +311,7 @@ class _RtspConnection:
                 self._lost(None)
                 return
             self._buffer_updated(nbytes)
-            if nbytes < offered:
+            if nbytes < offered and not self.tls:
                 return
 
     def _batch_tick(self) -> None:
@@ -545,6 +553,62 @@ async def _open_socket(loop: asyncio.AbstractEventLoop, family: int, ip: str, po
     return sock
 
 
+async def _fd_ready(loop: asyncio.AbstractEventLoop, fd: int, *, write: bool) -> None:
+    fut: asyncio.Future[None] = loop.create_future()
+    add, remove = (loop.add_writer, loop.remove_writer) if write else (loop.add_reader, loop.remove_reader)
+    add(fd, lambda: fut.done() or fut.set_result(None))
+    try:
+        await fut
+    finally:
+        remove(fd)
+
+
+async def _tls_handshake(loop: asyncio.AbstractEventLoop, sock: socket.socket, ctx: ssl.SSLContext,
+                         host: str, where: str) -> ssl.SSLSocket:
+    """`sock` wrapped in TLS, handshake done (the caller's deadline bounds it; the socket is closed
+    if it fails or is cancelled)."""
+    try:
+        tls = ctx.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        while True:
+            try:
+                tls.do_handshake()
+                return tls
+            except ssl.SSLWantReadError:
+                await _fd_ready(loop, tls.fileno(), write=False)
+            except ssl.SSLWantWriteError:
+                await _fd_ready(loop, tls.fileno(), write=True)
+    except ssl.SSLCertVerificationError as exc:
+        tls.close()
+        raise ProbeFailure("protocol_error", f"TLS: the certificate of {where} was rejected ({exc.verify_message}); "
+                                             "trust its CA, or check without verification") from None
+    except (ssl.SSLError, ConnectionError) as exc:
+        tls.close()
+        why = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
+        raise ProbeFailure("protocol_error", f"TLS handshake with {where} failed ({why}): does it serve rtsps "
+                                             "on this port?") from None
+    except BaseException:
+        tls.close()
+        raise
+
+
+@functools.lru_cache(maxsize=8)  # loading the system's CAs costs milliseconds; a context serves many checks
+def tls_context(verify: bool, ca_file: str | None = None) -> ssl.SSLContext:
+    """The TLS settings of an rtsps check: cameras mostly carry self-signed certificates, so
+    verification is a choice (with the system's CAs, or `ca_file`, the fleet's own CA)."""
+    if not verify:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    else:
+        ctx = ssl.create_default_context(cafile=ca_file)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
 @functools.cache
 def _rmem_max() -> int:
     """The largest receive buffer a process may set (Linux net.core.rmem_max; its default elsewhere)."""
@@ -565,18 +629,21 @@ class RtspClient:
     """One RTSP connection to one camera. Not reusable after close()."""
 
     def __init__(self, url: str, username: str | None = None, password: Secret | None = None,
-                 user_agent: str = "camcheck") -> None:
+                 user_agent: str = "camcheck", tls: ssl.SSLContext | None = None) -> None:
         parts = urlsplit(url)
-        if parts.scheme.lower() != "rtsp":
-            raise ValueError(f"not an rtsp:// URL: {mask_url(url)}")
+        scheme = parts.scheme.lower()
+        if scheme not in ("rtsp", "rtsps"):
+            raise ValueError(f"not an rtsp:// or rtsps:// URL: {mask_url(url)}")
         if not parts.hostname:
             raise ValueError(f"no host in URL: {mask_url(url)}")
         if parts.username is not None or parts.password is not None:
             raise ValueError("credentials must be passed separately, not inside the URL")
         self.url = url
         self.host = parts.hostname
+        self.tls = (tls or tls_context(verify=False)) if scheme == "rtsps" else None
+        self.tls_pending = False  # TCP connected, TLS handshake under way
         try:
-            self.port = parts.port or DEFAULT_PORT
+            self.port = parts.port or (DEFAULT_TLS_PORT if self.tls else DEFAULT_PORT)
         except ValueError:
             raise ValueError(f"bad port in URL: {mask_url(url)}") from None
         self.username = username
@@ -619,6 +686,10 @@ class RtspClient:
             except OSError as exc:
                 first_error = first_error or exc
                 continue
+            if self.tls is not None:
+                self.tls_pending = True  # connected: a deadline from here on is the camera not answering
+                sock = await _tls_handshake(loop, sock, self.tls, self.host, f"{self.host}:{self.port}")
+                self.tls_pending = False
             self._conn = _RtspConnection(loop, sock)
             self._conn.on_close = self._closed
             self.peer_ip = ip
@@ -706,6 +777,9 @@ class RtspClient:
         (when given) a run of packets at a time."""
         if transport == "tcp":
             spec = "RTP/AVP/TCP;unicast;interleaved=0-1"
+        elif self.tls is not None:
+            raise ProbeFailure("rtsp_error", "an rtsps:// stream is read over TCP, inside its TLS connection: "
+                                             "RTP over UDP would travel unencrypted (SRTP is not supported)")
         else:
             rtp_port = await self._open_udp(rtp_sink, rtcp_sink)
             spec = f"RTP/AVP;unicast;client_port={rtp_port}-{rtp_port + 1}"

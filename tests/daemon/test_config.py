@@ -108,3 +108,15 @@ def test_status_by_tag_entries_are_validated_and_the_first_listed_tag_wins() -> 
         build_daemon(parse_config({"status": {"by_tag": {"x": {"unchanged_after_s": -1}}}}), role="worker")
     with pytest.raises(ConfigError, match=r"status\.by_tag must map"):
         build_daemon(parse_config({"status": {"by_tag": ["still-view"]}}), role="worker")
+
+
+def test_rtsps_settings(tmp_path: Path) -> None:
+    """probe.tls_verify / tls_ca_file become the probe's TLS settings; a missing CA file is named."""
+    assert parse_config({}).probe.rtsp_tls() == {"tls_verify": False, "tls_ca_file": None}
+    assert parse_config({"probe": {"tls_verify": True}}).probe.rtsp_tls() == {"tls_verify": True, "tls_ca_file": None}
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert parse_config({"probe": {"tls_ca_file": str(ca)}}).probe.rtsp_tls() == {"tls_verify": True,
+                                                                               "tls_ca_file": str(ca)}
+    with pytest.raises(ConfigError, match=r"probe\.tls_ca_file: Value error, no such file: .*nope\.pem"):
+        parse_config({"probe": {"tls_ca_file": str(tmp_path / "nope.pem")}})

@@ -50,10 +50,11 @@ def h265_launch(source: str = "videotestsrc is-live=true pattern=ball", width: i
 class GstServer:
     port: int
     pid: int
+    scheme: str = "rtsp"  # rtsps: the server speaks RTSP over TLS only
 
-    def url(self, path: str, user: str | None = None, password: str | None = None) -> str:
+    def url(self, path: str, user: str | None = None, password: str | None = None, host: str = "127.0.0.1") -> str:
         cred = f"{user}:{password}@" if user else ""
-        return f"rtsp://{cred}127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://{cred}{host}:{self.port}{path}"
 
 
 def available() -> bool:
@@ -67,10 +68,12 @@ def available() -> bool:
 
 
 @contextlib.contextmanager
-def gst_rtsp_server(mounts: list[dict], port: int = 0, ready_timeout: float = 20.0) -> Iterator[GstServer]:
-    """Start the server with ``mounts`` (see gst_rtsp_server.py), yield it, and kill it by PID."""
+def gst_rtsp_server(mounts: list[dict], port: int = 0, ready_timeout: float = 20.0,
+                    tls_pem: Path | None = None) -> Iterator[GstServer]:
+    """Start the server with ``mounts`` (see gst_rtsp_server.py; over TLS with ``tls_pem``, its
+    certificate chain and key), yield it, and kill it by PID."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump({"port": port, "mounts": mounts}, f)
+        json.dump({"port": port, "mounts": mounts, **({"tls_pem": str(tls_pem)} if tls_pem else {})}, f)
         cfg = f.name
     proc = subprocess.Popen(
         [SYSTEM_PYTHON, str(SCRIPT), cfg],
@@ -88,7 +91,7 @@ def gst_rtsp_server(mounts: list[dict], port: int = 0, ready_timeout: float = 20
                 break
         if not line.startswith("READY"):
             raise RuntimeError(f"GStreamer RTSP server did not start: {line!r}")
-        yield GstServer(port=int(line.split()[1]), pid=proc.pid)
+        yield GstServer(port=int(line.split()[1]), pid=proc.pid, scheme="rtsps" if tls_pem else "rtsp")
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)

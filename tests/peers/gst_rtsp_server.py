@@ -6,8 +6,10 @@ Run with Debian's /usr/bin/python3 (the gi bindings live there, not in the venv)
 
 CONFIG: {"port": 8554, "mounts": [{"path": "/live", "launch": "( videotestsrc ... ! rtph264pay name=pay0 pt=96 )",
           "protocols": "tcp"|"udp"|"any", "shared": false,
-          "auth": {"user": "u", "password": "p", "digest": true}}]}
-A server with any "auth" mount requires credentials on every mount (see main()).
+          "auth": {"user": "u", "password": "p", "digest": true}}],
+         "tls_pem": "/path/cert-and-key.pem"}
+A server with any "auth" mount requires credentials on every mount (see main()). With "tls_pem"
+the server speaks RTSP over TLS only (rtsps://), with that certificate chain and key.
 Prints "READY <port>" on stdout once listening. Binds 127.0.0.1 only.
 """
 import json
@@ -18,7 +20,7 @@ import gi
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+from gi.repository import Gio, GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 PROTOCOLS = {
     "tcp": GstRtsp.RTSPLowerTrans.TCP,
@@ -38,9 +40,17 @@ def main() -> None:
     # mount's permission, so clients never retry with credentials. Hence: a server with any
     # authenticated mount authenticates every mount; run a second server for open mounts.
     auth = None
-    if any(m.get("auth") for m in cfg["mounts"]):
+    tls = cfg.get("tls_pem")
+    open_server = not any(m.get("auth") for m in cfg["mounts"])
+    if tls or not open_server:
         auth = GstRtspServer.RTSPAuth()
         server.set_auth(auth)
+    if tls:
+        # TLS lives on the RTSPAuth object. An open server's mounts let an anonymous default token
+        # in (with authenticated mounts that token would earn the 404 above instead of a 401).
+        auth.set_tls_certificate(Gio.TlsCertificate.new_from_pem(open(tls).read(), -1))
+        if open_server:
+            auth.set_default_token(_token("anonymous"))
     use_digest = use_basic = False
     for m in cfg["mounts"]:
         factory = GstRtspServer.RTSPMediaFactory()
@@ -48,7 +58,7 @@ def main() -> None:
         factory.set_shared(bool(m.get("shared", False)))
         factory.set_protocols(PROTOCOLS[m.get("protocols", "tcp")])
         a = m.get("auth")
-        role = a["user"] if a else None
+        role = a["user"] if a else ("anonymous" if tls and open_server else None)
         if a:
             if a.get("digest", True):
                 use_digest = True
@@ -62,7 +72,7 @@ def main() -> None:
             permissions.add_permission_for_role(role, "media.factory.construct", True)
             factory.set_permissions(permissions)
         mounts.add_factory(m["path"], factory)
-    if auth is not None:
+    if auth is not None and (use_digest or use_basic):
         # Server-wide: one challenge for all mounts (the binding takes a single enum value).
         auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST if use_digest else GstRtsp.RTSPAuthMethod.BASIC)
         if use_digest and use_basic:

@@ -1,0 +1,58 @@
+"""The daemon checks a camera registered with an rtsps:// URL (Debian's GStreamer RTSP server over
+TLS, its certificate issued by the fleet's CA given as probe.tls_ca_file), with a real SQLite
+registry: verified working, its stream measured; a certificate the daemon cannot verify makes it
+broken with the reason."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from camcheck.daemon.app import build_daemon
+from camcheck.registry.models import CameraRecord
+from camcheck.registry.store import open_store
+from tests.daemon.helpers import daemon_config, wait_for
+from tests.peers import gst
+from tests.peers.pki import make_pki
+
+pytestmark = [pytest.mark.peer, pytest.mark.timeout(120)]
+
+
+async def test_an_rtsps_camera_is_checked_inside_tls(tmp_path: Path) -> None:
+    if not gst.available():
+        pytest.skip("GStreamer RTSP server (python3-gi) not installed")
+    pki = make_pki(tmp_path)
+    (tmp_path / "other").mkdir()
+    other_ca = make_pki(tmp_path / "other")  # another fleet's CA
+    mounts = [{"path": "/cam", "launch": gst.h264_launch(width=320, height=240, gop=25), "protocols": "tcp"}]
+    db = f"sqlite:///{tmp_path / 'registry.db'}"
+    with gst.gst_rtsp_server(mounts, tls_pem=pki / "server.pem") as srv:
+        store = await open_store(db, migrate=True)
+        await store.upsert_cameras([
+            CameraRecord(id="tls-1", name="rtsps camera", main_stream_url=srv.url("/cam"), recorded_width=320,
+                         recorded_height=240, frame_rate=25),
+        ])
+        for ca, want in ((pki / "ca.pem", "working"), (other_ca / "ca.pem", "broken")):
+            cfg = daemon_config(db, probe={"timeout": 8, "window": 1.0, "transport": "udp", "tls_ca_file": str(ca)})
+            daemon = build_daemon(cfg)
+            task = asyncio.create_task(daemon.run_forever())
+            try:
+                await asyncio.wait_for(daemon.started.wait(), 30)
+
+                async def status_is(w: str = want) -> bool:
+                    c = await store.get_camera("tls-1")
+                    return c is not None and c.status.value == w
+                await wait_for(status_is, 60, f"the rtsps camera {want}")
+                cam = await store.get_camera("tls-1")
+                if want == "working":
+                    check = (await store.list_checks("tls-1", limit=1))[0]
+                    assert (check.measured.width, check.measured.height, check.measured.codec) == (320, 240, "h264")
+                    assert check.measured.fps == pytest.approx(25, rel=0.1)
+                else:  # a certificate the fleet's CA did not issue: said plainly
+                    assert "protocol_error" in (cam.findings or []), cam.findings
+            finally:
+                daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
+                await asyncio.wait_for(task, 60)
+        await store.close()
