@@ -207,6 +207,7 @@ class SourceState(BaseModel):
     last_success_at: float | None = None
     last_severity: CheckSeverity | None = None
     last_bad_keys: list[str] = Field(default_factory=list)
+    last_message: str = ""  # what the latest bad check said (the probe's words, secrets masked)
 
 
 class FindingTrack(BaseModel):
@@ -444,6 +445,25 @@ def _describe_one(key: str, st: CameraState) -> str:
             f"({_fmt_span(run.last - run.since)} over {run.checks} checks; possibly frozen)")
 
 
+MESSAGE_MAX = 300  # characters of a check's message kept in the state and the reason
+
+
+def _said(name: str | None, src: SourceState | None) -> str:
+    """The latest bad check's own words, for a reason: they name the cause ("DESCRIBE ... answered
+    404", "the certificate of ... was rejected (self-signed certificate)"); an operator needs them
+    to act. For failures and recorder problems; a picture finding's words are its measures."""
+    if src is None or not src.last_message:
+        return ""
+    if name == "stream" and not any(k in FAILURES for k in src.broken_keys):
+        return ""
+    return f" ({src.last_message})"
+
+
+def _bounded(message: str) -> str:
+    text = " ".join(message.split()).rstrip(".")
+    return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
+
+
 def _fmt_span(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:.1f} h"
@@ -472,10 +492,12 @@ def _reason_for(st: CameraState, old: Status, new: Status, now: float, policy: S
         assert src is not None
         n = src.consecutive_failures
         what = _describe(src.broken_keys, st)
+        said = _said(name, src)
         if name == "onvif":
-            return f"Recorder check failed {n} times in a row: {what}."
+            return f"Recorder check failed {n} times in a row: {what}{said}."
         if any(k in FAILURES for k in src.broken_keys):
-            return f"No usable stream in {n} consecutive checks since {_fmt_time(src.streak_started_at or now)}: {what}."
+            return (f"No usable stream in {n} consecutive checks since {_fmt_time(src.streak_started_at or now)}: "
+                    f"{what}{said}.")
         return f"Picture unusable in {n} consecutive checks since {_fmt_time(src.streak_started_at or now)}: {what}."
     if new == Status.degraded:
         degraded = [k for k, t in st.findings.items() if t.confirmed and policy.severity(k) == "degraded"]
@@ -582,9 +604,9 @@ def _settle(
         st.maintenance_window_id = None
         new = _exit_maintenance(st, now, policy)
         if new == Status.broken:
-            _, src = _worst_source(st)
+            name, src = _worst_source(st)
             what = _describe(src.broken_keys if src else [], st)
-            reason = f"Maintenance window {window} ended and the camera is still failing: {what}."
+            reason = f"Maintenance window {window} ended and the camera is still failing: {what}{_said(name, src)}."
         elif new == Status.unknown:
             reason = f"Maintenance window {window} ended; not checked since."
         else:
@@ -701,6 +723,7 @@ def evaluate(
     st.last_check_at = now
     src.last_severity = severity
     src.last_bad_keys = bad
+    src.last_message = _bounded(obs.message) if severity == "broken" else ""
     if severity == "broken":
         if src.consecutive_failures == 0:
             src.streak_started_at = now

@@ -52,6 +52,7 @@ async def test_an_rtsps_camera_is_checked_inside_tls(tmp_path: Path) -> None:
                     assert check.measured.fps == pytest.approx(25, rel=0.1)
                 else:  # a certificate the fleet's CA did not issue: said plainly
                     assert "protocol_error" in (cam.findings or []), cam.findings
+                    assert "(TLS: the certificate of 127.0.0.1" in (cam.status_reason or ""), cam.status_reason
             finally:
                 daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
                 await asyncio.wait_for(task, 60)

@@ -68,6 +68,35 @@ def test_new_camera_waits_for_confirmation_before_first_verdict() -> None:
     assert d.statuses() == [("unknown", "broken")]
 
 
+def test_the_reason_quotes_what_the_latest_failed_check_said() -> None:
+    """The check's words name the cause an operator must act on; bounded, one line."""
+    said = "TLS: the certificate of 10.0.0.5:322 was rejected (self-signed certificate);\n trust its CA."
+    d = Driver()
+    d.feed(OK)
+    d.feed(lambda t: CheckOutcome(at=t, failure="rtsp_error", message="DESCRIBE answered 500"))
+    d.feed(lambda t: CheckOutcome(at=t, failure="protocol_error", message="x" * 1000))
+    ev = d.feed(lambda t: CheckOutcome(at=t, failure="protocol_error", message=said))
+    assert ev.transition.reason.endswith(
+        ": protocol error (TLS: the certificate of 10.0.0.5:322 was rejected (self-signed certificate); "
+        "trust its CA).")
+    assert "500" not in ev.transition.reason  # the latest check's words, not an older one's
+    long = Driver()
+    long.feed(OK)
+    long.feed_all([lambda t: CheckOutcome(at=t, failure="no_frames", message="y" * 1000)] * 3)
+    assert "y" * 299 + "…)" in long.transitions[-1].reason and "y" * 300 not in long.transitions[-1].reason
+    # a picture finding's words are its measures: not quoted
+    pic = Driver()
+    pic.feed(OK)
+    pic.feed_all([lambda t: CheckOutcome(at=t, findings=("black",), message="black: H264 640x360")] * 3)
+    assert pic.transitions[-1].reason.endswith("consecutive checks since 2026-05-28 20:31:40 UTC: black.")
+    # a recorder problem's words are
+    rec = Driver()
+    rec.feed(OK)
+    rec.feed_all([lambda t: CheckOutcome(source="onvif", at=t, findings=("not_recording",),
+                                         message="no recording since 2026-12-01")] * 3)
+    assert "(no recording since 2026-12-01)" in rec.transitions[-1].reason
+
+
 @pytest.mark.parametrize("kind", ["frozen", "black", "covered"])
 def test_useless_picture_is_broken_after_confirmation(kind: str) -> None:
     d = Driver()
