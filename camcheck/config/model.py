@@ -96,8 +96,7 @@ class HistoryConfig(_Section):
     evidence_days: float = Field(90, gt=0, description="keep evidence snapshots this long")
     good_picture_every_s: float = Field(
         3600, ge=1, le=86400,
-        description="keep a verified-good picture of each camera this often: the 'last good' and "
-                    "'unchanged since' evidence come from them",
+        description="keep a verified-good picture of each camera this often (the 'last good' evidence)",
     )
 
 

@@ -54,7 +54,7 @@ from camcheck.probe.image import (
 )
 from camcheck.probe.observation import Observation, RtspSettings, RtspTarget, Transport, default_keyframe_wait, verdict_for
 from camcheck.probe.pictures import FirstPass, PictureJob, Unit, first_pass, run_pass, runs_inline, second_pass
-from camcheck.probe.rtsp_client import ProbeFailure, RtspClient, status_failure, tls_context
+from camcheck.probe.rtsp_client import ProbeFailure, RtspClient, is_tls_url, status_failure, tls_context
 from camcheck.probe.sdp import SdpError, SessionDescription, parse_sdp
 from camcheck.secrets import mask_text, mask_url, split_credentials
 
@@ -97,7 +97,7 @@ class _Run:
         self.obs = Observation(url=mask_url(target.url), verdict="broken", started_at=time.time())
         # rtsps: RTP travels inside the TLS connection, whatever transport the fleet is set to
         # (over UDP it would travel unencrypted; SRTP is not supported).
-        self.transport: Transport = "tcp" if target.url.lower().startswith("rtsps:") else target.transport
+        self.transport: Transport = "tcp" if is_tls_url(target.url) else target.transport
         self.obs.stream.transport = self.transport
         self.failure: str | None = None
         self.message = ""
@@ -176,7 +176,7 @@ class _Run:
             # The contract says credentials travel beside the URL; accept them inside it anyway.
             url, username, password = bare, username or url_user, password or url_password
         try:
-            tls = tls_context(s.tls_verify, s.tls_ca_file) if url.lower().startswith("rtsps:") else None
+            tls = tls_context(s.tls_verify, s.tls_ca_file) if is_tls_url(url) else None
             client = self.client = RtspClient(url, username, password, s.user_agent, tls=tls)
         except (ValueError, OSError) as exc:  # OSError: an unreadable CA file
             raise ProbeFailure("rtsp_error", f"cannot check this URL: {exc}") from None

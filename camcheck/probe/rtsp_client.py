@@ -2,8 +2,8 @@
 
 DESCRIBE, SETUP (RTP over the RTSP TCP connection, or over UDP with RTCP ports), PLAY, TEARDOWN
 (and OPTIONS), over plain TCP (rtsp://) or TLS (rtsps://, RTP interleaved inside the TLS
-connection; SRTP over UDP is not supported). Basic and Digest authentication (MD5, MD5-sess, SHA-256; qop=auth and the legacy
-RFC 2069 form). Redirects are reported, never followed. Replies are size-limited. Interleaved
+connection; SRTP over UDP is not supported). Basic and Digest authentication (MD5, MD5-sess,
+SHA-256; qop=auth and the legacy RFC 2069 form). Redirects are reported, never followed. Replies are size-limited. Interleaved
 RTP is handed to a sink straight from the receive buffer (a memoryview slice, valid only during
 the call), so reading a stream allocates nothing per packet.
 
@@ -595,6 +595,10 @@ async def _tls_handshake(loop: asyncio.AbstractEventLoop, sock: socket.socket, c
         raise
 
 
+def is_tls_url(url: str) -> bool:
+    return url[:6].lower() == "rtsps:"
+
+
 @functools.lru_cache(maxsize=8)  # loading the system's CAs costs milliseconds; a context serves many checks
 def tls_context(verify: bool, ca_file: str | None = None) -> ssl.SSLContext:
     """The TLS settings of an rtsps check: cameras mostly carry self-signed certificates, so
@@ -640,7 +644,7 @@ class RtspClient:
             raise ValueError("credentials must be passed separately, not inside the URL")
         self.url = url
         self.host = parts.hostname
-        self.tls = (tls or tls_context(verify=False)) if scheme == "rtsps" else None
+        self.tls = (tls or tls_context(verify=False)) if is_tls_url(url) else None
         self.tls_pending = False  # TCP connected, TLS handshake under way
         try:
             self.port = parts.port or (DEFAULT_TLS_PORT if self.tls else DEFAULT_PORT)

@@ -2,7 +2,7 @@
 SQLite registry: a picture that stays the same over the horizon is flagged, whether the single
 checks missed a freeze or the view is merely still; a moving view never is, nor a still one whose
 tag turns the rule off (status.by_tag); a change clears it. The change carries its proof: since
-when, the picture then and now, and the last good one from before."""
+when, and the picture then and now."""
 
 from __future__ import annotations
 

@@ -236,8 +236,8 @@ def test_camera_page_evidence_values_timeline_and_maintenance(browser: Any, srv:
     assert cid in srv.control.checks
     no_errors(d, "camera page actions")
 
-    # `unchanged`: the first picture of the run beside the latest, and the last good one from before it
-    # (not the hourly good pictures since, which show the same frozen view)
+    # `unchanged`: the run's picture beside the latest, and a good one only from before the run (the
+    # good picture kept during the run shows the same frozen view)
     d.get(srv.url + f"/ui/cameras/{srv.seeded.unchanged}?lang=en")
     ev = api(srv, f"/cameras/{srv.seeded.unchanged}/evidence")
     same = d.find_element(By.ID, "pic-unchanged_since")
