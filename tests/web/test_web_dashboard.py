@@ -203,6 +203,8 @@ def test_camera_page_evidence_values_timeline_and_maintenance(browser: Any, srv:
                         what=f"{pic} loaded") == 320
     findings = [li.get_attribute("data-code") for li in d.find_elements(By.CSS_SELECTOR, "#findings li[data-code]")]
     assert findings == ["frozen"]
+    # why, in the daemon's words, under the status
+    assert d.find_element(By.ID, "cam-reason").text == "สาเหตุ: the picture has not changed for 3 checks"
     assert "ภาพค้าง" in d.find_element(By.ID, "findings").text
     assert len(d.find_elements(By.CSS_SELECTOR, ".timeline .seg")) >= 2
     assert len(d.find_elements(By.CSS_SELECTOR, "#history tbody tr")) == 2

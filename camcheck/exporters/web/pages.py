@@ -383,6 +383,7 @@ def camera_page(cam: StoredCamera, state: m.State, comp: m.Comparison, transitio
   <span class="muted">{e(t("since", lang))} {e(fmt_time(state.since, lang))} · {e(t("last_check", lang))} {e(fmt_time(state.last_check_at, lang))}</span>
   <button type="button" id="check-now" data-camera="{e(cam.id)}" data-url="/api/v1/cameras/{cid}/check"{dis}>{e(t("check_now", lang))}</button>
   <span id="action-msg" class="muted" aria-live="polite"></span></p>
+{f'<p class="status-reason" id="cam-reason"><strong>{e(t("reason", lang))}:</strong> {e(state.reason)}</p>' if state.reason else ""}
 <div class="cols">
 <section class="card"><div class="pics">{picture("latest", "latest_snapshot")}{picture("reference", "reference")}</div>
 {f'<div class="pics secondary">{secondary}</div>' if secondary else ""}
