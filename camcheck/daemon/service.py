@@ -145,6 +145,7 @@ class Daemon:
         self._incidents: dict[str, ParentIncident] = {}
         self._dirty_parents: set[str] = set()
         self._last_good_at: dict[str, float] = {}
+        self._cannot_check: dict[str, str] = {}  # camera id -> why its stream cannot be checked (logged)
         self._references: OrderedDict[str, bytes | None] = OrderedDict()
         self._snapshots: OrderedDict[str, bytes] = OrderedDict()  # latest picture per camera (bounded)
         self._durations: dict[str, float] = {}
@@ -436,8 +437,11 @@ class Daemon:
 
         try:
             role_url = choose_stream(cam, want_main=main_due, sub=self.sub_stream(cam))
+            self._cannot_check.pop(cam.id, None)
         except TargetError as exc:
-            log.error("camera %s: %s", cam.id, exc)
+            if self._cannot_check.get(cam.id) != str(exc):  # said once, not every cycle
+                log.error("camera %s: %s", cam.id, exc)
+                self._cannot_check[cam.id] = str(exc)
             role_url = None
         if role_url is not None:
             r = await self._stream_check(cam, state, creds, role_url, maintenance, incident)

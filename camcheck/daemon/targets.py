@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from camcheck.config.model import CredentialConfig
 from camcheck.probe.observation import RtspTarget, Transport
@@ -40,17 +41,36 @@ def resolve_credentials(cam: StoredCamera, table: Mapping[str, CredentialConfig]
         raise TargetError(f"credentials {cam.credentials_ref!r}: {exc}") from None
 
 
+CHECKABLE_SCHEMES = ("rtsp", "rtsps")
+
+
+def checkable(url: str | None) -> bool:
+    """A stream URL the probe can read (registries also list http(s):// web pages or MJPEG and
+    rtmp:// URLs: checking those would report a working camera broken)."""
+    try:
+        return bool(url) and urlsplit(url or "").scheme.lower() in CHECKABLE_SCHEMES
+    except ValueError:  # not a URL at all (an unclosed IPv6 bracket...)
+        return False
+
+
 def choose_stream(cam: StoredCamera, *, want_main: bool, sub: str | None = None) -> tuple[str, StreamRole]:
     """The sub-stream is cheap and proves liveness; the main stream is what is recorded, so it is
     the one compared with the registered resolution and frame rate (every claims interval).
-    `sub`: a sub-stream URL found elsewhere (ONVIF) for a camera registered without one."""
-    if want_main and cam.main_stream_url:
-        return cam.main_stream_url, "main"
-    sub_url = cam.sub_stream_url or sub
+    `sub`: a sub-stream URL found elsewhere (ONVIF) for a camera registered without one. URLs the
+    probe cannot read are passed over; with none left the camera stays unverified (TargetError)."""
+    main = cam.main_stream_url if checkable(cam.main_stream_url) else None
+    sub_url = next((u for u in (cam.sub_stream_url, sub) if checkable(u)), None)
+    if want_main and main:
+        return main, "main"
     if sub_url:
         return sub_url, "sub"
-    if cam.main_stream_url:
-        return cam.main_stream_url, "main"
+    if main:
+        return main, "main"
+    listed = [u for u in (cam.main_stream_url, cam.sub_stream_url) if u]
+    if listed:
+        schemes = ", ".join(sorted({u.split("://")[0] + "://" if "://" in u else "no scheme" for u in listed}))
+        raise TargetError(f"its stream URLs cannot be checked ({schemes}; camcheck reads rtsp:// and rtsps://): "
+                          "register the camera's RTSP URL")
     raise TargetError("the camera has no stream URL in the registry")
 
 

@@ -1,7 +1,7 @@
 """The daemon checks a camera registered with an rtsps:// URL (Debian's GStreamer RTSP server over
 TLS, its certificate issued by the fleet's CA given as probe.tls_ca_file), with a real SQLite
 registry: verified working, its stream measured; a certificate the daemon cannot verify makes it
-broken with the reason."""
+broken with the reason. Stream URLs the probe cannot read (web pages, MJPEG) are passed over."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ async def test_an_rtsps_camera_is_checked_inside_tls(tmp_path: Path) -> None:
         await store.upsert_cameras([
             CameraRecord(id="tls-1", name="rtsps camera", main_stream_url=srv.url("/cam"), recorded_width=320,
                          recorded_height=240, frame_rate=25),
+            # registries list web pages and MJPEG URLs too: passed over, never a false `broken`
+            CameraRecord(id="web-main", main_stream_url="http://127.0.0.1:9/index.html", sub_stream_url=srv.url("/cam")),
+            CameraRecord(id="web-only", main_stream_url="https://127.0.0.1:9/mjpg/video.mjpg"),
         ])
         for ca, want in ((pki / "ca.pem", "working"), (other_ca / "ca.pem", "broken")):
             cfg = daemon_config(db, probe={"timeout": 8, "window": 1.0, "transport": "udp", "tls_ca_file": str(ca)})
@@ -47,6 +50,10 @@ async def test_an_rtsps_camera_is_checked_inside_tls(tmp_path: Path) -> None:
                 await wait_for(status_is, 60, f"the rtsps camera {want}")
                 cam = await store.get_camera("tls-1")
                 if want == "working":
+                    await wait_for(lambda: _status(store, "web-main", "working"), 30, "web-main checked on its sub")
+                    assert {c.stream for c in await store.list_checks("web-main")} == {"sub"}
+                    web_only = await store.get_camera("web-only")
+                    assert web_only.status.value == "unknown" and await store.list_checks("web-only") == []
                     check = (await store.list_checks("tls-1", limit=1))[0]
                     assert (check.measured.width, check.measured.height, check.measured.codec) == (320, 240, "h264")
                     assert check.measured.fps == pytest.approx(25, rel=0.1)
@@ -57,3 +64,8 @@ async def test_an_rtsps_camera_is_checked_inside_tls(tmp_path: Path) -> None:
                 daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
                 await asyncio.wait_for(task, 60)
         await store.close()
+
+
+async def _status(store, cid: str, want: str) -> bool:  # noqa: ANN001
+    c = await store.get_camera(cid)
+    return c is not None and c.status.value == want
