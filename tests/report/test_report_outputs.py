@@ -115,6 +115,9 @@ def test_xlsx_content(reports: dict[str, Path]) -> None:
     assert not rows["GEN-0000"][res_meas].fill.fgColor.rgb.endswith("F8C9C9")
     assert rows["GEN-0003"][head.index("สถานะที่ตรวจสอบแล้ว")].value == "ชำรุด"
     assert rows["GEN-0003"][head.index("ใช้งานได้ล่าสุดเมื่อ")].value  # when it was last verified
+    why = head.index("สาเหตุ (จากการตรวจสอบ)")  # the daemon's reason, for cameras not working only
+    assert rows["GEN-0003"][why].value == "the picture has not changed for 3 checks"
+    assert rows["GEN-0000"][why].value is None and head[-1] == "ภาพหลักฐาน"
     assert len(cams._images) == 16  # a thumbnail for every camera not working normally that has evidence
     unreg = wb.worksheets[3]
     assert [unreg.cell(row=3, column=c).value for c in (1, 2)] == ["10.77.0.5", "กล้องไม่ทราบที่มา"]

@@ -21,7 +21,7 @@ from camcheck.exporters.api.summary import Fleet, GroupFigures
 from camcheck.exporters.api.words import finding_text, label_text, national_label_code, purpose_text, state_text
 from camcheck.registry.models import CameraFilter, StoredCamera
 from camcheck.registry.store import Store
-from camcheck.secrets import mask_url
+from camcheck.secrets import mask_text, mask_url
 
 Progress = Callable[[str, int, int], None]
 Thumbs = Literal["none", "problems", "all"]
@@ -227,6 +227,9 @@ def camera_values(row: CameraRow, lang: str) -> dict[str, Any]:
         "format_reg": c.file_format,
         "codec_meas": row.measured("codec"),
         "findings": "; ".join(finding_text(code, lang) for code in row.findings) or None,
+        # why it is not working, in the checks' own words (what answered 404, since when the picture
+        # has not changed...); a working camera's reason says nothing the status does not
+        "reason": mask_text(c.status_reason) if c.status_reason and c.status.value not in ("working", "unknown") else None,
     }
 
 

@@ -72,6 +72,7 @@ R: dict[str, tuple[str, str]] = {
     "format_reg": ("รูปแบบไฟล์ (ลงทะเบียน)", "File format (registered)"),
     "codec_meas": ("การเข้ารหัส (วัดได้)", "Codec (measured)"),
     "findings": ("ข้อสังเกต", "Findings"),
+    "reason": ("สาเหตุ (จากการตรวจสอบ)", "Reason (from the checks)"),
     "evidence": ("ภาพหลักฐาน", "Evidence"),
     "registered_measured": ("ลงทะเบียน / วัดได้", "registered / measured"),
     "resolution": ("ความละเอียด", "Resolution"),
@@ -101,5 +102,5 @@ CAMERA_COLUMNS: tuple[str, ...] = (
     "id", "name", "agency", "point", "district", "gps", "purposes", "control_centre", "connected",
     "internet_viewable", "brand", "registry_status", "verified_status", "state", "last_verified", "last_check",
     "res_reg", "res_meas", "maxres_reg", "fps_reg", "fps_meas", "ret_reg", "ret_meas", "format_reg", "codec_meas",
-    "findings",
+    "findings", "reason",
 )

@@ -178,7 +178,7 @@ def _cameras(ws: Worksheet, d: ReportData, lang: str, progress: Callable[[str, i
             ws.row_dimensions[i].height = 70
         if progress and ((i - 2) % 1000 == 0 or i - 2 == total):
             progress("xlsx rows", i - 2, total)
-    widths = {"id": 14, "name": 28, "agency": 24, "point": 24, "findings": 40, "evidence": 24}
+    widths = {"id": 14, "name": 28, "agency": 24, "point": 24, "findings": 40, "reason": 60, "evidence": 24}
     for j, c in enumerate(cols, start=1):
         ws.column_dimensions[get_column_letter(j)].width = widths.get(c, 14)
     ws.auto_filter.ref = f"A2:{get_column_letter(len(cols))}{max(2, total + 2)}"
