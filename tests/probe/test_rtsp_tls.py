@@ -1,7 +1,7 @@
 """rtsps:// (RTSP over TLS) against Debian's GStreamer RTSP server serving TLS with a certificate
 issued by a test CA (openssl): the stream is read inside the TLS connection, Digest auth works
 through it, certificates are verified when asked (the fleet's CA, system CAs, host names), and a
-plain server, a black hole or a wrong transport each get a clear failure within the deadline."""
+plain server, a black hole, a stall or a wrong transport each get a clear failure within the deadline."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from camcheck.secrets import Secret
 from tests.peers import gst
 from tests.peers.pki import make_pki
 from tests.peers.sockets import blackhole
-from tests.probe._probe_util import GST_H, GST_W, PASSWORD, USER, _h264, _h265, assert_failure
+from tests.probe._probe_util import GST_H, GST_W, PASSWORD, USER, _h264, _h265, _stall_launch, assert_failure
 
 pytestmark = [pytest.mark.peer, pytest.mark.timeout(90)]
 
@@ -37,6 +37,7 @@ def gst_tls(pki: Path) -> Iterator[gst.GstServer]:
     mounts = [
         {"path": "/h264", "launch": _h264(), "protocols": "tcp"},
         {"path": "/h265", "launch": _h265(), "protocols": "tcp"},
+        {"path": "/stall", "launch": _stall_launch(), "protocols": "tcp"},
     ]
     with gst.gst_rtsp_server(mounts, tls_pem=pki / "server.pem") as srv:
         yield srv
@@ -53,9 +54,10 @@ def gst_tls_digest(pki: Path) -> Iterator[gst.GstServer]:
 
 
 async def _probe(url: str, *, timeout: float = 8.0, transport: str = "tcp", user: str | None = None,
-                 password: str | None = None, verify: bool = False, ca_file: Path | None = None) -> Observation:
+                 password: str | None = None, verify: bool = False, ca_file: Path | None = None,
+                 window: float = 1.0) -> Observation:
     target = RtspTarget(url=url, username=user, password=Secret(password) if password else None, transport=transport)
-    settings = RtspSettings(window=1.0, want_snapshot=True, tls_verify=verify,
+    settings = RtspSettings(window=window, want_snapshot=True, tls_verify=verify,
                             tls_ca_file=str(ca_file) if ca_file else None)
     return await probe_rtsp(target, settings, asyncio.get_running_loop().time() + timeout)
 
@@ -71,6 +73,12 @@ async def test_a_healthy_stream_over_tls(gst_tls: gst.GstServer, codec: str) -> 
     assert 0 < obs.timings.connect <= obs.timings.describe <= obs.timings.play <= obs.timings.first_frame
     assert obs.snapshot_jpeg and obs.snapshot_jpeg[:2] == b"\xff\xd8"
     assert obs.url.startswith("rtsps://")
+
+
+async def test_a_stall_inside_tls(gst_tls: gst.GstServer) -> None:
+    obs = await _probe(gst_tls.url("/stall"), window=2.0)  # 30 frames (1.2 s), then silence
+    assert_failure(obs, "stalled")
+    assert obs.stream.frames and obs.stream.frames >= 10  # frames came first, decrypted as they came
 
 
 async def test_udp_configured_is_read_inside_the_tls_connection(gst_tls: gst.GstServer) -> None:
