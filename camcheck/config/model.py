@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +38,42 @@ class DatabaseConfig(_Section):
 class HttpConfig(_Section):
     bind: str = "127.0.0.1"
     port: int = Field(9470, ge=0, le=65535)
+    tls_cert_file: Path | None = Field(
+        None, description="serve HTTPS with this certificate chain (PEM; may hold the key too); re-read on SIGHUP")
+    tls_key_file: Path | None = Field(None, description="the certificate's private key (PEM), if not in tls_cert_file")
+
+    @field_validator("tls_cert_file", "tls_key_file")
+    @classmethod
+    def _exists(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_file():
+            raise ValueError(f"no such file: {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _key_needs_cert(self) -> HttpConfig:
+        if self.tls_key_file is not None and self.tls_cert_file is None:
+            raise ValueError("tls_key_file needs tls_cert_file")
+        return self
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The HTTPS server's TLS settings, None for plain HTTP; ConfigError naming the key when the
+        certificate or key cannot be loaded."""
+        if self.tls_cert_file is None:
+            return None
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.load_certificate(ctx)
+        return ctx
+
+    def load_certificate(self, ctx: ssl.SSLContext) -> None:
+        """(Re)load the certificate and key into `ctx`: new connections get them (SIGHUP, renewal)."""
+        assert self.tls_cert_file is not None
+        try:
+            ctx.load_cert_chain(self.tls_cert_file, self.tls_key_file)
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(f"http.tls_cert_file: cannot load the certificate and key from {self.tls_cert_file}"
+                              + (f" and {self.tls_key_file}" if self.tls_key_file else "")
+                              + f" ({getattr(exc, 'reason', None) or exc.strerror or exc})") from None
 
 
 class ScheduleConfig(_Section):

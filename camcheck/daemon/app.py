@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,9 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from camcheck import __version__
-from camcheck.config.model import Config
+from camcheck.config.model import Config, ConfigError, HttpConfig
 from camcheck.daemon.service import Daemon
-from camcheck.config.model import ConfigError
 from camcheck.daemon.control import Control
 from camcheck.daemon.probe_handler import ProbeHandler
 from camcheck.exporters.api import ApiAuthConfig, add_api_routes
@@ -31,8 +31,9 @@ class HttpServer:
     """The daemon's one HTTP port: /healthz, /metrics, /probe, the API and the dashboard."""
 
     def __init__(self, daemon: Daemon, collector: CameraMetricsCollector, exporters_cfg: ExportersConfig,
-                 api: ApiAuthConfig, dashboard: DashboardSettings) -> None:
+                 api: ApiAuthConfig, dashboard: DashboardSettings, tls: ssl.SSLContext | None = None) -> None:
         self.daemon = daemon
+        self.tls = tls  # HTTPS (http.tls_cert_file); its certificate is re-read on SIGHUP
         self.collector = collector
         self.exporters_cfg = exporters_cfg
         self.api = api
@@ -69,12 +70,24 @@ class HttpServer:
     async def start(self, bind: str, port: int) -> None:
         self.runner = web.AppRunner(self.build_app(), access_log_class=SafeAccessLogger)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, bind, port)
+        site = web.TCPSite(self.runner, bind, port, ssl_context=self.tls)
         await site.start()
         server = site._server  # noqa: SLF001 - the bound port when port 0 was asked for
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else port
-        log.info("HTTP on http://%s:%s (dashboard /, metrics /metrics, API /api/v1)", bind, self.port)
+        scheme = "https" if self.tls else "http"
+        log.info("%s on %s://%s:%s (dashboard /, metrics /metrics, API /api/v1)", scheme.upper(), scheme, bind,
+                 self.port)
+
+    def reload_tls(self, http: HttpConfig) -> None:
+        """SIGHUP: a renewed certificate serves the next connections (a failure keeps the old one)."""
+        if self.tls is None or http.tls_cert_file is None:
+            return  # turning HTTPS on or off needs a restart
+        try:
+            http.load_certificate(self.tls)
+            log.info("HTTPS certificate re-read from %s", http.tls_cert_file)
+        except ConfigError as exc:
+            log.error("%s; keeping the certificate in use", exc)
 
     async def stop(self) -> None:
         if self.runner is not None:
@@ -155,7 +168,10 @@ def build_daemon(config: Config, *, config_path: Path | None = None, state_dir: 
     )
     daemon.exporters = [fan]
     daemon.metrics = fan.collector
-    http = HttpServer(daemon, fan.collector, exporters_cfg, api_cfg, dashboard_cfg)
+    tls = config.http.ssl_context()
+    if tls is not None:  # the session cookie never travels over plain HTTP
+        dashboard_cfg = dashboard_cfg.model_copy(update={"cookie_secure": True})
+    http = HttpServer(daemon, fan.collector, exporters_cfg, api_cfg, dashboard_cfg, tls)
     daemon.add_service(http.start(config.http.bind, config.http.port), http.stop)
     daemon.http = http
     return daemon

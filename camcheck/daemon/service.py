@@ -328,6 +328,8 @@ class Daemon:
                 self.scheduler.limits = self._limits(new, self.workers)
                 self.config = new
                 log.info("configuration reloaded from %s", self.config_path)
+                if self.http is not None:
+                    self.http.reload_tls(new.http)
             except (ConfigError, ValueError) as exc:
                 log.error("configuration not reloaded, keeping the running one: %s", exc)
         if self.pool is not None:
