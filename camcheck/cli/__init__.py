@@ -26,6 +26,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "import_",
     "export",
     "report",
+    "status",
 )
 
 EXIT_USAGE = 3

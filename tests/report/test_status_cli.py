@@ -1,0 +1,80 @@
+"""`camcheck status` against a seeded SQLite registry and a PostgreSQL one, as a real process: the
+fleet's counts and its problem cameras with their reasons, one camera's detail, JSON, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.fleet_seed import ROOT, database, seed
+from tests.pg import run_in_thread
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def _seed(url: str) -> Any:
+    from camcheck.registry.store import open_store
+
+    async def go() -> Any:
+        store = await open_store(url, migrate=True)
+        try:
+            return await seed(store)
+        finally:
+            await store.close()
+    return run_in_thread(go, timeout=120)
+
+
+def status(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "camcheck", "status", *args], capture_output=True, text=True,
+                          timeout=120, env=env, cwd=ROOT)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_fleet_and_camera_status(kind: str, tmp_path: Path) -> None:
+    with database(kind, tmp_path) as url:
+        seeded = _seed(url)
+        fleet = status("--db", url)
+        assert fleet.returncode == 0, fleet.stderr
+        data = json.loads(status("--db", url, "--json").stdout)
+        counts, total = data["counts"], data["total"]
+        assert total == sum(counts.values()) >= len(seeded.ids) and counts["broken"] >= len(seeded.broken)
+        order = ("working", "degraded", "broken", "flapping", "maintenance", "unknown")
+        assert fleet.stdout.splitlines()[0] == f"{total} cameras: " + ", ".join(
+            f"{counts[s]} {s}" for s in order if counts.get(s))
+        assert data["problems"] == sum(counts.get(s, 0) for s in ("broken", "flapping", "degraded", "maintenance"))
+        # every broken camera listed with its reason, broken before degraded
+        listed = [line.split()[0] for line in fleet.stdout.splitlines() if line.startswith("  ")]
+        assert set(seeded.broken) <= set(listed) and listed.index(seeded.broken[-1]) < listed.index("GEN-0002")
+        assert f"{seeded.with_evidence:<16} broken" in fleet.stdout
+        assert "the picture has not changed for 3 checks" in fleet.stdout
+        assert status("--db", url, "--limit", "2").stdout.count("\n  ") == 2
+        assert data["cameras"][0]["status"] == "broken" and len(data["cameras"]) == min(50, data["problems"])
+
+        one = status("--db", url, seeded.with_evidence)
+        assert one.returncode == 0, one.stderr
+        out = one.stdout
+        assert out.startswith(seeded.with_evidence)
+        assert "status    broken since" in out and "label     ชำรุด (broken)" in out
+        assert "why       the picture has not changed for 3 checks" in out and "findings  the picture is frozen" in out
+        checks = out.split("last 5 checks, newest first:\n")[1].split("\n\n")[0].splitlines()
+        assert checks[0].split()[3:5] == ["sub", "broken"] and "frozen" in checks[0]
+        assert "onvif" in out and "1920x1080 · 25.0 fps · H264" in out
+        assert "working -> broken: the picture has not changed for 3 checks" in out
+        detail = json.loads(status("--db", url, seeded.with_evidence, "--json").stdout)
+        assert detail["state"]["status"] == "broken" and len(detail["checks"]) == 5
+        assert [(t["from_state"], t["to_state"]) for t in detail["transitions"]] == [("working", "broken"),
+                                                                                     ("unknown", "working")]
+        missing = status("--db", url, "NO-SUCH-CAMERA")
+        assert missing.returncode == 2 and "no camera 'NO-SUCH-CAMERA'" in missing.stderr
+
+
+def test_no_database_is_a_clear_error(tmp_path: Path) -> None:
+    r = status("--db", str(tmp_path / "none.db"))
+    assert r.returncode == 2 and "does not exist" in r.stderr
