@@ -53,6 +53,7 @@ from camcheck.exporters.events import CameraView, Exporter, TransitionEvent
 from camcheck.probe.observation import Observation, RtspSettings
 from camcheck.probe.onvif import OnvifObservation, match_profile, sub_stream_url
 from camcheck.probe.onvif_client import warm_wsdls
+from camcheck.probe.rtsp_client import tls_context
 from camcheck.registry.leases import CheckCommit, Lease, LeaseLost, Leases
 from camcheck.registry.models import EvidenceKind, EvidenceRecord, StoredCamera, now_utc
 from camcheck.registry.schema import cameras, check_results, leases as leases_table, parents
@@ -327,6 +328,7 @@ class Daemon:
                 # schedule.workers is fixed at start (changing it needs a restart).
                 self.scheduler.limits = self._limits(new, self.workers)
                 self.config = new
+                tls_context.cache_clear()  # a renewed rtsps CA file (probe.tls_ca_file) is read again
                 log.info("configuration reloaded from %s", self.config_path)
                 if self.http is not None:
                     self.http.reload_tls(new.http)
