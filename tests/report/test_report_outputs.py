@@ -166,6 +166,10 @@ def test_html_prints_on_a4_in_chromium(reports: dict[str, Path], tmp_path: Path)
     html = reports["html-th"].read_text(encoding="utf-8")
     assert "@page { size: A4" in html and "display: table-header-group" in html and "break-inside: avoid" in html
     assert html.count('class="mismatch"') >= 10 and 'data-id="GEN-0002"' in html
+    # why a camera is not working, under its findings (the seeded frozen camera's reason)
+    row = html.split('data-id="GEN-0003"')[1].split("</tr>")[0]
+    assert '<span class="muted reason">the picture has not changed for 3 checks</span>' in row
+    assert 'class="muted reason"' not in html.split('data-id="GEN-0000"')[1].split("</tr>")[0]  # working
     assert "ลงชื่อ" in html and "ประธานกรรมการ" in html  # the committee's signature block
     assert "src=\"http" not in html and "href=\"http" not in html  # self-contained: nothing external to load
     for lang, words in (("th", ["รายงานผลการตรวจสอบ", "ลงชื่อ"]), ("en", ["Report on the existence", "Signature"])):

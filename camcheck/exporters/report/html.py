@@ -96,6 +96,16 @@ def _groups(groups: list[GroupFigures], lang: str, name_key: str) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+REASON_PRINTED = 160  # characters of a reason on the printed page (the XLSX and CSV carry it whole)
+
+
+def _reason(text: str | None) -> str:
+    if not text:
+        return ""
+    short = text if len(text) <= REASON_PRINTED else text[: REASON_PRINTED - 1] + "…"
+    return f'<br><span class="muted reason">{e(short)}</span>'
+
+
 def _camera_rows(d: ReportData, lang: str, progress: Callable[[str, int, int], None] | None) -> str:
     out = []
     total = len(d.cameras)
@@ -119,7 +129,7 @@ def _camera_rows(d: ReportData, lang: str, progress: Callable[[str, int, int], N
             f"<td>{e(last)}</td>"
             f'{pair("res_reg", "res_meas", "resolution")}{pair("fps_reg", "fps_meas", "fps")}'
             f'{pair("ret_reg", "ret_meas", "retention_days")}'
-            f'<td>{e(v["findings"] or "")}</td><td>{thumb}</td></tr>')
+            f'<td>{e(v["findings"] or "")}{_reason(v["reason"])}</td><td>{thumb}</td></tr>')
         if progress and (i % 1000 == 0 or i == total):
             progress("html rows", i, total)
     return "".join(out)
