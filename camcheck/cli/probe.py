@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from camcheck.cli.passwords import PasswordError, add_password_arguments, read_password
 from camcheck.probe.observation import EXIT_CODES, Observation, RtspSettings, RtspTarget
+from camcheck.probe.rtsp_client import SCHEMES
 from camcheck.secrets import Secret, mask_url, split_credentials
 
 NAME = "probe"
@@ -127,7 +128,7 @@ def resolve_target(args: argparse.Namespace) -> RtspTarget:
     except ValueError:
         raise UsageError(f"not a valid URL: {mask_url(url)}") from None
     scheme = parts.scheme.lower()
-    if scheme not in ("rtsp", "rtsps"):
+    if scheme not in SCHEMES:
         raise UsageError(f"only rtsp:// and rtsps:// URLs can be probed (got {parts.scheme or 'no scheme'}://)")
     if scheme == "rtsps" and args.transport == "udp":
         raise UsageError("rtsps:// is read over TCP inside its TLS connection (RTP over UDP would travel "

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from camcheck.config.model import CredentialConfig
 from camcheck.probe.observation import RtspTarget, Transport
+from camcheck.probe.rtsp_client import SCHEMES
 from camcheck.registry.models import StoredCamera
 from camcheck.secrets import Secret, split_credentials
 from camcheck.verdict.claims import RegisteredClaims
@@ -41,14 +42,11 @@ def resolve_credentials(cam: StoredCamera, table: Mapping[str, CredentialConfig]
         raise TargetError(f"credentials {cam.credentials_ref!r}: {exc}") from None
 
 
-CHECKABLE_SCHEMES = ("rtsp", "rtsps")
-
-
 def checkable(url: str | None) -> bool:
     """A stream URL the probe can read (registries also list http(s):// web pages or MJPEG and
     rtmp:// URLs: checking those would report a working camera broken)."""
     try:
-        return bool(url) and urlsplit(url or "").scheme.lower() in CHECKABLE_SCHEMES
+        return bool(url) and urlsplit(url or "").scheme.lower() in SCHEMES
     except ValueError:  # not a URL at all (an unclosed IPv6 bracket...)
         return False
 

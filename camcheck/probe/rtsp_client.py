@@ -38,6 +38,7 @@ MAX_BODY_BYTES = 512 * 1024  # an SDP is a few KB
 BODY_IDLE_S = 1.0  # a reply body that gets no byte for this long after its headers is broken
 READ_BUFFER_BYTES = 256 * 1024  # the connection's read buffer (one recv_into takes at most what is free in it)
 READ_MIN_FREE = 64 * 1024  # room kept for each read: at least one whole interleaved packet
+SCHEMES = ("rtsp", "rtsps")  # the URLs this client reads
 DEFAULT_PORT = 554
 DEFAULT_TLS_PORT = 322  # rtsps (RFC 2326 section 19.2 leaves it open; 322 is IANA's rtsps)
 
@@ -635,8 +636,7 @@ class RtspClient:
     def __init__(self, url: str, username: str | None = None, password: Secret | None = None,
                  user_agent: str = "camcheck", tls: ssl.SSLContext | None = None) -> None:
         parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme not in ("rtsp", "rtsps"):
+        if parts.scheme.lower() not in SCHEMES:
             raise ValueError(f"not an rtsp:// or rtsps:// URL: {mask_url(url)}")
         if not parts.hostname:
             raise ValueError(f"no host in URL: {mask_url(url)}")
