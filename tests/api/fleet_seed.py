@@ -61,6 +61,21 @@ class Seeded:
     never_checked: list[str] = field(default_factory=list)
 
 
+def seed_url(url: str, timeout: float = 180.0) -> Seeded:
+    """`seed` a fresh registry at `url` (migrated first), from synchronous test code."""
+    from camcheck.registry.store import open_store
+
+    from tests.pg import run_in_thread
+
+    async def go() -> Seeded:
+        store = await open_store(url, migrate=True)
+        try:
+            return await seed(store)
+        finally:
+            await store.close()
+    return run_in_thread(go, timeout=timeout)
+
+
 async def seed(store: Any, *, generated: int = 48, bulk: int = 0) -> Seeded:
     from camcheck.registry.importer import import_file
     from camcheck.registry.models import (

@@ -21,7 +21,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from tests.api.fleet_seed import ARTIFACTS, ROOT, database, seed
+from tests.api.fleet_seed import ARTIFACTS, ROOT, database, seed_url
 from tests.pg import run_in_thread
 from tests.web.browser import CHROMIUM, FLAGS, require_chromium
 
@@ -33,23 +33,11 @@ def _run_async(fn: Any) -> Any:
     return run_in_thread(fn, timeout=180)
 
 
-def _seed(url: str) -> Any:
-    from camcheck.registry.store import open_store
-
-    async def go() -> Any:
-        store = await open_store(url, migrate=True)
-        try:
-            return await seed(store)
-        finally:
-            await store.close()
-    return _run_async(go)
-
-
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("report")
     with database("sqlite", tmp) as url:
-        _seed(url)
+        seed_url(url)
         yield url
 
 
@@ -232,5 +220,5 @@ def test_report_figures_are_the_same_on_postgresql(demo_db: str, tmp_path: Path)
         return _run_async(go)
 
     with database("postgresql", tmp_path) as pg:
-        _seed(pg)
+        seed_url(pg)
         assert figures(pg) == figures(demo_db)

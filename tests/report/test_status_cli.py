@@ -8,26 +8,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.api.fleet_seed import ROOT, database, seed
-from tests.pg import run_in_thread
+from tests.api.fleet_seed import ROOT, database, seed_url
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def _seed(url: str) -> Any:
-    from camcheck.registry.store import open_store
-
-    async def go() -> Any:
-        store = await open_store(url, migrate=True)
-        try:
-            return await seed(store)
-        finally:
-            await store.close()
-    return run_in_thread(go, timeout=120)
 
 
 def status(*args: str) -> subprocess.CompletedProcess[str]:
@@ -39,7 +25,7 @@ def status(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_fleet_and_camera_status(kind: str, tmp_path: Path) -> None:
     with database(kind, tmp_path) as url:
-        seeded = _seed(url)
+        seeded = seed_url(url)
         fleet = status("--db", url)
         assert fleet.returncode == 0, fleet.stderr
         data = json.loads(status("--db", url, "--json").stdout)
