@@ -33,19 +33,14 @@ async def _run(args: argparse.Namespace) -> int:
     from camcheck.registry.exporter import export_file
     from camcheck.registry.models import CameraFilter
     from camcheck.registry.sheets import SheetError
-    from camcheck.registry.store import database_exists, open_store
+    from camcheck.cli.registry_db import open_registry
     from camcheck.secrets import mask_text
 
     try:
-        if not database_exists(args.db):
-            print("camcheck export: the registry database does not exist (import something first)", file=sys.stderr)
+        store = await open_registry(args.db, "export")
+        if store is None:
             return 2
-        store = await open_store(args.db)
         try:
-            if not await store.is_current():
-                print("camcheck export: the registry database is not initialised or is out of date "
-                      "(run `camcheck import` or start the daemon once)", file=sys.stderr)
-                return 2
             filters = CameraFilter(status=args.status, district=args.district, agency=args.agency)
             count = await export_file(args.file, store, lang=args.lang, fmt=args.format, filters=filters,
                                       progress=lambda n: print(f"  {n} cameras written", file=sys.stderr))

@@ -57,7 +57,7 @@ def _progress(quiet: bool):  # type: ignore[no-untyped-def]
 async def _run(args: argparse.Namespace) -> int:
     from camcheck.exporters.report import ReportError, collect, load_discovery, write_report
     from camcheck.registry.db import RegistryURLError
-    from camcheck.registry.store import database_exists, open_store
+    from camcheck.cli.registry_db import open_registry
     from camcheck.secrets import mask_text
 
     fmt = args.format
@@ -69,15 +69,10 @@ async def _run(args: argparse.Namespace) -> int:
     progress = _progress(args.quiet)
     try:
         discovery = load_discovery(args.discovery) if args.discovery else None
-        if not database_exists(args.db):
-            print("camcheck report: the registry database does not exist (import something first)", file=sys.stderr)
+        store = await open_registry(args.db, "report")
+        if store is None:
             return EXIT_ERROR
-        store = await open_store(args.db)
         try:
-            if not await store.is_current():
-                print("camcheck report: the registry database is not initialised or is out of date "
-                      "(run `camcheck import` or start the daemon once)", file=sys.stderr)
-                return EXIT_ERROR
             data = await collect(store, lang=args.lang, province=args.province, thumbs=args.thumbnails,
                                  discovery=discovery, discovery_source=args.discovery, progress=progress)
         finally:

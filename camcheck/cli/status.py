@@ -40,19 +40,14 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     from camcheck.registry.db import RegistryURLError
-    from camcheck.registry.store import database_exists, open_store
+    from camcheck.cli.registry_db import open_registry
     from camcheck.secrets import mask_text
 
     try:
-        if not database_exists(args.db):
-            print("camcheck status: the registry database does not exist (import something first)", file=sys.stderr)
+        store = await open_registry(args.db, "status")
+        if store is None:
             return 2
-        store = await open_store(args.db)
         try:
-            if not await store.is_current():
-                print("camcheck status: the registry database is not initialised or is out of date "
-                      "(run `camcheck import` or start the daemon once)", file=sys.stderr)
-                return 2
             if args.camera:
                 return await _camera(store, args)
             return await _fleet(store, args)
