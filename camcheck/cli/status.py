@@ -134,21 +134,10 @@ def _when(t: datetime | None) -> str:
 
 
 def _measured(m: Any) -> str:
+    """The dashboard's words for what was measured (English), and the keyframe interval."""
+    from camcheck.exporters.web.pages import measured_text
+
     if m is None:
         return ""
-    parts = []
-    if m.width and m.height:
-        parts.append(f"{m.width}x{m.height}")
-    if m.fps is not None:
-        parts.append(f"{m.fps:.1f} fps")
-    if m.codec:
-        parts.append(m.codec.upper())
-    if m.bitrate_bps:
-        parts.append(f"{m.bitrate_bps / 1e6:.2f} Mbit/s")
-    if m.gop is not None:
-        parts.append(f"GOP {m.gop:.1f} s")
-    if m.retention_days is not None:
-        parts.append(f"recorded {m.retention_days:.1f} days")
-    if m.recording_active is not None:
-        parts.append("recording" if m.recording_active else "NOT recording")
-    return " · ".join(parts)
+    gop = f"GOP {m.gop:.1f} s" if m.gop is not None else ""
+    return " · ".join(p for p in (measured_text(m, "en"), gop) if p)

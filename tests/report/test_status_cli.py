@@ -51,7 +51,7 @@ def test_fleet_and_camera_status(kind: str, tmp_path: Path) -> None:
         assert "why       the picture has not changed for 3 checks" in out and "findings  the picture is frozen" in out
         checks = out.split("last 5 checks, newest first:\n")[1].split("\n\n")[0].splitlines()
         assert checks[0].split()[3:5] == ["sub", "broken"] and "frozen" in checks[0]
-        assert "onvif" in out and "1920x1080 · 25.0 fps · H264" in out
+        assert "onvif" in out and "1920x1080 · 25.0 fps · 2.00 Mbit/s · H264 · 29.6 days kept · recording" in out
         assert "working -> broken: the picture has not changed for 3 checks" in out
         detail = json.loads(status("--db", url, seeded.with_evidence, "--json").stdout)
         assert detail["state"]["status"] == "broken" and len(detail["checks"]) == 5

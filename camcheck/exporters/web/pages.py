@@ -14,7 +14,7 @@ from camcheck.exporters.api.queries import Picture
 from camcheck.exporters.api.summary import LABEL_ORDER
 from camcheck.exporters.api.words import finding_text, purpose_text, state_text
 from camcheck.exporters.web.i18n import UI, t
-from camcheck.registry.models import StoredCamera, TransitionRecord
+from camcheck.registry.models import Measured, StoredCamera, TransitionRecord
 from camcheck.secrets import mask_url
 
 STATIC = "/ui/static"
@@ -277,8 +277,9 @@ def _verdict_text(verdict: str, lang: str) -> str:
     return t(f"check_{verdict}", lang) if f"check_{verdict}" in UI else verdict
 
 
-def _check_measured(c: m.CheckOut, lang: str) -> str:
-    x = c.measured
+def measured_text(x: Measured, lang: str) -> str:
+    """What a check measured, in one line (empty when nothing): the dashboard's check table and
+    `camcheck status`."""
     parts = []
     if x.width and x.height:
         parts.append(f"{x.width}x{x.height}")
@@ -292,7 +293,7 @@ def _check_measured(c: m.CheckOut, lang: str) -> str:
         parts.append(t("kept_days", lang, n=f"{x.retention_days:.1f}"))
     if x.recording_active is not None:
         parts.append(t("recording_on" if x.recording_active else "recording_off", lang))
-    return " · ".join(parts) or "—"
+    return " · ".join(parts)
 
 
 def checks_table(checks: list[m.CheckOut], lang: str) -> str:
@@ -307,7 +308,7 @@ def checks_table(checks: list[m.CheckOut], lang: str) -> str:
             f'<tr data-read="{e(read)}" data-verdict="{e(c.verdict)}"><td>{e(fmt_time(c.checked_at, lang))}</td>'
             f'<td>{e(t("read_" + read, lang))}</td>'
             f'<td><span class="chip {_CHECK_CLASS.get(c.verdict, "st-unknown")}">{e(verdict)}</span></td>'
-            f'<td class="findings">{found or "—"}</td><td>{e(_check_measured(c, lang))}</td>'
+            f'<td class="findings">{found or "—"}</td><td>{e(measured_text(c.measured, lang) or "—")}</td>'
             f'<td class="num">{e(dur)}</td><td>{e(c.node_id or "—")}</td></tr>')
     body = "".join(rows) or f'<tr><td colspan=7>{e(t("no_checks", lang))}</td></tr>'
     return (f'<div class="scroll"><table class="history" id="checks"><thead><tr><th>{e(t("when", lang))}</th>'
