@@ -41,6 +41,7 @@ READ_MIN_FREE = 64 * 1024  # room kept for each read: at least one whole interle
 SCHEMES = ("rtsp", "rtsps")  # the URLs this client reads
 DEFAULT_PORT = 554
 DEFAULT_TLS_PORT = 322  # rtsps (RFC 2326 section 19.2 leaves it open; 322 is IANA's rtsps)
+TLS_RECORD_TYPES = (0x15, 0x16)  # alert, handshake: what a TLS-only port sends back to plain text
 
 # Sink for RTP/RTCP: (packet, loop time of arrival). The packet view is valid only during the call.
 PacketSink = Callable[[memoryview | bytes, float], None]
@@ -347,12 +348,14 @@ class _RtspConnection:
         """The camera closed or reset the connection (or it broke)."""
         if self.closed:
             return
+        # TLS servers answer plain text by resetting (GnuTLS) or closing (OpenSSL) before a byte.
+        hint = "" if self.tls or self.received else " (a camera that serves only rtsps:// does this to plain RTSP)"
         if isinstance(exc, ConnectionResetError) and not self.received:
             # A reset before any byte is how a closed service behind a listening socket (or a
             # rejecting firewall) says no: the same fault as a refused connection.
-            self._fail(ProbeFailure("refused", "the camera reset the connection before answering"))
+            self._fail(ProbeFailure("refused", f"the camera reset the connection before answering{hint}"))
         else:
-            self._fail(ProbeFailure("protocol_error", "the camera closed the connection without an RTSP reply"))
+            self._fail(ProbeFailure("protocol_error", f"the camera closed the connection without an RTSP reply{hint}"))
         self.close()
         if self.on_close:
             self.on_close()
@@ -461,6 +464,8 @@ class _RtspConnection:
     def _message(self, buf: bytearray, pos: int, n: int) -> int:
         """Parse one RTSP message at ``pos``; return bytes used, 0 if incomplete."""
         head = bytes(buf[pos : min(n, pos + 5)])
+        if not self.tls and len(head) >= 2 and head[0] in TLS_RECORD_TYPES and head[1] == 0x03:
+            raise ProbeFailure("protocol_error", "the camera answered in TLS: it serves rtsps://, not rtsp://")
         if not (head.startswith(b"RTSP/"[: len(head)]) or re.match(rb"[A-Z_]{1,5}$", head)):
             raise ProbeFailure("protocol_error", f"the camera answered something that is not RTSP ({_preview(head)})")
         eol = buf.find(b"\n", pos, min(n, pos + MAX_HEADER_BYTES))

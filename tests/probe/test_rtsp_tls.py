@@ -18,8 +18,8 @@ from camcheck.probe.observation import Observation, RtspSettings, RtspTarget
 from camcheck.probe.rtsp import probe_rtsp
 from camcheck.secrets import Secret
 from tests.peers import gst
-from tests.peers.pki import make_pki
-from tests.peers.sockets import blackhole
+from tests.peers.pki import make_pki, openssl_s_server
+from tests.peers.sockets import blackhole, garbage
 from tests.probe._probe_util import GST_H, GST_W, PASSWORD, USER, _h264, _h265, _stall_launch, assert_failure
 
 pytestmark = [pytest.mark.peer, pytest.mark.timeout(90)]
@@ -119,6 +119,22 @@ async def test_rtsps_to_a_plain_rtsp_server_says_so(gst_open: gst.GstServer) -> 
     assert_failure(obs, "protocol_error")
     assert "TLS handshake" in obs.message and "rtsps" in obs.message
     assert obs.duration < 3
+
+
+async def test_plain_rtsp_to_a_tls_port_suggests_rtsps(gst_tls: gst.GstServer, pki: Path) -> None:
+    """What TLS servers do to plain text: GnuTLS (GStreamer) resets, OpenSSL closes, some send an alert."""
+    reset = await _probe(gst_tls.url("/h264").replace("rtsps://", "rtsp://", 1))
+    assert_failure(reset, "refused")
+    assert "serves only rtsps://" in reset.message and reset.duration < 3
+    with openssl_s_server(pki) as port:
+        closed = await _probe(f"rtsp://127.0.0.1:{port}/h264")
+    assert_failure(closed, "protocol_error")
+    assert "serves only rtsps://" in closed.message and closed.duration < 3
+    # a TLS alert record (fatal, unexpected_message), as some embedded TLS stacks send
+    async with garbage(b"\x15\x03\x03\x00\x02\x02\x0a") as port:
+        alert = await _probe(f"rtsp://127.0.0.1:{port}/h264")
+    assert_failure(alert, "protocol_error")
+    assert "answered in TLS" in alert.message and "rtsps://" in alert.message
 
 
 async def test_a_black_hole_costs_its_deadline_as_a_camera_not_answering() -> None:
