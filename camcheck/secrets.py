@@ -57,6 +57,18 @@ class Secret:
         # One trailing newline is an editor artefact, not part of the password.
         return cls(Path(path).read_text(encoding="utf-8").removesuffix("\n"))
 
+    @classmethod
+    def from_credential(cls, name: str) -> "Secret":
+        return cls.from_file(credential_path(name))
+
+
+def credential_path(name: str) -> Path:
+    """The file of systemd credential `name` (LoadCredential=): $CREDENTIALS_DIRECTORY/name."""
+    base = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not base:
+        raise KeyError("CREDENTIALS_DIRECTORY is not set (is the service using LoadCredential=?)")
+    return Path(base) / name
+
 
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]*)@")
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from camcheck.secrets import Secret
+from camcheck.secrets import Secret, credential_path
 
 
 class ConfigError(ValueError):
@@ -41,6 +41,10 @@ class HttpConfig(_Section):
     tls_cert_file: Path | None = Field(
         None, description="serve HTTPS with this certificate chain (PEM; may hold the key too); re-read on SIGHUP")
     tls_key_file: Path | None = Field(None, description="the certificate's private key (PEM), if not in tls_cert_file")
+    tls_key_credential: str | None = Field(
+        None, description="the private key as a systemd credential (LoadCredential=) in $CREDENTIALS_DIRECTORY, "
+        "so the key file can stay readable by root only; credentials are copied when the service starts, so a "
+        "renewed key needs a restart, not a reload")
 
     @field_validator("tls_cert_file", "tls_key_file")
     @classmethod
@@ -51,9 +55,20 @@ class HttpConfig(_Section):
 
     @model_validator(mode="after")
     def _key_needs_cert(self) -> HttpConfig:
-        if self.tls_key_file is not None and self.tls_cert_file is None:
-            raise ValueError("tls_key_file needs tls_cert_file")
+        if self.tls_key_file is not None and self.tls_key_credential is not None:
+            raise ValueError("give only one of tls_key_file, tls_key_credential")
+        for key in ("tls_key_file", "tls_key_credential"):
+            if getattr(self, key) is not None and self.tls_cert_file is None:
+                raise ValueError(f"{key} needs tls_cert_file")
         return self
+
+    def _key_path(self) -> Path | None:
+        if self.tls_key_credential is None:
+            return self.tls_key_file
+        try:
+            return credential_path(self.tls_key_credential)
+        except KeyError as exc:
+            raise ConfigError(f"http.tls_key_credential: {exc.args[0]}") from None
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """The HTTPS server's TLS settings, None for plain HTTP; ConfigError naming the key when the
@@ -68,11 +83,12 @@ class HttpConfig(_Section):
     def load_certificate(self, ctx: ssl.SSLContext) -> None:
         """(Re)load the certificate and key into `ctx`: new connections get them (SIGHUP, renewal)."""
         assert self.tls_cert_file is not None
+        key = self._key_path()
         try:
-            ctx.load_cert_chain(self.tls_cert_file, self.tls_key_file)
+            ctx.load_cert_chain(self.tls_cert_file, key)
         except (ssl.SSLError, OSError) as exc:
             raise ConfigError(f"http.tls_cert_file: cannot load the certificate and key from {self.tls_cert_file}"
-                              + (f" and {self.tls_key_file}" if self.tls_key_file else "")
+                              + (f" and {key}" if key else "")
                               + f" ({getattr(exc, 'reason', None) or exc.strerror or exc})") from None
 
 
@@ -158,10 +174,7 @@ class CredentialConfig(_Section):
         if self.password_file:
             return Secret.from_file(self.password_file)
         if self.password_credential:
-            base = os.environ.get("CREDENTIALS_DIRECTORY")
-            if not base:
-                raise KeyError("CREDENTIALS_DIRECTORY is not set (is the service using LoadCredential=?)")
-            return Secret.from_file(Path(base) / self.password_credential)
+            return Secret.from_credential(self.password_credential)
         return None
 
 

@@ -12,7 +12,6 @@ environment variable, a file, or a systemd credential — never written in the Y
 
 from __future__ import annotations
 
-import os
 import re
 import ssl
 from pathlib import Path
@@ -58,10 +57,7 @@ class SecretRef(_Section):
         if self.file is not None:
             return Secret.from_file(self.file)
         if self.credential is not None:
-            base = os.environ.get("CREDENTIALS_DIRECTORY")
-            if not base:
-                raise KeyError("CREDENTIALS_DIRECTORY is not set (is the service using LoadCredential=?)")
-            return Secret.from_file(Path(base) / self.credential)
+            return Secret.from_credential(self.credential)
         return None
 
 

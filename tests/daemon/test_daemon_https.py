@@ -1,13 +1,14 @@
-"""The daemon's HTTP port over TLS (http.tls_cert_file/tls_key_file), spoken to by curl (Debian's,
-a client camcheck did not write): the API, metrics and dashboard answer over HTTPS only, the
-dashboard's session cookie is Secure, a renewed certificate is served after SIGHUP, and a
-certificate that cannot be loaded is a configuration error naming the key."""
+"""The daemon's HTTP port over TLS (http.tls_cert_file, tls_key_file or tls_key_credential), spoken
+to by curl (Debian's, a client camcheck did not write): the API, metrics and dashboard answer over
+HTTPS only, the dashboard's session cookie is Secure, a renewed certificate is served after SIGHUP,
+and a certificate that cannot be loaded is a configuration error naming the key."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,4 +110,45 @@ def test_a_certificate_that_cannot_be_loaded_is_a_configuration_error(tmp_path: 
     cfg["http"] = {"bind": "127.0.0.1", "port": 0, "tls_cert_file": str(tmp_path / "missing.pem")}
     path.write_text(yaml.safe_dump(cfg))
     with pytest.raises(ConfigError, match=r"http\.tls_cert_file: Value error, no such file"):
+        load_config(path)
+
+
+async def test_the_key_as_a_systemd_credential(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """http.tls_key_credential: the key read from $CREDENTIALS_DIRECTORY, as systemd's LoadCredential=
+    lays it out (a directory readable by the service only); without it, a configuration error."""
+    pki = make_pki(tmp_path)
+    creds = tmp_path / "credentials"
+    creds.mkdir(mode=0o700)
+    shutil.copy(pki / "cam.key", creds / "https-key")
+    (creds / "https-key").chmod(0o400)
+    cfg = daemon_config_dict(f"sqlite:///{tmp_path / 'registry.db'}")
+    cfg["http"].update({"tls_cert_file": str(pki / "cam.pem"), "tls_key_credential": "https-key"})
+    path = tmp_path / "camcheck.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    check = subprocess.run([sys.executable, "-m", "camcheck", "run", "--config", str(path), "--check-config"],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 2 and "http.tls_key_credential: CREDENTIALS_DIRECTORY is not set" in check.stderr
+
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    store = await open_store(f"sqlite:///{tmp_path / 'registry.db'}", migrate=True)
+    await store.close()
+    daemon = build_daemon(load_config(path), config_path=path)
+    task = asyncio.create_task(daemon.run_forever())
+    try:
+        await asyncio.wait_for(daemon.started.wait(), 30)
+        for _ in range(100):
+            if daemon.http.port:
+                break
+            await asyncio.sleep(0.05)
+        ok = await _in_thread("--cacert", str(pki / "ca.pem"), f"https://127.0.0.1:{daemon.http.port}/healthz")
+        assert ok.returncode == 0 and '"status": "ok"' in ok.stdout, ok.stderr
+    finally:
+        daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
+        await asyncio.wait_for(task, 60)
+
+    cfg["http"]["tls_key_file"] = str(pki / "cam.key")
+    path.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ConfigError, match="give only one of tls_key_file, tls_key_credential"):
         load_config(path)

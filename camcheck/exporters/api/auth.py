@@ -22,7 +22,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,10 +69,7 @@ class ApiToken(BaseModel):
             elif self.token_file:
                 secret = Secret.from_file(self.token_file)
             else:
-                base = os.environ.get("CREDENTIALS_DIRECTORY")
-                if not base:
-                    raise KeyError("CREDENTIALS_DIRECTORY is not set (is the service using LoadCredential=?)")
-                secret = Secret.from_file(Path(base) / str(self.token_credential))
+                secret = Secret.from_credential(str(self.token_credential))
         except (KeyError, OSError) as exc:
             detail = exc.args[0] if isinstance(exc, KeyError) else (exc.strerror or type(exc).__name__)
             raise AuthConfigError(f"API token {self.name!r}: cannot read its value: {detail}") from None
