@@ -193,6 +193,7 @@ def transition_record(result: CheckResult) -> TransitionRecord | None:
         from_state=t.from_status.value,
         to_state=t.to_status.value,
         reason=t.reason,
+        reason_data=t.reason_data.model_dump() if t.reason_data else None,
         findings=list(t.findings),
     )
 

@@ -573,6 +573,7 @@ class Daemon:
                 status=st.status.value,
                 status_since=datetime.fromtimestamp(st.since, tz=timezone.utc) if st.since else None,
                 status_reason=st.reason or None,
+                status_reason_data=st.reason_data.model_dump() if st.reason_data else None,
                 findings=list(dict.fromkeys(state_findings(st))),
                 consecutive_failures=stream_src.consecutive_failures if stream_src else 0,
                 consecutive_successes=stream_src.consecutive_successes if stream_src else 0,

@@ -70,6 +70,7 @@ class CheckCommit:
     consecutive_successes: int
     next_check_at: datetime
     priority: int = 0
+    status_reason_data: dict[str, Any] | None = None  # the reason as {code, args}
     transition: TransitionRecord | None = None
     suppressed_by: str | None = None
     evidence: Sequence[EvidenceRecord] = ()
@@ -263,6 +264,7 @@ class Leases:
             "status": c.status,
             "status_since": c.status_since,
             "status_reason": c.status_reason,
+            "status_reason_data": c.status_reason_data,
             "findings": c.findings or None,
             "consecutive_failures": c.consecutive_failures,
             "consecutive_successes": c.consecutive_successes,
@@ -281,7 +283,8 @@ class Leases:
         tid = (await conn.execute(
             sa.insert(transitions).values(
                 camera_id=t.camera_id, at=t.at, from_state=t.from_state.value, to_state=t.to_state.value,
-                reason=t.reason, findings=t.findings or None, node_id=self.node_id, suppressed_by=c.suppressed_by,
+                reason=t.reason, reason_data=t.reason_data, findings=t.findings or None, node_id=self.node_id,
+                suppressed_by=c.suppressed_by,
             ).returning(transitions.c.id)
         )).scalar_one()
         ev_ids = [await self._insert_evidence(conn, t.camera_id, e, tid) for e in c.evidence]
@@ -315,7 +318,8 @@ class Leases:
             rows = (await conn.execute(q)).mappings().all()
         return [
             TransitionRecord(id=r["id"], camera_id=r["camera_id"], at=r["at"], from_state=r["from_state"],
-                             to_state=r["to_state"], reason=r["reason"], findings=r["findings"] or [])
+                             to_state=r["to_state"], reason=r["reason"], reason_data=r["reason_data"],
+                             findings=r["findings"] or [])
             for r in rows
         ]
 

@@ -265,6 +265,7 @@ class StoredCamera(CameraRecord):
     status: CameraState = CameraState.UNKNOWN
     status_since: datetime | None = None
     status_reason: str | None = None
+    status_reason_data: dict[str, Any] | None = None  # the reason as {code, args} (camcheck.verdict.reasons)
     findings: list[Any] = Field(default_factory=list)
     consecutive_failures: int = 0
     consecutive_successes: int = 0
@@ -335,6 +336,7 @@ class TransitionRecord(BaseModel):
     from_state: CameraState
     to_state: CameraState
     reason: str | None = None
+    reason_data: dict[str, Any] | None = None  # the reason as {code, args} (camcheck.verdict.reasons)
     findings: list[Any] = Field(default_factory=list)
     id: int | None = None  # set by the store
     evidence_ids: list[int] = Field(default_factory=list)  # filled when read back

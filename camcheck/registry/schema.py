@@ -156,6 +156,7 @@ cameras = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, server_default="unknown"),
     _ts("status_since"),
     sa.Column("status_reason", sa.Text),
+    sa.Column("status_reason_data", _json()),  # (0005) the reason as {code, args}: verdict/reasons.py
     sa.Column("findings", _json()),
     sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
     sa.Column("consecutive_successes", sa.Integer, nullable=False, server_default="0"),
@@ -209,6 +210,7 @@ transitions = sa.Table(
     sa.Column("from_state", sa.String(16), nullable=False),
     sa.Column("to_state", sa.String(16), nullable=False),
     sa.Column("reason", sa.Text),
+    sa.Column("reason_data", _json()),  # (0005)
     sa.Column("findings", _json()),
     # (0002) which node committed it; the parent incident that covered it (not notified on its
     # own); when its notification was confirmed (NULL = still to publish, at least once)

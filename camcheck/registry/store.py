@@ -103,6 +103,7 @@ def _camera_from_row(row: sa.RowMapping) -> StoredCamera:
         status=CameraState(row["status"]),
         status_since=row["status_since"],
         status_reason=row["status_reason"],
+        status_reason_data=row["status_reason_data"],
         findings=row["findings"] or [],
         consecutive_failures=row["consecutive_failures"],
         consecutive_successes=row["consecutive_successes"],
@@ -414,7 +415,8 @@ class Store:
                 sa.update(cameras)
                 .where(cameras.c.id == transition.camera_id, cameras.c.status == transition.from_state.value)
                 .values(status=transition.to_state.value, status_since=transition.at,
-                        status_reason=transition.reason, findings=transition.findings or None)
+                        status_reason=transition.reason, status_reason_data=transition.reason_data,
+                        findings=transition.findings or None)
             )
             if res.rowcount != 1:
                 raise TransitionConflict(
@@ -424,7 +426,7 @@ class Store:
                 sa.insert(transitions).values(
                     camera_id=transition.camera_id, at=transition.at, from_state=transition.from_state.value,
                     to_state=transition.to_state.value, reason=transition.reason,
-                    findings=transition.findings or None,
+                    reason_data=transition.reason_data, findings=transition.findings or None,
                 ).returning(transitions.c.id)
             )).scalar_one()
             ev_ids = [await self._insert_evidence(conn, transition.camera_id, e, tid) for e in evidence_items]
@@ -494,8 +496,8 @@ class Store:
                     ev.setdefault(tid, []).append(eid)
         return [
             TransitionRecord(id=r["id"], camera_id=r["camera_id"], at=r["at"], from_state=r["from_state"],
-                             to_state=r["to_state"], reason=r["reason"], findings=r["findings"] or [],
-                             evidence_ids=ev.get(r["id"], []))
+                             to_state=r["to_state"], reason=r["reason"], reason_data=r["reason_data"],
+                             findings=r["findings"] or [], evidence_ids=ev.get(r["id"], []))
             for r in rows
         ]
 

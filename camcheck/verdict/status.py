@@ -26,7 +26,6 @@ stream check every 5 minutes must not erase an hourly recorder finding):
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Literal
 
@@ -36,6 +35,7 @@ from camcheck.probe.observation import BROKEN_FINDINGS as PICTURE_BROKEN
 from camcheck.probe.observation import FAILURES, Observation
 from camcheck.verdict.claims import ClaimFinding, ClaimTolerance, MeasuredFacts, RegisteredClaims, compare_claims
 from camcheck.verdict.maintenance import MaintenanceInfo
+from camcheck.verdict.reasons import Reason, english
 from camcheck.verdict.policy import (
     KNOWN_FINDINGS,
     ONVIF_BLIND_FINDINGS,
@@ -243,6 +243,7 @@ class CameraState(BaseModel):
     status: Status = Status.unknown
     since: float | None = None
     reason: str = ""
+    reason_data: Reason | None = None  # the same reason as data (Thai pages render it)
     # What the hysteresis says, ignoring maintenance and flapping (always unknown/working/degraded/broken).
     underlying: Status = Status.unknown
     underlying_since: float | None = None
@@ -299,6 +300,7 @@ class Transition(BaseModel):
     from_status: Status
     to_status: Status
     reason: str  # one human sentence
+    reason_data: Reason | None = None  # the same reason as data (code and arguments)
     findings: list[str] = Field(default_factory=list)  # what is wrong (failure kinds and findings)
     failure: str | None = None
     source: Source | None = None  # which kind of check caused it (None: time or maintenance)
@@ -326,10 +328,6 @@ class Evaluation(BaseModel):
 # --------------------------------------------------------------------------------------------
 # The machine
 # --------------------------------------------------------------------------------------------
-
-
-def _fmt_time(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _classify(obs: CheckOutcome, policy: StatusPolicy) -> tuple[CheckSeverity, list[str], list[str], bool]:
@@ -413,61 +411,30 @@ def _underlying(st: CameraState, policy: StatusPolicy) -> Status:
     return Status.working
 
 
-_FAILURE_WORDS = {
-    "dns": "camera name does not resolve",
-    "unreachable": "camera unreachable",
-    "refused": "connection refused",
-    "timeout_connect": "connection timed out",
-    "timeout_response": "camera stopped answering",
-    "auth_failed": "login rejected",
-    "not_found": "stream path not found",
-    "session_limit": "camera refuses more sessions",
-    "rtsp_error": "RTSP error",
-    "no_video_track": "no video track",
-    "no_frames": "no frames delivered",
-    "stalled": "stream stalled",
-    "decode_failed": "pictures cannot be decoded",
-    "protocol_error": "protocol error",
-    "unchanged": "picture has not changed at all for the configured hours (possibly frozen)",
-}
-
-
-def _describe(keys: list[str], st: CameraState) -> str:
-    return ", ".join(_describe_one(k, st) for k in keys) or "no details"
-
-
-def _describe_one(key: str, st: CameraState) -> str:
-    run = longest_run(st.pictures) if key == "unchanged" else None
-    if run is None:
-        return _FAILURE_WORDS.get(key, key.replace("_", " "))
-    # The committee's first question is "since when": the run's first check answers it.
-    return (f"picture has not changed at all since {_fmt_time(run.since)} "
-            f"({_fmt_span(run.last - run.since)} over {run.checks} checks; possibly frozen)")
+def _keys_args(keys: list[str], st: CameraState) -> dict[str, Any]:
+    """`keys` for a reason, with the run of identical pictures when one of them is `unchanged`."""
+    run = longest_run(st.pictures) if "unchanged" in keys else None
+    unchanged = {"since": run.since, "span_s": run.last - run.since, "checks": run.checks} if run else None
+    return {"keys": list(keys), "unchanged": unchanged}
 
 
 MESSAGE_MAX = 300  # characters of a check's message kept in the state and the reason
 
 
-def _said(name: str | None, src: SourceState | None) -> str:
+def _said(name: str | None, src: SourceState | None) -> str | None:
     """The latest bad check's own words, for a reason: they name the cause ("DESCRIBE ... answered
     404", "the certificate of ... was rejected (self-signed certificate)"); an operator needs them
     to act. For failures and recorder problems; a picture finding's words are its measures."""
     if src is None or not src.last_message:
-        return ""
+        return None
     if name == "stream" and not any(k in FAILURES for k in src.broken_keys):
-        return ""
-    return f" ({src.last_message})"
+        return None
+    return src.last_message
 
 
 def _bounded(message: str) -> str:
     text = " ".join(message.split()).rstrip(".")
     return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
-
-
-def _fmt_span(seconds: float) -> str:
-    if seconds >= 3600:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
 
 
 def _worst_source(st: CameraState) -> tuple[str | None, SourceState | None]:
@@ -486,30 +453,28 @@ def _problem_keys(st: CameraState, policy: StatusPolicy) -> list[str]:
     return sorted(dict.fromkeys(keys))
 
 
-def _reason_for(st: CameraState, old: Status, new: Status, now: float, policy: StatusPolicy) -> str:
+def _reason_for(st: CameraState, old: Status, new: Status, now: float, policy: StatusPolicy) -> Reason:
     if new == Status.broken:
         name, src = _worst_source(st)
         assert src is not None
         n = src.consecutive_failures
-        what = _describe(src.broken_keys, st)
-        said = _said(name, src)
+        keys = _keys_args(src.broken_keys, st)
         if name == "onvif":
-            return f"Recorder check failed {n} times in a row: {what}{said}."
+            return Reason(code="broken_recorder", args={"n": n, **keys, "said": _said(name, src)})
+        since = src.streak_started_at or now
         if any(k in FAILURES for k in src.broken_keys):
-            return (f"No usable stream in {n} consecutive checks since {_fmt_time(src.streak_started_at or now)}: "
-                    f"{what}{said}.")
-        return f"Picture unusable in {n} consecutive checks since {_fmt_time(src.streak_started_at or now)}: {what}."
+            return Reason(code="broken_stream", args={"n": n, "since": since, **keys, "said": _said(name, src)})
+        return Reason(code="broken_picture", args={"n": n, "since": since, **keys})
     if new == Status.degraded:
         degraded = [k for k, t in st.findings.items() if t.confirmed and policy.severity(k) == "degraded"]
-        lead = "Delivering again, but degraded" if old == Status.broken else "Degraded"
-        return f"{lead}: {_describe(sorted(degraded), st)}."
+        return Reason(code="degraded", args={"again": old == Status.broken, **_keys_args(sorted(degraded), st)})
     if new == Status.working:
         if old == Status.unknown:
-            return "First checks passed: live, usable pictures."
+            return Reason(code="working_first")
         if old == Status.broken:
-            return f"Working again: {policy.recover_threshold} consecutive good checks."
-        return "Findings cleared: live, usable pictures."
-    return f"Status {new.value}."
+            return Reason(code="working_again", args={"n": policy.recover_threshold})
+        return Reason(code="working_cleared")
+    return Reason(code="status", args={"status": new.value})
 
 
 def _clamp_now(state: CameraState, now: float) -> float:
@@ -530,14 +495,16 @@ def _make(
     old: Status,
     new: Status,
     now: float,
-    reason: str,
+    why: Reason,
     policy: StatusPolicy,
     source: Source | None,
     window_id: str | None = None,
 ) -> Transition:
+    reason = english(why)
     st.status = new
     st.since = now
     st.reason = reason
+    st.reason_data = why
     keys = _problem_keys(st, policy) if new in (Status.broken, Status.degraded, Status.flapping) else []
     failure = next((k for k in keys if k in FAILURES), None)
     return Transition(
@@ -546,6 +513,7 @@ def _make(
         from_status=old,
         to_status=new,
         reason=reason,
+        reason_data=why,
         findings=keys,
         failure=failure,
         source=source,
@@ -591,11 +559,10 @@ def _settle(
             old = st.status
             st.maintenance_window_id = maint.window_id
             st.flap_worst = None
-            reason = (
-                f"Under repair: maintenance window {maint.window_id} on {maint.scope} {maint.target_id} "
-                f"({maint.reason}; owner {maint.owner}) until {_fmt_time(maint.until)}."
-            )
-            return _make(st, old, Status.maintenance, now, reason, policy, None, maint.window_id)
+            why = Reason(code="maintenance", args={
+                "window": maint.window_id, "scope": maint.scope, "target": maint.target_id, "why": maint.reason,
+                "owner": maint.owner, "until": maint.until})
+            return _make(st, old, Status.maintenance, now, why, policy, None, maint.window_id)
         st.maintenance_window_id = maint.window_id
         return None
 
@@ -605,13 +572,13 @@ def _settle(
         new = _exit_maintenance(st, now, policy)
         if new == Status.broken:
             name, src = _worst_source(st)
-            what = _describe(src.broken_keys if src else [], st)
-            reason = f"Maintenance window {window} ended and the camera is still failing: {what}{_said(name, src)}."
+            why = Reason(code="maintenance_end_failing", args={
+                "window": window, **_keys_args(src.broken_keys if src else [], st), "said": _said(name, src)})
         elif new == Status.unknown:
-            reason = f"Maintenance window {window} ended; not checked since."
+            why = Reason(code="maintenance_end_unchecked", args={"window": window})
         else:
-            reason = f"Maintenance window {window} ended; camera {new.value}."
-        return _make(st, Status.maintenance, new, now, reason, policy, source, window)
+            why = Reason(code="maintenance_end", args={"window": window, "status": new.value})
+        return _make(st, Status.maintenance, new, now, why, policy, source, window)
 
     if st.status == Status.flapping:
         if changed:
@@ -621,8 +588,8 @@ def _settle(
         if st.last_change_at is not None and now - st.last_change_at >= policy.flap_stable_s:
             new = st.underlying
             st.flap_worst = None
-            reason = f"Stable for {policy.flap_stable_s / 60:g} min after flapping: {new.value}."
-            return _make(st, Status.flapping, new, now, reason, policy, source)
+            why = Reason(code="flap_stable", args={"stable_s": policy.flap_stable_s, "status": new.value})
+            return _make(st, Status.flapping, new, now, why, policy, source)
         return None
 
     if st.underlying == st.status:
@@ -634,12 +601,10 @@ def _settle(
         if len(recent) >= policy.flap_max_transitions:
             _record_change(st, now, policy)
             st.flap_worst = max(old, st.underlying, key=lambda s: _RANK[s])
-            reason = (
-                f"Flapping: {len(recent) + 1} status changes within {policy.flap_window_s / 60:g} min "
-                f"(now {old_under.value} -> {st.underlying.value}); notifications paused until stable for "
-                f"{policy.flap_stable_s / 60:g} min."
-            )
-            return _make(st, old, Status.flapping, now, reason, policy, source)
+            why = Reason(code="flapping", args={
+                "changes": len(recent) + 1, "window_s": policy.flap_window_s, "from_status": old_under.value,
+                "to_status": st.underlying.value, "stable_s": policy.flap_stable_s})
+            return _make(st, old, Status.flapping, now, why, policy, source)
         _record_change(st, now, policy)
     return _make(st, old, st.underlying, now, _reason_for(st, old, st.underlying, now, policy), policy, source)
 

@@ -22,6 +22,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from camcheck.verdict.reasons import Reason, english
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CSV = ROOT / "tests" / "data" / "registry-sample-th.csv"
 from tests.pg import PG_ADMIN_URL, pg_database  # noqa: F401 - PG_ADMIN_URL re-exported for the tests
@@ -30,6 +32,10 @@ ARTIFACTS = ROOT / "test-artifacts"
 WRITE_TOKEN = "write-token-0123456789abcdef"
 READ_TOKEN = "read-token-0123456789abcdef"
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
+# the seeded frozen camera's status reason, as the status machine states it (camcheck.verdict.reasons):
+# English as stored, Thai rendered from its data on Thai pages and reports
+FROZEN_REASON = Reason(code="broken_picture", args={
+    "n": 3, "since": (NOW - timedelta(days=3, minutes=2)).timestamp(), "keys": ["frozen"], "unchanged": None})
 
 DISTRICTS = ["เมือง", "บางปะอิน", "วังน้อย", "อุทัย"]
 AGENCIES = ["เทศบาลเมืองตัวอย่าง", "สถานีตำรวจภูธรเมือง", "องค์การบริหารส่วนจังหวัด", "ธนาคารตัวอย่าง"]
@@ -166,8 +172,10 @@ async def seed(store: Any, *, generated: int = 48, bulk: int = 0) -> Seeded:
                 out.unchanged = rec.id
             await store.record_transition(TransitionRecord(
                 camera_id=rec.id, at=NOW - 3 * day, from_state=CameraState.WORKING, to_state=CameraState.BROKEN,
+                # the other two as stored before reasons carried data: shown as they are
                 reason=("the picture has not changed at all for 24.0 h" if same else
-                        "the picture has not changed for 3 checks" if kind == 3 else "unreachable"),
+                        english(FROZEN_REASON) if kind == 3 else "unreachable"),
+                reason_data=FROZEN_REASON.model_dump() if kind == 3 and not same else None,
                 findings=findings), evid)
             await store.record_check(CheckRecord(camera_id=rec.id, checked_at=NOW - timedelta(minutes=5),
                                                  verdict="broken", failure=None if kind == 3 else "unreachable",

@@ -15,7 +15,9 @@ import openpyxl
 import pytest
 
 from tests.api.conftest import CheckedClient
-from tests.api.fleet_seed import READ_TOKEN, SAMPLE_CSV, WRITE_TOKEN, Live, jpeg
+from camcheck.exporters.api.reason_words import thai
+from camcheck.verdict.reasons import english
+from tests.api.fleet_seed import FROZEN_REASON, READ_TOKEN, SAMPLE_CSV, WRITE_TOKEN, Live, jpeg
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -195,6 +197,9 @@ def test_state_history_and_evidence(client: CheckedClient, live: Live) -> None:
     assert st["status"] == "broken" and st["label"]["code"] == "broken" and st["label"]["th"] == "ชำรุด"
     assert [f["code"] for f in st["findings"]] == ["frozen"]
     assert st["findings"][0]["th"] == "ภาพค้าง ไม่เปลี่ยนแปลง" and st["consecutive_failures"] == 9
+    # why: the stored English sentence, and the same reason in both languages
+    assert st["reason"] == st["reason_text"]["en"] == english(FROZEN_REASON)
+    assert st["reason_text"]["th"] == thai(FROZEN_REASON)
     checks = client.get(f"/cameras/{cid}/checks?limit=2").json()["items"]
     assert len(checks) == 2 and checks[0]["verdict"] == "broken"
     assert (checks[0]["stream"], checks[1]["stream"]) == ("sub", "main")  # what each check read
@@ -202,6 +207,8 @@ def test_state_history_and_evidence(client: CheckedClient, live: Live) -> None:
     trans = client.get(f"/cameras/{cid}/transitions").json()["items"]
     assert [(t["from_state"], t["to_state"]) for t in trans] == [("working", "broken"), ("unknown", "working")]
     assert len(trans[0]["evidence_ids"]) == 2
+    assert trans[0]["reason_text"] == {"th": thai(FROZEN_REASON), "en": english(FROZEN_REASON)}
+    assert trans[1]["reason_text"] == {"th": "first verified check", "en": "first verified check"}  # no data: as stored
 
     ev = client.get(f"/cameras/{cid}/evidence").json()
     assert ev["latest"]["kind"] == "at_change" and ev["last_good"]["kind"] == "last_good"

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from camcheck.daemon.app import build_daemon
+from camcheck.exporters.api.reason_words import reason_text
 from camcheck.registry.store import open_store
 from camcheck.simulator.testing import running_fleet
+from camcheck.verdict.reasons import Reason, english
 
 from tests.daemon.helpers import PASSWORD, daemon_config, fleet_config, register, wait_for
 
@@ -44,6 +46,15 @@ async def test_offline_and_frozen_are_flagged_and_recover(tmp_path: Path, monkey
             await wait_for(lambda: _is(status, "cam-a", "broken"), 60, "cam-a broken after going offline")
             cam = await store.get_camera("cam-a")
             assert cam is not None and cam.status_reason and "refused" in cam.status_reason.lower() or "refused" in (cam.findings or [])
+            # the reason is kept as data too (pages and reports say it in Thai), with the same words
+            data = cam.status_reason_data
+            assert data is not None and data["code"] == "broken_stream" and data["args"]["n"] >= 3
+            assert english(Reason.model_validate(data)) == cam.status_reason
+            th = reason_text(cam.status_reason, data, "th")
+            assert th.startswith(f"ไม่ได้รับภาพที่ใช้งานได้ {data['args']['n']} ครั้งติดต่อกัน ตั้งแต่ ")
+            assert "กล้องปฏิเสธการเชื่อมต่อ" in th  # refused, in Thai
+            to_broken = next(t for t in await store.list_transitions("cam-a") if t.to_state.value == "broken")
+            assert to_broken.reason_data == data and to_broken.reason == cam.status_reason
             assert await status("cam-b") == "working"  # its neighbour is untouched
 
             await fleet.set_fault("cam-a", "healthy")

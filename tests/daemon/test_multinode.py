@@ -179,6 +179,9 @@ async def test_three_nodes_share_cameras_on_postgresql_and_survive_kill_9(tmp_pa
                 ], f"{cid}: transitions lost or duplicated"
             for cid in set(ids) - set(faulty):
                 assert await _transitions(store, cid) == [("unknown", "working")], cid
+            # each change's reason is kept as data beside its sentence, in PostgreSQL's JSONB too
+            codes = [t.reason_data and t.reason_data["code"] for t in reversed(await store.list_transitions(faulty[0]))]
+            assert codes == ["working_first", "broken_stream", "working_again"], codes
         finally:
             for p in procs.values():
                 p.stop(10)

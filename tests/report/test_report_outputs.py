@@ -21,7 +21,8 @@ from typing import Any
 import openpyxl
 import pytest
 
-from tests.api.fleet_seed import ARTIFACTS, ROOT, database, seed_url
+from camcheck.exporters.api.reason_words import thai
+from tests.api.fleet_seed import ARTIFACTS, FROZEN_REASON, ROOT, database, seed_url
 from tests.pg import run_in_thread
 from tests.web.browser import CHROMIUM, FLAGS, require_chromium
 
@@ -104,7 +105,8 @@ def test_xlsx_content(reports: dict[str, Path]) -> None:
     assert rows["GEN-0003"][head.index("สถานะที่ตรวจสอบแล้ว")].value == "ชำรุด"
     assert rows["GEN-0003"][head.index("ใช้งานได้ล่าสุดเมื่อ")].value  # when it was last verified
     why = head.index("สาเหตุ (จากการตรวจสอบ)")  # the daemon's reason, for cameras not working only
-    assert rows["GEN-0003"][why].value == "the picture has not changed for 3 checks"
+    assert rows["GEN-0003"][why].value == thai(FROZEN_REASON)  # in Thai, from the stored reason's data
+    assert rows["GEN-0003"][why].value.startswith("ภาพใช้งานไม่ได้ 3 ครั้งติดต่อกัน ตั้งแต่ ")
     assert rows["GEN-0000"][why].value is None and head[-1] == "ภาพหลักฐาน"
     assert len(cams._images) == 16  # a thumbnail for every camera not working normally that has evidence
     unreg = wb.worksheets[3]
@@ -156,7 +158,7 @@ def test_html_prints_on_a4_in_chromium(reports: dict[str, Path], tmp_path: Path)
     assert html.count('class="mismatch"') >= 10 and 'data-id="GEN-0002"' in html
     # why a camera is not working, under its findings (the seeded frozen camera's reason)
     row = html.split('data-id="GEN-0003"')[1].split("</tr>")[0]
-    assert '<span class="muted reason">the picture has not changed for 3 checks</span>' in row
+    assert f'<span class="muted reason">{thai(FROZEN_REASON)}</span>' in row
     assert 'class="muted reason"' not in html.split('data-id="GEN-0000"')[1].split("</tr>")[0]  # working
     assert "ลงชื่อ" in html and "ประธานกรรมการ" in html  # the committee's signature block
     assert "src=\"http" not in html and "href=\"http" not in html  # self-contained: nothing external to load

@@ -13,7 +13,8 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from tests.api.fleet_seed import ARTIFACTS, READ_TOKEN, WRITE_TOKEN, Live, database, live_server
+from camcheck.exporters.api.reason_words import thai
+from tests.api.fleet_seed import ARTIFACTS, FROZEN_REASON, READ_TOKEN, WRITE_TOKEN, Live, database, live_server
 from tests.web.browser import chromium, console_errors, wait_for
 
 pytestmark = pytest.mark.timeout(300)
@@ -204,7 +205,10 @@ def test_camera_page_evidence_values_timeline_and_maintenance(browser: Any, srv:
     findings = [li.get_attribute("data-code") for li in d.find_elements(By.CSS_SELECTOR, "#findings li[data-code]")]
     assert findings == ["frozen"]
     # why, in the daemon's words, under the status
-    assert d.find_element(By.ID, "cam-reason").text == "สาเหตุ: the picture has not changed for 3 checks"
+    # why, in Thai on the Thai page (rendered from the stored reason's data), under the status
+    assert d.find_element(By.ID, "cam-reason").text == f"สาเหตุ: {thai(FROZEN_REASON)}"
+    assert d.find_element(By.ID, "cam-reason").text.startswith("สาเหตุ: ภาพใช้งานไม่ได้ 3 ครั้งติดต่อกัน ตั้งแต่ ")
+    assert thai(FROZEN_REASON) in d.find_element(By.ID, "history").text  # the change, in the history table
     assert "ภาพค้าง" in d.find_element(By.ID, "findings").text
     assert len(d.find_elements(By.CSS_SELECTOR, ".timeline .seg")) >= 2
     assert len(d.find_elements(By.CSS_SELECTOR, "#history tbody tr")) == 2

@@ -165,7 +165,8 @@ class State(_Out):
     status_text: Text
     label: Label
     since: datetime | None = None
-    reason: str | None = None
+    reason: str | None = None  # English, as stored
+    reason_text: Text | None = None  # the same reason in Thai and English
     findings: list[Finding]
     last_check_at: datetime | None = None
     last_success_at: datetime | None = None
@@ -196,7 +197,8 @@ class TransitionOut(_Out):
     at: datetime
     from_state: CameraState
     to_state: CameraState
-    reason: str | None = None
+    reason: str | None = None  # English, as stored
+    reason_text: Text | None = None  # the same reason in Thai and English
     findings: list[Finding]
     evidence_ids: list[int]
 

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from camcheck.exporters.api import models as m
+from camcheck.exporters.api.reason_words import reason_pair
 from camcheck.exporters.api.words import (
     STATE_WORDS,
     finding_code,
@@ -76,6 +77,7 @@ def state(cam: StoredCamera, windows: list[MaintenanceWindow]) -> m.State:
         id=cam.id, status=cam.status, status_text=m.Text(th=words[0], en=words[1]),
         label=label(national_label_code(cam.status.value, cam.findings, cam.status_reason)),
         since=cam.status_since, reason=mask_text(cam.status_reason) if cam.status_reason else None,
+        reason_text=reason_pair(cam.status_reason, cam.status_reason_data),
         findings=findings(cam.findings, cam.status_reason), last_check_at=cam.last_check_at,
         last_success_at=cam.last_success_at, consecutive_failures=cam.consecutive_failures,
         consecutive_successes=cam.consecutive_successes, measured=cam.measured,
@@ -93,7 +95,8 @@ def check(c: CheckRecord) -> m.CheckOut:
 
 def transition(t: TransitionRecord) -> m.TransitionOut:
     return m.TransitionOut(id=t.id, at=t.at, from_state=t.from_state, to_state=t.to_state,
-                           reason=mask_text(t.reason) if t.reason else None, findings=findings(t.findings),
+                           reason=mask_text(t.reason) if t.reason else None,
+                           reason_text=reason_pair(t.reason, t.reason_data), findings=findings(t.findings),
                            evidence_ids=t.evidence_ids)
 
 

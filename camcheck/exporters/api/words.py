@@ -7,6 +7,7 @@ Unknown codes are shown as themselves (never dropped: a new finding must not van
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from camcheck.registry.models import Purpose
@@ -89,6 +90,15 @@ NETWORK_LINK_WORDS: dict[str, tuple[str, str]] = {
     "not_linked": ("ยังไม่เชื่อมโยง", "not linked"),
     "unknown": ("ไม่ระบุ", "not stated"),
 }
+
+
+def fmt_time(value: datetime | None, lang: str) -> str:
+    if value is None:
+        return "—"
+    local = value.astimezone(timezone(timedelta(hours=7)))  # Thailand has one time zone, no DST
+    if lang == "th":
+        return f"{local.day:02d}/{local.month:02d}/{local.year + 543} {local:%H:%M}"
+    return f"{local:%Y-%m-%d %H:%M} (UTC+7)"
 
 
 def pick(pair: tuple[str, str], lang: str) -> str:

@@ -25,7 +25,7 @@ from camcheck.exporters.report.data import (
     load_discovery,
 )
 from camcheck.exporters.report.words import CAMERA_COLUMNS, r
-from camcheck.exporters.web.pages import fmt_time
+from camcheck.exporters.api.words import fmt_time
 
 Format = Literal["xlsx", "html", "csv"]
 

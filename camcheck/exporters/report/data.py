@@ -17,11 +17,12 @@ import numpy as np
 
 from camcheck.exporters.api import models as m
 from camcheck.exporters.api import queries, summary, views
+from camcheck.exporters.api.reason_words import reason_text
 from camcheck.exporters.api.summary import Fleet, GroupFigures
 from camcheck.exporters.api.words import finding_text, label_text, national_label_code, purpose_text, state_text
 from camcheck.registry.models import CameraFilter, StoredCamera
 from camcheck.registry.store import Store
-from camcheck.secrets import mask_text, mask_url
+from camcheck.secrets import mask_url
 
 Progress = Callable[[str, int, int], None]
 Thumbs = Literal["none", "problems", "all"]
@@ -229,7 +230,8 @@ def camera_values(row: CameraRow, lang: str) -> dict[str, Any]:
         "findings": "; ".join(finding_text(code, lang) for code in row.findings) or None,
         # why it is not working, in the checks' own words (what answered 404, since when the picture
         # has not changed...); a working camera's reason says nothing the status does not
-        "reason": mask_text(c.status_reason) if c.status_reason and c.status.value not in ("working", "unknown") else None,
+        "reason": reason_text(c.status_reason, c.status_reason_data, lang)
+        if c.status.value not in ("working", "unknown") else None,
     }
 
 

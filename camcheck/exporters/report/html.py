@@ -14,7 +14,7 @@ from typing import Any
 from camcheck.exporters.api.summary import LABEL_ORDER, GroupFigures
 from camcheck.exporters.report.data import ReportData, camera_values
 from camcheck.exporters.report.words import r
-from camcheck.exporters.web.pages import fmt_time
+from camcheck.exporters.api.words import fmt_time
 from camcheck.verdict.labels import LABELS
 
 FONTS = Path(__file__).resolve().parents[1] / "web" / "static" / "fonts"

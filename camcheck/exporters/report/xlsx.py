@@ -17,7 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from camcheck.exporters.api.summary import LABEL_ORDER, GroupFigures
 from camcheck.exporters.report.data import MISMATCH_OF, ReportData, camera_values
 from camcheck.exporters.report.words import CAMERA_COLUMNS, r
-from camcheck.exporters.web.pages import fmt_time
+from camcheck.exporters.api.words import fmt_time
 from camcheck.verdict.labels import LABELS
 
 BOLD = Font(bold=True)

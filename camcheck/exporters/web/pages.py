@@ -12,7 +12,8 @@ from camcheck.exporters.api import models as m
 from camcheck.exporters.api.auth import Principal
 from camcheck.exporters.api.queries import Picture
 from camcheck.exporters.api.summary import LABEL_ORDER
-from camcheck.exporters.api.words import finding_text, purpose_text, state_text
+from camcheck.exporters.api.reason_words import reason_text
+from camcheck.exporters.api.words import finding_text, fmt_time, purpose_text, state_text
 from camcheck.exporters.web.i18n import UI, t
 from camcheck.registry.models import Measured, StoredCamera, TransitionRecord
 from camcheck.secrets import mask_url
@@ -25,15 +26,6 @@ JS_KEYS = ("showing", "loading", "none_found", "prev", "next", "map_no_gps", "ma
 
 def e(value: Any) -> str:
     return escape("" if value is None else str(value), quote=True)
-
-
-def fmt_time(value: datetime | None, lang: str) -> str:
-    if value is None:
-        return "—"
-    local = value.astimezone(timezone(timedelta(hours=7)))  # Thailand has one time zone, no DST
-    if lang == "th":
-        return f"{local.day:02d}/{local.month:02d}/{local.year + 543} {local:%H:%M}"
-    return f"{local:%Y-%m-%d %H:%M} (UTC+7)"
 
 
 def fmt_pct(value: float | None, lang: str) -> str:
@@ -350,7 +342,7 @@ def camera_page(cam: StoredCamera, state: m.State, comp: m.Comparison, transitio
     trs = "".join(
         f'<tr><td>{e(fmt_time(tr.at, lang))}</td><td><span class="chip {_STATE_CLASS.get(tr.from_state.value, "")}">'
         f'{e(state_text(tr.from_state.value, lang))}</span> → <span class="chip {_STATE_CLASS.get(tr.to_state.value, "")}">'
-        f'{e(state_text(tr.to_state.value, lang))}</span></td><td>{e(tr.reason)}'
+        f'{e(state_text(tr.to_state.value, lang))}</span></td><td>{e(reason_text(tr.reason, tr.reason_data, lang))}'
         + "".join(f'<div class="muted">{e(finding_text(str(f) if isinstance(f, str) else str(f.get("key") or f.get("code") or ""), lang))}</div>'
                   for f in tr.findings)
         + "</td></tr>" for tr in transitions) or f'<tr><td colspan=3>{e(t("no_transitions", lang))}</td></tr>'
@@ -384,7 +376,7 @@ def camera_page(cam: StoredCamera, state: m.State, comp: m.Comparison, transitio
   <span class="muted">{e(t("since", lang))} {e(fmt_time(state.since, lang))} · {e(t("last_check", lang))} {e(fmt_time(state.last_check_at, lang))}</span>
   <button type="button" id="check-now" data-camera="{e(cam.id)}" data-url="/api/v1/cameras/{cid}/check"{dis}>{e(t("check_now", lang))}</button>
   <span id="action-msg" class="muted" aria-live="polite"></span></p>
-{f'<p class="status-reason" id="cam-reason"><strong>{e(t("reason", lang))}:</strong> {e(state.reason)}</p>' if state.reason else ""}
+{f'<p class="status-reason" id="cam-reason"><strong>{e(t("reason", lang))}:</strong> {e(state.reason_text.th if lang == "th" else state.reason_text.en)}</p>' if state.reason_text else ""}
 <div class="cols">
 <section class="card"><div class="pics">{picture("latest", "latest_snapshot")}{picture("reference", "reference")}</div>
 {f'<div class="pics secondary">{secondary}</div>' if secondary else ""}
