@@ -6,9 +6,11 @@ and a certificate that cannot be loaded is a configuration error naming the key.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ import yaml
 
 from camcheck.config.model import ConfigError, load_config
 from camcheck.daemon.app import build_daemon
+from camcheck.daemon.service import Daemon
 from camcheck.registry.store import open_store
 from tests.daemon.helpers import daemon_config_dict
 from tests.peers.pki import make_pki
@@ -43,14 +46,12 @@ def _config(tmp_path: Path, pki: Path) -> Path:
     return path
 
 
-async def test_https_api_dashboard_and_certificate_renewal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CAMCHECK_HTTPS_TOKEN", TOKEN)
-    (tmp_path / "ca1").mkdir()
-    first = make_pki(tmp_path / "ca1")
-    path = _config(tmp_path, first)
+@contextlib.asynccontextmanager
+async def _running(tmp_path: Path, config: Path) -> AsyncIterator[Daemon]:
+    """The daemon on a fresh SQLite registry, once its HTTP port is open; stopped as SIGTERM does."""
     store = await open_store(f"sqlite:///{tmp_path / 'registry.db'}", migrate=True)
     await store.close()
-    daemon = build_daemon(load_config(path), config_path=path)
+    daemon = build_daemon(load_config(config), config_path=config)
     task = asyncio.create_task(daemon.run_forever())
     try:
         await asyncio.wait_for(daemon.started.wait(), 30)
@@ -58,6 +59,18 @@ async def test_https_api_dashboard_and_certificate_renewal(tmp_path: Path, monke
             if daemon.http.port:
                 break
             await asyncio.sleep(0.05)
+        yield daemon
+    finally:
+        daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
+        await asyncio.wait_for(task, 60)
+
+
+async def test_https_api_dashboard_and_certificate_renewal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMCHECK_HTTPS_TOKEN", TOKEN)
+    (tmp_path / "ca1").mkdir()
+    first = make_pki(tmp_path / "ca1")
+    path = _config(tmp_path, first)
+    async with _running(tmp_path, path) as daemon:
         base = f"https://127.0.0.1:{daemon.http.port}"
         ok = await _in_thread("--cacert", str(first / "ca.pem"), f"{base}/healthz")
         assert ok.returncode == 0 and '"status": "ok"' in ok.stdout, ok.stderr
@@ -90,9 +103,6 @@ async def test_https_api_dashboard_and_certificate_renewal(tmp_path: Path, monke
         await daemon.reload()
         still = await _in_thread("--cacert", str(renewed / "ca.pem"), f"{base}/healthz")
         assert still.returncode == 0, still.stderr
-    finally:
-        daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
-        await asyncio.wait_for(task, 60)
 
 
 def test_a_certificate_that_cannot_be_loaded_is_a_configuration_error(tmp_path: Path) -> None:
@@ -132,21 +142,9 @@ async def test_the_key_as_a_systemd_credential(tmp_path: Path, monkeypatch: pyte
     assert check.returncode == 2 and "http.tls_key_credential: CREDENTIALS_DIRECTORY is not set" in check.stderr
 
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
-    store = await open_store(f"sqlite:///{tmp_path / 'registry.db'}", migrate=True)
-    await store.close()
-    daemon = build_daemon(load_config(path), config_path=path)
-    task = asyncio.create_task(daemon.run_forever())
-    try:
-        await asyncio.wait_for(daemon.started.wait(), 30)
-        for _ in range(100):
-            if daemon.http.port:
-                break
-            await asyncio.sleep(0.05)
+    async with _running(tmp_path, path) as daemon:
         ok = await _in_thread("--cacert", str(pki / "ca.pem"), f"https://127.0.0.1:{daemon.http.port}/healthz")
         assert ok.returncode == 0 and '"status": "ok"' in ok.stdout, ok.stderr
-    finally:
-        daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
-        await asyncio.wait_for(task, 60)
 
     cfg["http"]["tls_key_file"] = str(pki / "cam.key")
     path.write_text(yaml.safe_dump(cfg))
