@@ -57,7 +57,7 @@ FAILURE_WORDS = {
 
 
 class Reason(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(frozen=True, extra="ignore", allow_inf_nan=False)  # stored: see status._Model
 
     code: str
     args: dict[str, Any] = Field(default_factory=dict)

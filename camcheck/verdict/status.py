@@ -61,7 +61,11 @@ class Status(str, Enum):
 
 _RANK = {Status.unknown: -1, Status.working: 0, Status.degraded: 1, Status.broken: 2}
 
-_Model = ConfigDict(extra="forbid", allow_inf_nan=False)
+# Stored state (CameraState and what it holds): a field written by a newer camcheck is ignored, so
+# nodes of two versions share one registry during a rolling upgrade. Incompatible changes bump
+# SCHEMA_VERSION instead.
+_Model = ConfigDict(extra="ignore", allow_inf_nan=False)
+_StoredFrozen = ConfigDict(frozen=True, extra="ignore", allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,7 +231,7 @@ class FindingTrack(BaseModel):
 class NextCheck(BaseModel):
     """A scheduling hint for the collector: when to run the next check of ``source``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = _StoredFrozen
 
     source: Source
     at: float

@@ -37,7 +37,7 @@ Signature = list[list[float]]  # grid rows of cell mean levels, as the camera st
 class PictureRun(BaseModel):
     """Checks in a row whose pictures stayed within UNCHANGED_MAX_CHANGE of the run's first."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(frozen=True, extra="ignore", allow_inf_nan=False)  # stored: see status._Model
 
     signature: Signature
     since: float  # UNIX time of the run's first check

@@ -6,9 +6,10 @@ import json
 import sqlite3
 from pathlib import Path
 
-from verdict_helpers import T0, bad, good, looks, onvif
+from verdict_helpers import T0, Driver, bad, good, looks, onvif
 
 from camcheck.verdict import CameraState, CheckOutcome, Evaluation, Status, StatusPolicy, evaluate, new_state
+from camcheck.verdict.claims import MeasuredFacts
 from camcheck.verdict.maintenance import MaintenanceInfo
 
 SCRIPT: list[tuple[float, CheckOutcome]] = []
@@ -95,3 +96,24 @@ def test_maintenance_and_flapping_state_round_trip() -> None:
     info = MaintenanceInfo(window_id="w", scope="camera", target_id="c", reason="r", owner="o", until=t + 600)
     st = evaluate(st, good(t + 60), t + 60, p, info).state
     assert st.status == Status.maintenance and CameraState.from_json(st.to_json()) == st
+
+
+def test_a_state_written_by_a_newer_version_is_read_ignoring_what_it_does_not_know() -> None:
+    """Rolling upgrade: nodes of two versions share the registry; a newer node's added fields (at the
+    top, in a source, a finding, a run of pictures, a scheduled check, a reason) must not make an
+    older node fail to read the state, nor lose what it does know."""
+    d = Driver()
+    d.feed_all([good, bad, bad, bad])
+    d.feed(lambda at: CheckOutcome(at=at, findings=("blurred",), signature=[[100.0] * 16] * 6,
+                                   facts=MeasuredFacts(stream_role="sub")))
+    state = d.state
+    data = json.loads(state.to_json())
+    data["added_later"] = {"x": 1}
+    next(iter(data["sources"].values()))["added_later"] = 2
+    next(iter(data["findings"].values()))["added_later"] = 3
+    next(iter(data["next_checks"].values()))["added_later"] = 4
+    data["reason_data"]["added_later"] = 5
+    data["pictures"]["sub"]["added_later"] = 6
+    read = CameraState.from_json(json.dumps(data))
+    assert read == state and read.status == Status.broken and read.reason_data is not None
+    assert "added_later" not in read.to_json()
