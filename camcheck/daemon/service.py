@@ -617,15 +617,17 @@ class Daemon:
             self.stats.transitions += 1
             log.info("camera %s: %s -> %s: %s", cam.id, tr.from_status.value, tr.to_status.value, tr.reason)
             if tr.notify and tid is not None:
-                self._publish_transition(tid, view, tr.from_status.value, tr.reason, tr.at, tuple(tr.findings))
+                self._publish_transition(tid, view, tr.from_status.value, tr.reason, tr.at, tuple(tr.findings),
+                                         reason_data=tr.reason_data.model_dump() if tr.reason_data else None)
         if cam.parent_id and (any(r.evaluation.transition for r in results) or (state.sources.get("stream") and state.sources["stream"].consecutive_failures)):
             self._dirty_parents.add(cam.parent_id)
 
     def _publish_transition(self, tid: int, view: CameraView, from_status: str, reason: str, at: float,
-                            findings: tuple[str, ...], *, to_status: str | None = None, mark: bool = True) -> None:
+                            findings: tuple[str, ...], *, to_status: str | None = None, mark: bool = True,
+                            reason_data: dict[str, Any] | None = None) -> None:
         event = TransitionEvent(
             event_id=f"camcheck-t{tid}", camera_id=view.camera_id, at=at, from_status=from_status,
-            to_status=to_status or view.status, reason=reason, findings=findings, view=view,
+            to_status=to_status or view.status, reason=reason, findings=findings, view=view, reason_data=reason_data,
         )
         for exporter in self.exporters:
             exporter.publish_transition(event)  # durable before it returns
@@ -871,7 +873,8 @@ class Daemon:
             view = self.views.get(t.camera_id)
             if view is None or t.id is None:
                 continue
-            self._publish_transition(t.id, view, t.from_state.value, t.reason or "", t.at.timestamp(), tuple(t.findings))
+            self._publish_transition(t.id, view, t.from_state.value, t.reason or "", t.at.timestamp(), tuple(t.findings),
+                                     reason_data=t.reason_data)
         if pending:
             log.info("re-published %d transitions not confirmed as notified", len(pending))
 
@@ -887,7 +890,8 @@ class Daemon:
             view = await self._fresh_view(t.camera_id)
             if view is not None:  # a camera deleted since has nobody to be told about
                 self._publish_transition(t.id, view, t.from_state.value, t.reason or "", t.at.timestamp(),
-                                         tuple(t.findings), to_status=t.to_state.value, mark=False)
+                                         tuple(t.findings), to_status=t.to_state.value, mark=False,
+                                         reason_data=t.reason_data)
             done.append(t.id)
         await self.leases.mark_notified(done)
         await self._count_worker_checks()

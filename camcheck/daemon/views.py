@@ -85,6 +85,8 @@ def camera_view(
         last_check_duration=last_check_duration,
         registry_label_th=label.th if label else None,
         registry_label_en=label.en if label else None,
+        reason_data=(state.reason_data.model_dump() if state.reason_data else None) if state is not None
+        else cam.status_reason_data,
     )
 
 

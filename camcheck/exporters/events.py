@@ -10,7 +10,9 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+from camcheck.exporters.api.reason_words import reason_text
 
 STATUSES: tuple[str, ...] = ("unknown", "working", "degraded", "broken", "maintenance", "flapping")
 
@@ -37,6 +39,7 @@ class CameraView:
     last_check_duration: float | None
     registry_label_th: str | None = None  # national status label
     registry_label_en: str | None = None
+    reason_data: dict[str, Any] | None = None  # the reason as {code, args}: its Thai sentence is rendered from it
 
     @property
     def topic_site(self) -> str:
@@ -54,6 +57,7 @@ class TransitionEvent:
     reason: str
     findings: tuple[str, ...]
     view: CameraView  # state after the transition
+    reason_data: dict[str, Any] | None = None  # the reason as {code, args} (camcheck.verdict.reasons)
 
     @classmethod
     def new(
@@ -64,6 +68,7 @@ class TransitionEvent:
         *,
         at: float | None = None,
         findings: tuple[str, ...] | None = None,
+        reason_data: dict[str, Any] | None = None,
     ) -> "TransitionEvent":
         """Build an event for ``view`` (already in its new state) with a fresh event id."""
         return cls(
@@ -75,6 +80,7 @@ class TransitionEvent:
             reason=reason,
             findings=view.findings if findings is None else findings,
             view=view,
+            reason_data=reason_data,
         )
 
 
@@ -107,6 +113,7 @@ def view_to_dict(view: CameraView) -> dict[str, object]:
         "status_label_en": view.registry_label_en,
         "since": view.status_since,
         "reason": view.reason,
+        "reason_th": reason_text(view.reason, view.reason_data, "th"),
         "findings": list(view.findings),
         "measured": {k: v for k, v in view.measured.items() if v is None or isinstance(v, (int, float, str, bool))},
         "info": dict(view.info),
@@ -126,6 +133,7 @@ def event_to_dict(event: TransitionEvent) -> dict[str, object]:
         "from_status": event.from_status,
         "to_status": event.to_status,
         "reason": event.reason,
+        "reason_th": reason_text(event.reason, event.reason_data, "th"),
         "findings": list(event.findings),
         "camera": view_to_dict(event.view),
     }

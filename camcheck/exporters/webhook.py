@@ -14,7 +14,7 @@ Request headers:
   detectable: a receiver rejects timestamps older than a few minutes (``verify_signature``).
 
 The body is the JSON event (``events.event_to_dict``) or a ``string.Template`` over flat fields
-(``$camera_id $name $site $parent_id $from_status $to_status $reason $findings $at $at_iso
+(``$camera_id $name $site $parent_id $from_status $to_status $reason $reason_th $findings $at $at_iso
 $event_id $status_label_th $status_label_en $label_<name> $info_<name> $measured_<name> $json``).
 The URL itself may hold a token (chat tools do this), so it is never logged: the webhook's name is.
 """
@@ -36,6 +36,7 @@ from typing import Any
 
 import aiohttp
 
+from camcheck.exporters.api.reason_words import reason_text
 from camcheck.exporters.config import WebhookConfig
 from camcheck.exporters.events import CameraView, TransitionEvent, event_to_dict
 from camcheck.exporters.outbox import Outbox, OutboxMessage
@@ -47,7 +48,7 @@ SIGNATURE_HEADER = "X-Camcheck-Signature"
 TIMESTAMP_HEADER = "X-Camcheck-Timestamp"
 EVENT_ID_HEADER = "X-Camcheck-Event-Id"
 _FIXED_VARS = frozenset(
-    {"event_id", "camera_id", "name", "site", "parent_id", "from_status", "to_status", "reason", "findings",
+    {"event_id", "camera_id", "name", "site", "parent_id", "from_status", "to_status", "reason", "reason_th", "findings",
      "at", "at_iso", "status_label_th", "status_label_en", "json"}
 )
 _PREFIX_VARS = ("label_", "info_", "measured_")
@@ -90,6 +91,7 @@ def template_vars(event: TransitionEvent, escape_json: bool) -> dict[str, str]:
         "from_status": event.from_status,
         "to_status": event.to_status,
         "reason": event.reason,
+        "reason_th": reason_text(event.reason, event.reason_data, "th") or "",
         "findings": ", ".join(event.findings),
         "at": f"{event.at:.3f}",
         "at_iso": datetime.fromtimestamp(event.at, timezone.utc).isoformat(timespec="seconds"),

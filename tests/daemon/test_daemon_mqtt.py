@@ -44,8 +44,11 @@ async def test_transitions_and_state_on_mqtt(tmp_path: Path, monkeypatch: pytest
             assert len({e["event_id"] for e in events()}) == 2
             broken = events()[-1]
             assert "refused" in broken["findings"] and broken["camera"]["status_label_en"] == "not working"
+            # why, in English as stored and in Thai for Thai consumers (a provincial chat group)
+            assert broken["reason"].startswith("No usable stream in ") and "connection refused" in broken["reason"]
+            assert broken["reason_th"].startswith("ไม่ได้รับภาพที่ใช้งานได้ ") and "กล้องปฏิเสธการเชื่อมต่อ" in broken["reason_th"]
             states = [json.loads(p) for t, p, retained in sub.messages if t.endswith("/camera/mq-1/state") and p]
-            assert states[-1]["status"] == "broken"
+            assert states[-1]["status"] == "broken" and states[-1]["reason_th"] == broken["reason_th"]
             assert await wait_for(lambda: any(t == f"{prefix}/status" and p == b"online" for t, p, _ in sub.messages),
                                   10, "availability online")
             everything = b"".join(p for _, p, _ in sub.messages)

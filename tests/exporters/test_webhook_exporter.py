@@ -9,10 +9,12 @@ import pytest
 from aiohttp import web
 from exporter_peers import free_port, make_view, serve, wait_for
 
+from camcheck.exporters.api.reason_words import thai
 from camcheck.exporters.config import ExportersConfig, WebhookConfig
 from camcheck.exporters.events import TransitionEvent
 from camcheck.exporters.outbox import Outbox
 from camcheck.exporters.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookExporter, sign, verify_signature
+from camcheck.verdict.reasons import Reason, english
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -153,6 +155,31 @@ async def test_template_for_chat_tools_and_status_filter(tmp_path):
         '[Mueang] Camera cam0 (cam0): working -> broken (ใช้งานไม่ได้): step 0: "quoted" reason',
         '[Mueang] Camera cam2 (cam2): working -> broken (ใช้งานไม่ได้): step 2: "quoted" reason',
     ]
+    outbox.close()
+
+
+async def test_template_says_why_in_thai(tmp_path):
+    """$reason_th: the reason rendered in Thai from its data (English as stored when it has none)."""
+    why = Reason(code="broken_stream", args={"n": 3, "since": 1.7e9, "keys": ["refused"], "unchanged": None,
+                                             "said": 'the camera reset the connection "before" answering'})
+    recv = Receiver()
+    runner, port = await serve(recv.app)
+    cfg = WebhookConfig(name="line", url=f"http://127.0.0.1:{port}/chat", template='{"message": "$name: $reason_th"}')
+    outbox = Outbox(tmp_path / "o.db")
+    exp = WebhookExporter([cfg], outbox)
+    try:
+        await exp.start()
+        view = make_view("cam9", "broken", reason=english(why), reason_data=why.model_dump())
+        exp.publish_transition(TransitionEvent.new(view, "working", english(why), at=1.7e9 + 60,
+                                                   reason_data=why.model_dump()))
+        exp.publish_transition(TransitionEvent.new(make_view("cam8", "broken"), "working", "no video", at=1.7e9 + 61))
+        await wait_for(lambda: len(recv.bodies) >= 2)
+        await exp.stop()
+    finally:
+        await runner.cleanup()
+    texts = [json.loads(b)["message"] for b in recv.bodies]
+    assert texts == [f"Camera cam9: {thai(why)}", "Camera cam8: no video"]
+    assert texts[0].startswith("Camera cam9: ไม่ได้รับภาพที่ใช้งานได้ 3 ครั้งติดต่อกัน ตั้งแต่ 15/11/2566 05:13: ")
     outbox.close()
 
 
