@@ -524,7 +524,12 @@ class Daemon:
                 self._gops[(cam.id, role)] = (float(profile["gop_s"]), None)
 
     def _main_due(self, state: CameraState, now: float) -> bool:
-        """The main (recorded) stream once per claims interval, the cheap sub-stream otherwise."""
+        """The main (recorded) stream once per claims interval, the cheap sub-stream otherwise; and
+        the main stream for as long as a failure seen on it is being confirmed or is not yet cured
+        (the sub-stream playing on says nothing of what is recorded)."""
+        src = state.sources.get("stream")
+        if src is not None and src.bad_stream == "main" and (src.consecutive_failures or src.broken):
+            return True
         every = self.config.schedule.onvif_interval
         last = state.last_check_at
         return last is None or int(last // every) != int(now // every)

@@ -33,9 +33,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from camcheck.probe.observation import BROKEN_FINDINGS as PICTURE_BROKEN
 from camcheck.probe.observation import FAILURES, Observation
-from camcheck.verdict.claims import ClaimFinding, ClaimTolerance, MeasuredFacts, RegisteredClaims, compare_claims
+from camcheck.verdict.claims import (
+    ClaimFinding,
+    ClaimTolerance,
+    MeasuredFacts,
+    RegisteredClaims,
+    StreamRole,
+    compare_claims,
+)
 from camcheck.verdict.maintenance import MaintenanceInfo
-from camcheck.verdict.reasons import Reason, english
 from camcheck.verdict.policy import (
     KNOWN_FINDINGS,
     ONVIF_BLIND_FINDINGS,
@@ -43,6 +49,7 @@ from camcheck.verdict.policy import (
     Source,
     StatusPolicy,
 )
+from camcheck.verdict.reasons import Reason, english
 from camcheck.verdict.unchanged import PictureRun, Signature, longest_run, stored_signature, track, unchanged_for
 
 CheckSeverity = Literal["ok", "degraded", "broken"]
@@ -212,6 +219,9 @@ class SourceState(BaseModel):
     last_severity: CheckSeverity | None = None
     last_bad_keys: list[str] = Field(default_factory=list)
     last_message: str = ""  # what the latest bad check said (the probe's words, secrets masked)
+    # which stream the latest bad stream check read: a failure of the recorded (main) stream must be
+    # confirmed, and its recovery proven, on that stream, not dismissed by the sub-stream
+    bad_stream: StreamRole | None = None
 
 
 class FindingTrack(BaseModel):
@@ -694,6 +704,7 @@ def evaluate(
     src.last_bad_keys = bad
     src.last_message = _bounded(obs.message) if severity == "broken" else ""
     if severity == "broken":
+        src.bad_stream = obs.facts.stream_role if obs.source == "stream" else None
         if src.consecutive_failures == 0:
             src.streak_started_at = now
         src.consecutive_failures += 1
