@@ -878,8 +878,8 @@ class Daemon:
             view = self.views.get(t.camera_id)
             if view is None or t.id is None:
                 continue
-            self._publish_transition(t.id, view, t.from_state.value, t.reason or "", t.at.timestamp(), tuple(t.findings),
-                                     reason_data=t.reason_data)
+            self._publish_transition(t.id, view, t.from_state.value, t.reason or "", t.at.timestamp(),
+                                     tuple(t.findings), reason_data=t.reason_data)
         if pending:
             log.info("re-published %d transitions not confirmed as notified", len(pending))
 

@@ -48,7 +48,8 @@ SIGNATURE_HEADER = "X-Camcheck-Signature"
 TIMESTAMP_HEADER = "X-Camcheck-Timestamp"
 EVENT_ID_HEADER = "X-Camcheck-Event-Id"
 _FIXED_VARS = frozenset(
-    {"event_id", "camera_id", "name", "site", "parent_id", "from_status", "to_status", "reason", "reason_th", "findings",
+    {"event_id", "camera_id", "name", "site", "parent_id", "from_status", "to_status", "reason", "reason_th",
+     "findings",
      "at", "at_iso", "status_label_th", "status_label_en", "json"}
 )
 _PREFIX_VARS = ("label_", "info_", "measured_")

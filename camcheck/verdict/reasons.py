@@ -96,7 +96,8 @@ def english(r: Reason) -> str:
         case "broken_recorder":
             return f"Recorder check failed {a['n']} times in a row: {_what(a)}{_said(a)}."
         case "broken_stream":
-            return f"No usable stream in {a['n']} consecutive checks since {fmt_time(a['since'])}: {_what(a)}{_said(a)}."
+            return (f"No usable stream in {a['n']} consecutive checks since {fmt_time(a['since'])}: "
+                    f"{_what(a)}{_said(a)}.")
         case "broken_picture":
             return f"Picture unusable in {a['n']} consecutive checks since {fmt_time(a['since'])}: {_what(a)}."
         case "degraded":

@@ -369,6 +369,7 @@ def camera_page(cam: StoredCamera, state: m.State, comp: m.Comparison, transitio
     survey_html = "".join(f"<tr><th scope=row>{e(t(k, lang))}</th><td>{e(v if v is not None else '—')}</td></tr>"
                           for k, v in survey)
     lab = state.label
+    why = (state.reason_text.th if lang == "th" else state.reason_text.en) if state.reason_text else None
     body = f"""<p><a href="/ui/cameras">← {e(t("cameras", lang))}</a></p>
 <h1><span class="cam-id">{e(cam.id)}</span> {e(cam.name or "")}</h1>
 <p class="status-line">{label_badge(lab.code, lab.th, lab.en, lang)}
@@ -376,7 +377,7 @@ def camera_page(cam: StoredCamera, state: m.State, comp: m.Comparison, transitio
   <span class="muted">{e(t("since", lang))} {e(fmt_time(state.since, lang))} · {e(t("last_check", lang))} {e(fmt_time(state.last_check_at, lang))}</span>
   <button type="button" id="check-now" data-camera="{e(cam.id)}" data-url="/api/v1/cameras/{cid}/check"{dis}>{e(t("check_now", lang))}</button>
   <span id="action-msg" class="muted" aria-live="polite"></span></p>
-{f'<p class="status-reason" id="cam-reason"><strong>{e(t("reason", lang))}:</strong> {e(state.reason_text.th if lang == "th" else state.reason_text.en)}</p>' if state.reason_text else ""}
+{f'<p class="status-reason" id="cam-reason"><strong>{e(t("reason", lang))}:</strong> {e(why)}</p>' if why else ""}
 <div class="cols">
 <section class="card"><div class="pics">{picture("latest", "latest_snapshot")}{picture("reference", "reference")}</div>
 {f'<div class="pics secondary">{secondary}</div>' if secondary else ""}
