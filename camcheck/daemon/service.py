@@ -72,6 +72,7 @@ from camcheck.verdict import (
     evaluate_group,
     new_state,
 )
+from camcheck.verdict.claims import MAIN_STREAM_FINDINGS
 from camcheck.verdict.unchanged import longest_run
 
 log = logging.getLogger("camcheck.daemon")
@@ -530,6 +531,9 @@ class Daemon:
         src = state.sources.get("stream")
         if src is not None and src.bad_stream == "main" and (src.consecutive_failures or src.broken):
             return True
+        if any(t.source == "stream" and (not t.confirmed or t.absent) for k, t in state.findings.items()
+               if k in MAIN_STREAM_FINDINGS):
+            return True  # a claim the main stream contradicted (or stopped contradicting), confirmed there
         every = self.config.schedule.onvif_interval
         last = state.last_check_at
         return last is None or int(last // every) != int(now // every)

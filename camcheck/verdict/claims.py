@@ -115,6 +115,12 @@ def _fmt_res(w: int, h: int) -> str:
     return f"{w}x{h}"
 
 
+# What only a check of the main (recorded) stream compares (compare_claims): a sub-stream check
+# neither sees nor clears them.
+MAIN_STREAM_FINDINGS: frozenset[str] = frozenset(
+    {"resolution_below_claim", "resolution_differs_from_claim", "fps_below_claim", "codec_mismatch"})
+
+
 def compare_claims(
     claims: RegisteredClaims, measured: MeasuredFacts, tolerance: ClaimTolerance | None = None
 ) -> list[ClaimFinding]:

@@ -35,6 +35,7 @@ from camcheck.probe.observation import BROKEN_FINDINGS as PICTURE_BROKEN
 from camcheck.probe.observation import FAILURES, Observation
 from camcheck.verdict.claims import (
     ClaimFinding,
+    MAIN_STREAM_FINDINGS,
     ClaimTolerance,
     MeasuredFacts,
     RegisteredClaims,
@@ -377,7 +378,8 @@ def _forgiven_misses(st: CameraState, source: Source, findings: list[str], polic
 
 
 def _update_tracks(
-    st: CameraState, source: Source, findings: list[str], blind: bool, now: float, policy: StatusPolicy
+    st: CameraState, source: Source, findings: list[str], blind: bool, now: float, policy: StatusPolicy,
+    role: StreamRole | None = None,
 ) -> None:
     seen = set(findings)
     for f in findings:
@@ -396,6 +398,9 @@ def _update_tracks(
             continue
         # A check that could not see the picture/recorder says nothing about what it would show.
         if blind and name not in ONVIF_BLIND_FINDINGS:
+            continue
+        # Nor does a sub-stream check about the recorded stream's size, rate and codec.
+        if role == "sub" and name in MAIN_STREAM_FINDINGS:
             continue
         if t.confirmed:
             t.absent += 1
@@ -726,7 +731,8 @@ def evaluate(
             src.broken = False
             src.broken_since = None
             src.broken_keys = []
-    _update_tracks(st, obs.source, findings, blind, now, policy)
+    _update_tracks(st, obs.source, findings, blind, now, policy,
+                   obs.facts.stream_role if obs.source == "stream" else None)
 
     transition = _settle(st, now, policy, in_maintenance, obs.source)
     nxt = _next_check(st, obs.source, now, policy, in_maintenance)

@@ -105,3 +105,28 @@ def test_claim_gaps_make_a_camera_degraded_with_both_values_kept() -> None:
     assert d.statuses() == [("unknown", "degraded")]  # a new camera waits: no working -> degraded blip
     assert d.transitions[-1].findings == ["fps_below_claim", "resolution_below_claim"]
     assert d.state.status == Status.degraded
+
+
+def test_sub_stream_checks_neither_confirm_nor_clear_what_only_the_main_stream_shows() -> None:
+    """The daemon reads the sub-stream between main-stream checks: those checks compare no recorded
+    size, rate or codec, so they must not reset a pending claim finding or count towards clearing one."""
+    d = Driver()
+
+    def main(t: float) -> CheckOutcome:
+        return CheckOutcome(at=t, facts=MeasuredFacts(width=1280, height=720, fps=12.0)).with_claims(FULL_HD_25)
+
+    def sub(t: float) -> CheckOutcome:
+        return CheckOutcome(at=t, facts=MeasuredFacts(stream_role="sub", width=640, height=360, fps=12.0)).with_claims(
+            FULL_HD_25)
+
+    def main_fixed(t: float) -> CheckOutcome:
+        return CheckOutcome(at=t, facts=MeasuredFacts(width=1920, height=1080, fps=25.0)).with_claims(FULL_HD_25)
+
+    d.feed_all([main, sub, sub])
+    assert d.state.status == Status.unknown and d.state.pending_findings() == ["fps_below_claim", "resolution_below_claim"]
+    d.feed(main)  # the second main-stream sighting confirms them
+    assert d.statuses() == [("unknown", "degraded")]
+    d.feed_all([sub] * 5)
+    assert d.state.status == Status.degraded  # five sub-stream checks later: still what is recorded
+    d.feed_all([main_fixed, sub, main_fixed])  # the encoder set right: cleared by main-stream checks only
+    assert d.statuses()[-1] == ("degraded", "working") and len(d.transitions) == 2
