@@ -529,14 +529,17 @@ class Daemon:
         the main stream for as long as a failure seen on it is being confirmed or is not yet cured
         (the sub-stream playing on says nothing of what is recorded)."""
         src = state.sources.get("stream")
-        if src is not None and src.bad_stream == "main" and (src.consecutive_failures or src.broken):
+        if src is None or src.last_main_at is None:
+            return True  # a first check (or a state kept before the time of the main check was)
+        if src.bad_stream == "main" and (src.consecutive_failures or src.broken):
             return True
         if any(t.source == "stream" and (not t.confirmed or t.absent) for k, t in state.findings.items()
                if k in MAIN_STREAM_FINDINGS):
             return True  # a claim the main stream contradicted (or stopped contradicting), confirmed there
-        every = self.config.schedule.onvif_interval
-        last = state.last_check_at
-        return last is None or int(last // every) != int(now // every)
+        # Measured from the latest main-stream check itself: comparing which claims interval the
+        # previous check and this one fall in missed every boundary that fell while a check ran, so
+        # with checks as long as the gaps between them the main stream was never read again.
+        return now - src.last_main_at >= self.config.schedule.onvif_interval
 
     async def _commit(self, cam: StoredCamera, lease: Lease, results: list[CheckResult]) -> None:
         assert self.leases is not None

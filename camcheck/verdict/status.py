@@ -223,6 +223,7 @@ class SourceState(BaseModel):
     # which stream the latest bad stream check read: a failure of the recorded (main) stream must be
     # confirmed, and its recovery proven, on that stream, not dismissed by the sub-stream
     bad_stream: StreamRole | None = None
+    last_main_at: float | None = None  # the latest check of the main (recorded) stream
 
 
 class FindingTrack(BaseModel):
@@ -705,6 +706,8 @@ def evaluate(
 
     src.last_check_at = now
     st.last_check_at = now
+    if obs.source == "stream" and obs.facts.stream_role == "main":
+        src.last_main_at = now
     src.last_severity = severity
     src.last_bad_keys = bad
     src.last_message = _bounded(obs.message) if severity == "broken" else ""

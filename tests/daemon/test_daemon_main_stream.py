@@ -1,8 +1,13 @@
-"""The recorded (main) stream dies while the sub-stream lives on: the daemon reads the sub-stream
-for most checks and the main stream once per claims interval, so a failure seen on the main stream
-must be confirmed (and its recovery proven) on the main stream, not dismissed by the next cheap
-sub-stream check. Against the simulator: one registered camera whose main stream is served by one
-simulated camera and whose sub-stream by another, so each can fail alone."""
+"""What only the recorded (main) stream shows, in the daemon. It reads the sub-stream for most checks
+and the main stream once per claims interval, so what a main-stream check finds must be confirmed
+(and its cure proven) on the main stream, never dismissed by the cheap sub-stream checks in between:
+
+- a dead main stream while the sub-stream plays on is broken, and stays so until the main stream is back;
+- registry claims the main stream contradicts (1920x1080 25 fps registered, 640x360 10 fps delivered)
+  make the camera degraded, and it stays so across the sub-stream checks.
+
+Against the simulator: one registered camera's main stream is served by one simulated camera and its
+sub-stream by another, so each can fail alone."""
 
 from __future__ import annotations
 
@@ -20,59 +25,71 @@ from tests.daemon.helpers import MAIN, PASSWORD, daemon_config, fleet_config, wa
 pytestmark = pytest.mark.timeout(240)
 
 
-async def test_a_dead_main_stream_is_confirmed_on_the_main_stream(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_what_the_main_stream_shows_is_judged_on_the_main_stream(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAMCHECK_TEST_CAM_PW", PASSWORD)
     db = f"sqlite:///{tmp_path / 'registry.db'}"
-    async with running_fleet(fleet_config(["rec", "live"])) as fleet:
+    async with running_fleet(fleet_config(["rec", "live", "big-claim", "honest"])) as fleet:
         store = await open_store(db, migrate=True)
+        claims = {"cam-x": (MAIN["width"], MAIN["height"], MAIN["fps"]), "big-claim": (1920, 1080, 25),
+                  "honest": (MAIN["width"], MAIN["height"], MAIN["fps"])}
         await store.upsert_cameras([CameraRecord(
-            id="cam-x", name="main and sub from two sources", main_stream_url=fleet.url("rec", "main"),
-            sub_stream_url=fleet.url("live", "sub"), credentials_ref="sim", recorded_width=MAIN["width"],
-            recorded_height=MAIN["height"], frame_rate=MAIN["fps"])])
+            id=cid, name=cid, credentials_ref="sim", recorded_width=w, recorded_height=h, frame_rate=fps,
+            main_stream_url=fleet.url("rec" if cid == "cam-x" else cid, "main"),
+            sub_stream_url=fleet.url("live" if cid == "cam-x" else cid, "sub"),
+        ) for cid, (w, h, fps) in claims.items()])
         # the main stream is due every 6 s (the claims interval), the sub-stream read in between
         config = daemon_config(db, interval=1.5)
         config.schedule.onvif_interval = 6.0
         daemon = build_daemon(config)
         task = asyncio.create_task(daemon.run_forever())
 
-        async def status() -> str:
-            cam = await store.get_camera("cam-x")
+        async def status(cid: str) -> str:
+            cam = await store.get_camera(cid)
             return cam.status.value if cam else "missing"
 
-        async def streams_read() -> set[str | None]:
-            return {c.stream for c in await store.list_checks("cam-x", limit=1000)}
+        async def is_(cid: str, want: str) -> bool:
+            return await status(cid) == want
+
+        async def streams_read(cid: str) -> set[str | None]:
+            return {c.stream for c in await store.list_checks(cid, limit=1000)}
+
+        async def changes(cid: str) -> list[tuple[str, str]]:
+            return [(t.from_state.value, t.to_state.value) for t in reversed(await store.list_transitions(cid))]
 
         try:
             await asyncio.wait_for(daemon.started.wait(), 30)
-            await wait_for(lambda: _is(status, "working"), 60, "cam-x working")
-            await wait_for(lambda: _has(streams_read, {"main", "sub"}), 30, "both streams read")
+            await wait_for(lambda: is_("cam-x", "working"), 60, "cam-x working")
+            await wait_for(lambda: is_("big-claim", "degraded"), 60, "big-claim degraded")
+            cam = await store.get_camera("big-claim")
+            assert {"resolution_below_claim", "fps_below_claim"} <= set(cam.findings), cam.findings
+            assert cam.measured.width == MAIN["width"] and cam.status_reason.startswith("Degraded: ")
 
             await fleet.set_fault("rec", "offline")  # the recorded stream is gone; the sub-stream plays on
-            await wait_for(lambda: _is(status, "broken"), 60, "cam-x broken: its main stream is dead")
+            await wait_for(lambda: is_("cam-x", "broken"), 60, "cam-x broken: its main stream is dead")
             cam = await store.get_camera("cam-x")
             assert cam is not None and "refused" in cam.findings
             assert cam.status_reason_data and cam.status_reason_data["code"] == "broken_stream"
-            checks = await store.list_checks("cam-x", limit=1000)
-            failing = [c for c in checks if c.failure == "refused"]
+            failing = [c for c in await store.list_checks("cam-x", limit=1000) if c.failure == "refused"]
             assert len(failing) >= 3 and {c.stream for c in failing} == {"main"}
             # while broken, the sub-stream's good pictures do not clear it: checks keep reading main
-            await asyncio.sleep(5)
-            assert await status() == "broken"
+            await asyncio.sleep(4)
+            assert await status("cam-x") == "broken"
 
             await fleet.set_fault("rec", "healthy")
-            await wait_for(lambda: _is(status, "working"), 60, "cam-x working once its main stream is back")
-            changes = [(t.from_state.value, t.to_state.value) for t in reversed(await store.list_transitions("cam-x"))]
-            assert changes == [("unknown", "working"), ("working", "broken"), ("broken", "working")]
+            await wait_for(lambda: is_("cam-x", "working"), 60, "cam-x working once its main stream is back")
+            assert await changes("cam-x") == [("unknown", "working"), ("working", "broken"), ("broken", "working")]
+            # all this while (claims intervals of sub-stream checks), the claims gap stayed confirmed
+            assert await changes("big-claim") == [("unknown", "degraded")]
+            assert await streams_read("big-claim") == {"main", "sub"}
+            assert await changes("honest") == [("unknown", "working")]
+            # a healthy camera's main stream is read once per claims interval (6 s here), the sub between
+            honest = sorted(await store.list_checks("honest", limit=1000), key=lambda c: c.checked_at)
+            mains = [c.checked_at.timestamp() for c in honest if c.stream == "main"]
+            span = honest[-1].checked_at.timestamp() - honest[0].checked_at.timestamp()
+            assert len(mains) >= span / 6.0 - 1 and len(mains) < len(honest) / 2, (len(mains), len(honest), span)
+            assert max(b - a for a, b in zip(mains, mains[1:])) < 6.0 + 4.0  # the interval plus one check's gap
         finally:
             daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
             await asyncio.wait_for(task, 60)
             await store.close()
-
-
-async def _is(status, want: str) -> bool:  # noqa: ANN001
-    return await status() == want
-
-
-async def _has(streams_read, want: set[str]) -> bool:  # noqa: ANN001
-    return want <= await streams_read()
