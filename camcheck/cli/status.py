@@ -60,6 +60,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 async def _fleet(store: Any, args: argparse.Namespace) -> int:
     from camcheck.exporters.api import views
+    from camcheck.secrets import mask_text
 
     counts: dict[str, int] = {}
     problems = []
@@ -84,7 +85,7 @@ async def _fleet(store: Any, args: argparse.Namespace) -> int:
     print(f"\n{len(problems)} with problems" + (f" ({len(shown)} shown, worst first)" if len(shown) < len(problems)
                                                else ", worst first") + ":")
     for c in shown:
-        print(f"  {c.id:<16} {c.status.value:<11} since {_when(c.status_since)}  {c.status_reason or ''}")
+        print(f"  {c.id:<16} {c.status.value:<11} since {_when(c.status_since)}  {mask_text(c.status_reason or '')}")
     return 0
 
 

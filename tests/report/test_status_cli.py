@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,33 @@ def test_fleet_and_camera_status(kind: str, tmp_path: Path) -> None:
 def test_no_database_is_a_clear_error(tmp_path: Path) -> None:
     r = status("--db", str(tmp_path / "none.db"))
     assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_reasons_are_masked_on_the_way_out(tmp_path: Path) -> None:
+    """A reason stored with a password in it (an older version, a hand-edited row) is printed masked,
+    in the fleet listing, the camera's detail and the JSON."""
+    import asyncio
+
+    from camcheck.registry.models import CameraState, TransitionRecord
+    from camcheck.registry.store import open_store
+
+    leaky = "No usable stream: DESCRIBE rtsp://admin:hunter2@10.0.0.5/Streaming answered 401"
+
+    async def leak(url: str, camera_id: str) -> None:
+        store = await open_store(url)
+        try:
+            await store.record_transition(TransitionRecord(
+                camera_id=camera_id, at=datetime.now(timezone.utc), from_state=CameraState.WORKING,
+                to_state=CameraState.BROKEN, reason=leaky, findings=["auth_failed"]))
+        finally:
+            await store.close()
+
+    with database("sqlite", tmp_path) as url:
+        seeded = seed_url(url)
+        cid = seeded.working[0]
+        asyncio.run(leak(url, cid))
+        outputs = [status("--db", url), status("--db", url, "--json"), status("--db", url, cid),
+                   status("--db", url, cid, "--json")]
+        assert all(r.returncode == 0 for r in outputs), [r.stderr for r in outputs]
+        text = "".join(r.stdout for r in outputs)
+        assert "hunter2" not in text and text.count("rtsp://admin:***@10.0.0.5/Streaming") >= 4
