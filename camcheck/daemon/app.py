@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import ssl
 import time
@@ -172,6 +173,6 @@ def build_daemon(config: Config, *, config_path: Path | None = None, state_dir: 
     if tls is not None:  # the session cookie never travels over plain HTTP
         dashboard_cfg = dashboard_cfg.model_copy(update={"cookie_secure": True})
     http = HttpServer(daemon, fan.collector, exporters_cfg, api_cfg, dashboard_cfg, tls)
-    daemon.add_service(http.start(config.http.bind, config.http.port), http.stop)
+    daemon.add_service(functools.partial(http.start, config.http.bind, config.http.port), http.stop)
     daemon.http = http
     return daemon

@@ -27,7 +27,7 @@ import signal
 import socket
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -166,10 +166,11 @@ class Daemon:
         self.started = asyncio.Event()
         self.metrics = None  # CameraMetricsCollector, set by the app
         self.http = None
-        self._services: list[tuple[object, object]] = []
+        self._services: list[tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]] = []
 
-    def add_service(self, start, stop) -> None:  # noqa: ANN001
-        """Something started with the daemon and stopped after it drained (the HTTP server)."""
+    def add_service(self, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]) -> None:
+        """Something started with the daemon and stopped after it drained (the HTTP server). Both
+        are called then, not now: a daemon built only to validate the configuration starts nothing."""
         self._services.append((start, stop))
 
     # -- configuration ------------------------------------------------------------------------------
@@ -236,7 +237,7 @@ class Daemon:
         for exporter in self.exporters:
             await exporter.start()
         for start, _ in self._services:
-            await start
+            await start()
         n = len(self.views)
         log.info("node %s: %d cameras in the registry (%d new), checking every %gs", self.node_id, n, added,
                  self.config.schedule.interval)

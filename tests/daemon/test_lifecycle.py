@@ -172,6 +172,7 @@ def test_check_config_good_and_bad(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "configuration is valid" in r.stdout
     assert not (tmp_path / "registry.db").exists()  # validating touches no database
+    assert r.stderr == ""  # and starts nothing: it said "coroutine 'HttpServer.start' was never awaited"
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("schedule:\n  interval: 60\n  lease_tll: 30\nprobe:\n  window: 0\n", encoding="utf-8")
