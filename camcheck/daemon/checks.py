@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from camcheck.probe.observation import Observation, RtspSettings, default_keyframe_wait
 from camcheck.probe.onvif import OnvifObservation, OnvifSettings, OnvifTarget, probe_onvif
 from camcheck.probe.rtsp import probe_rtsp
+from camcheck.secrets import mask_text, mask_url
 from camcheck.registry.models import CheckRecord, EvidenceKind, EvidenceRecord, Measured, StoredCamera, TransitionRecord
 from camcheck.verdict import (
     CameraState,
@@ -87,9 +88,12 @@ async def run_stream_check(
     reference: bytes | None,
     node_id: str,
     gop_s: float | None = None,
+    sub_down: Observation | None = None,
 ) -> CheckResult:
     """One stream check. `gop_s`: the stream's keyframe interval as last measured (default: the
-    registry's measured GOP), which stretches the deadline (see stream_deadline_s)."""
+    registry's measured GOP), which stretches the deadline (see stream_deadline_s). `sub_down`: the
+    failed check of the registered sub-stream this main-stream check is made in place of; when the
+    main stream plays, the check carries `sub_stream_down` (the live view is lost, not the footage)."""
     target = stream_target(cam, creds, role_url=role_url, transport=transport, reference=reference)  # type: ignore[arg-type]
     gop = cam.measured.gop if gop_s is None else gop_s
     budget = stream_deadline_s(timeout, settings.window, gop, settings.keyframe_wait)
@@ -99,6 +103,10 @@ async def run_stream_check(
     outcome = from_observation(obs, stream_role=role)
     if role == "main":
         outcome = outcome.with_claims(registered_claims(cam))
+    sub_failed = sub_down is not None and role == "main" and obs.failure is None
+    if sub_failed:
+        assert sub_down is not None
+        outcome = outcome.with_sub_stream_down(sub_down_words(sub_down))
     ev = evaluate(state, outcome, time.time(), policy, maintenance)
     ev = suppress(ev, incident)
     s = obs.stream
@@ -113,18 +121,26 @@ async def run_stream_check(
         # next check starts from after a restart (Daemon.keyframe_plan).
         gop=s.gop_s if main or not cam.main_stream_url else None,
     )
+    added = [f for f in ev.findings if f not in outcome.findings] + (["sub_stream_down"] if sub_failed else [])
     check = CheckRecord(
         camera_id=cam.id,
         checked_at=_utc(obs.started_at or time.time()),
-        verdict=_with_history(obs.verdict, [f for f in ev.findings if f not in outcome.findings], policy),
+        verdict=_with_history(obs.verdict, added, policy),
         failure=obs.failure,
         findings=ev.findings,
         measured=measured,
-        duration_s=obs.duration,
+        # the whole check's cost: the failed sub-stream read too (schedules and metrics budget with it)
+        duration_s=obs.duration + (sub_down.duration if sub_down is not None else 0.0),
         node_id=node_id,
         stream=role,
     )
     return CheckResult(evaluation=ev, check=check, snapshot=obs.snapshot_jpeg, observation=obs)
+
+
+def sub_down_words(obs: Observation) -> str:
+    """A failed sub-stream check in one line: its URL (credentials masked) and its own words."""
+    said = obs.message or obs.failure or "failed"
+    return f"sub-stream {mask_url(obs.url)}: {obs.failure}: {mask_text(said)}"
 
 
 def _with_history(verdict: str, extra: list[str], policy: StatusPolicy) -> str:

@@ -46,7 +46,14 @@ from camcheck.daemon.checks import (
     snapshot_evidence,
     transition_record,
 )
-from camcheck.daemon.targets import Credentials, StreamRole, TargetError, choose_stream, resolve_credentials
+from camcheck.daemon.targets import (
+    Credentials,
+    StreamRole,
+    TargetError,
+    choose_stream,
+    main_in_place_of_sub,
+    resolve_credentials,
+)
 from camcheck.daemon.views import camera_view, state_findings
 from camcheck.daemon.workers import WorkerPool
 from camcheck.exporters.events import CameraView, Exporter, TransitionEvent
@@ -96,11 +103,6 @@ class DaemonStats:
     claim_lag_s: float = 0.0  # how overdue the most overdue unclaimed camera is
 
 
-# Failures of a check on the sub-stream ONVIF gave that say the URL is wrong, not that the camera is
-# down (those would fail the main stream too): the registered main stream is checked instead.
-SUB_URL_FAILURES = frozenset({"not_found", "rtsp_error", "no_video_track"})
-
-
 class Daemon:
     def __init__(
         self,
@@ -148,6 +150,7 @@ class Daemon:
         self._dirty_parents: set[str] = set()
         self._last_good_at: dict[str, float] = {}
         self._cannot_check: dict[str, str] = {}  # camera id -> why its stream cannot be checked (logged)
+        self._sub_down: dict[str, str] = {}  # camera id -> why its registered sub-stream failed (logged)
         self._references: OrderedDict[str, bytes | None] = OrderedDict()
         self._snapshots: OrderedDict[str, bytes] = OrderedDict()  # latest picture per camera (bounded)
         self._durations: dict[str, float] = {}
@@ -451,16 +454,8 @@ class Daemon:
             role_url = None
         if role_url is not None:
             r = await self._stream_check(cam, state, creds, role_url, maintenance, incident)
-            found_sub = role_url[1] == "sub" and not cam.sub_stream_url  # only with a main stream registered
-            failure = getattr(r.observation, "failure", None)
-            if found_sub and failure in SUB_URL_FAILURES and cam.main_stream_url:
-                # The camera answers, but not on the sub-stream ONVIF gave (a profile whose stream is
-                # off, another path behind NAT...): that is our guess failing, not the camera. The
-                # registered main stream decides, now and from now on (in this process).
-                log.warning("camera %s: the sub-stream its ONVIF lists (%s) failed (%s); checking the registered "
-                            "main stream instead", cam.id, mask_url(role_url[0]), failure)
-                self._subs.pop(cam.id, None)
-                r = await self._stream_check(cam, state, creds, (cam.main_stream_url, "main"), maintenance, incident)
+            if role_url[1] == "sub":
+                r = await self._main_if_sub_failed(cam, state, creds, role_url[0], r, maintenance, incident)
             results.append(r)
         if not results:
             await self.leases.reschedule(cam.id, now_utc() + timedelta(seconds=self.config.schedule.interval), priority=0)
@@ -470,7 +465,7 @@ class Daemon:
 
     async def _stream_check(self, cam: StoredCamera, state: CameraState, creds: Credentials,
                             role_url: tuple[str, StreamRole], maintenance: MaintenanceInfo | None,
-                            incident: ParentIncident | None) -> CheckResult:
+                            incident: ParentIncident | None, sub_down: Observation | None = None) -> CheckResult:
         pc = self.config.probe
         gop, wait = self.keyframe_plan(cam, role_url[1])
         settings = RtspSettings(
@@ -481,13 +476,40 @@ class Daemon:
             cam, state, creds, role_url=role_url, settings=settings, transport=pc.transport, timeout=pc.timeout,
             policy=self.policy_for(cam), maintenance=maintenance, incident=incident,
             reference=await self._reference(cam.id),
-            node_id=self.node_id, gop_s=gop,
+            node_id=self.node_id, gop_s=gop, sub_down=sub_down,
         )
         obs = r.observation
         if isinstance(obs, Observation) and obs.failure in (None, "decode_failed"):
             # A read with no keyframe at all (decode_failed) says the GOP is longer than it, too.
             self._gops[(cam.id, role_url[1])] = (obs.stream.gop_s or gop, obs.stream.gop_min_s)
         return r
+
+    async def _main_if_sub_failed(self, cam: StoredCamera, state: CameraState, creds: Credentials, sub_url: str,
+                                  r: CheckResult, maintenance: MaintenanceInfo | None,
+                                  incident: ParentIncident | None) -> CheckResult:
+        """The sub-stream check `r`, or, when it failed, a check of the main stream in its place
+        (the sub-stream's failure is not counted: the recorded stream decides whether the camera is
+        broken). For a registered sub-stream that check carries `sub_stream_down` (degraded: the
+        live view is lost) while the main stream plays; a sub-stream ONVIF gave is forgotten
+        instead (our guess failed, not the camera) until the next ONVIF check offers it again."""
+        obs = r.observation
+        failure = obs.failure if isinstance(obs, Observation) else None
+        if not main_in_place_of_sub(sub_url, cam.main_stream_url, failure):
+            if failure is None and self._sub_down.pop(cam.id, None) is not None:
+                log.info("camera %s: its sub-stream %s delivers again", cam.id, mask_url(sub_url))
+            return r
+        assert cam.main_stream_url is not None and isinstance(obs, Observation)
+        registered = bool(cam.sub_stream_url)
+        if not registered:
+            log.warning("camera %s: the sub-stream its ONVIF lists (%s) failed (%s); checking the registered "
+                        "main stream instead", cam.id, mask_url(sub_url), failure)
+            self._subs.pop(cam.id, None)
+        elif self._sub_down.get(cam.id) != failure:  # said once per cause, not every cycle
+            log.warning("camera %s: its sub-stream %s failed (%s); checking the main stream in its place",
+                        cam.id, mask_url(sub_url), failure)
+            self._sub_down[cam.id] = str(failure)
+        return await self._stream_check(cam, state, creds, (cam.main_stream_url, "main"), maintenance, incident,
+                                        sub_down=obs if registered else None)
 
     def keyframe_plan(self, cam: StoredCamera, role: str) -> tuple[float | None, float | None]:
         """(the GOP on record, how long to wait for a second keyframe: None = the probe's default)

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from camcheck.config.model import CredentialConfig
 from camcheck.probe.observation import RtspTarget, Transport
-from camcheck.probe.rtsp_client import SCHEMES
+from camcheck.probe.rtsp_client import DEFAULT_PORT, DEFAULT_TLS_PORT, SCHEMES
 from camcheck.registry.models import StoredCamera
 from camcheck.secrets import Secret, split_credentials
 from camcheck.verdict.claims import RegisteredClaims
@@ -70,6 +70,30 @@ def choose_stream(cam: StoredCamera, *, want_main: bool, sub: str | None = None)
         raise TargetError(f"its stream URLs cannot be checked ({schemes}; camcheck reads rtsp:// and rtsps://): "
                           "register the camera's RTSP URL")
     raise TargetError("the camera has no stream URL in the registry")
+
+
+# Failures that say the camera's address does not answer at all: the main stream on the same address
+# would fail the same way (after costing another timeout), so it is not tried in the sub-stream's place.
+ADDRESS_FAILURES = frozenset({"dns", "unreachable", "refused", "timeout_connect"})
+
+
+def _address(url: str) -> tuple[str, int] | None:
+    try:
+        parts = urlsplit(url)
+        default = DEFAULT_TLS_PORT if parts.scheme.lower() == "rtsps" else DEFAULT_PORT
+        return (parts.hostname or "").lower(), parts.port or default
+    except ValueError:
+        return None
+
+
+def main_in_place_of_sub(sub_url: str, main_url: str | None, failure: str | None) -> bool:
+    """Whether a sub-stream check that failed with `failure` is followed by a check of the main
+    stream in its place: yes, unless there is no checkable main stream or the failure says the
+    very address both are served from does not answer."""
+    if failure is None or not checkable(main_url) or main_url == sub_url:
+        return False
+    assert main_url is not None
+    return not (failure in ADDRESS_FAILURES and _address(sub_url) == _address(main_url))
 
 
 def stream_target(

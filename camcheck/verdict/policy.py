@@ -50,8 +50,13 @@ CLAIM_FINDINGS: tuple[str, ...] = (
 # Findings from a camera's checks over time, not from one check (see unchanged.py).
 HISTORY_FINDINGS: tuple[str, ...] = ("unchanged",)
 
+# The registered sub-stream delivers nothing while the main (recorded) stream plays: the daemon
+# checked the main stream in its place. The live view is lost, the footage is not, so it is
+# degraded (or info), never broken: the camera does what the police need of it.
+SUB_STREAM_FINDINGS: tuple[str, ...] = ("sub_stream_down",)
+
 KNOWN_FINDINGS: frozenset[str] = (frozenset(FINDINGS) | frozenset(ONVIF_FINDINGS) | frozenset(CLAIM_FINDINGS)
-                                  | frozenset(HISTORY_FINDINGS))
+                                  | frozenset(HISTORY_FINDINGS) | frozenset(SUB_STREAM_FINDINGS))
 
 # Decision: "verified working" includes recording (the police's complaint is footage that was never
 # recorded), so not_recording makes a camera broken, like a frozen/black/covered picture. And it means
@@ -158,6 +163,10 @@ class StatusPolicy(BaseModel):
         both = self.broken_findings & self.info_findings
         if both:
             raise ValueError(f"findings both broken and info: {', '.join(sorted(both))}")
+        never_broken = self.broken_findings & set(SUB_STREAM_FINDINGS)
+        if never_broken:
+            raise ValueError(f"{', '.join(sorted(never_broken))} cannot be broken: the recorded stream plays "
+                             "(make it degraded, the default, or info)")
         last = 0.0
         for after, every in self.backoff_schedule:
             if after <= last or every <= 0:

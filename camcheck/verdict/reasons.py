@@ -8,7 +8,8 @@ counts, dates and causes in Thai instead of an English sentence.
 Arguments are JSON values only (stored with the camera and the transition):
 - `keys`: failure and finding codes; `unchanged`: {since, span_s, checks} of the run of identical
   pictures when `keys` holds "unchanged"; `said`: the latest bad check's own words (English: they
-  quote the camera), or None.
+  quote the camera), or None; for `degraded`, what the checks said of its findings (a dead
+  sub-stream's failure), or None.
 - times are UNIX seconds; durations seconds.
 """
 
@@ -24,7 +25,7 @@ CODES: dict[str, tuple[str, ...]] = {
     "broken_recorder": ("n", "keys", "said"),
     "broken_stream": ("n", "since", "keys", "said"),
     "broken_picture": ("n", "since", "keys"),
-    "degraded": ("again", "keys"),
+    "degraded": ("again", "keys", "said"),
     "working_first": (),
     "working_again": ("n",),
     "working_cleared": (),
@@ -53,6 +54,7 @@ FAILURE_WORDS = {
     "decode_failed": "pictures cannot be decoded",
     "protocol_error": "protocol error",
     "unchanged": "picture has not changed at all for the configured hours (possibly frozen)",
+    "sub_stream_down": "the sub-stream (live view) delivers nothing; the recorded stream plays",
 }
 
 
@@ -101,7 +103,7 @@ def english(r: Reason) -> str:
         case "broken_picture":
             return f"Picture unusable in {a['n']} consecutive checks since {fmt_time(a['since'])}: {_what(a)}."
         case "degraded":
-            return f"{'Delivering again, but degraded' if a['again'] else 'Degraded'}: {_what(a)}."
+            return f"{'Delivering again, but degraded' if a['again'] else 'Degraded'}: {_what(a)}{_said(a)}."
         case "working_first":
             return "First checks passed: live, usable pictures."
         case "working_again":

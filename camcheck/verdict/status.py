@@ -17,6 +17,9 @@ stream check every 5 minutes must not erase an hourly recorder finding):
 * degraded-level findings (blurred, low_fps, claim gaps...) are confirmed after their own count of
   consecutive sightings and cleared after M consecutive checks without them; a check that could
   not see (stream failure, ONVIF unreachable) neither confirms nor clears them;
+* what only one stream shows is judged on that stream: the recorded (main) stream's size, rate and
+  codec on main-stream checks, a dead sub-stream (``sub_stream_down``, carried by the main-stream
+  check made in its place) on sub-stream checks;
 * the camera is broken if any source is, else degraded if any degraded finding is confirmed, else
   working; it stays ``unknown`` until the first verdict is settled;
 * more than K status changes within the flap window -> ``flapping`` (one transition), silent until
@@ -47,6 +50,7 @@ from camcheck.verdict.policy import (
     KNOWN_FINDINGS,
     ONVIF_BLIND_FINDINGS,
     ONVIF_FINDINGS,
+    SUB_STREAM_FINDINGS,
     Source,
     StatusPolicy,
 )
@@ -96,6 +100,9 @@ class CheckOutcome(BaseModel):
     has_snapshot: bool = False
     # The picture's signature (stream checks that decoded one): unchanged.py compares it over time.
     signature: Signature | None = None
+    # What the check said about a finding, where its code alone does not name the cause (a dead
+    # sub-stream: which failure, in the camera's words). Secrets masked by the caller.
+    details: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("findings")
     @classmethod
@@ -116,7 +123,18 @@ class CheckOutcome(BaseModel):
             onvif = [f for f in self.findings if f in ONVIF_FINDINGS]
             if onvif:
                 raise ValueError(f"ONVIF findings in a stream check: {', '.join(onvif)}")
+        if set(SUB_STREAM_FINDINGS) & set(self.findings) and (
+                self.source != "stream" or self.facts.stream_role != "main"):
+            raise ValueError("sub_stream_down comes with the main-stream check made in the sub-stream's place")
         return self
+
+    def with_sub_stream_down(self, said: str) -> CheckOutcome:
+        """This main-stream outcome, from a check made because the registered sub-stream delivered
+        nothing (`said`: the sub-stream check's own words, secrets masked)."""
+        return self.model_copy(update={
+            "findings": (*self.findings, "sub_stream_down"),
+            "details": {**self.details, "sub_stream_down": _bounded(said)},
+        })
 
     def with_claims(self, claims: RegisteredClaims, tolerance: ClaimTolerance | None = None) -> CheckOutcome:
         """This outcome plus the gaps between the registry's claims and what it measured."""
@@ -238,6 +256,7 @@ class FindingTrack(BaseModel):
     first_seen: float
     last_seen: float
     confirmed: bool = False
+    said: str | None = None  # what the latest check that showed it said (CheckOutcome.details)
 
 
 class NextCheck(BaseModel):
@@ -381,6 +400,7 @@ def _forgiven_misses(st: CameraState, source: Source, findings: list[str], polic
 def _update_tracks(
     st: CameraState, source: Source, findings: list[str], blind: bool, now: float, policy: StatusPolicy,
     role: StreamRole | None = None,
+    details: dict[str, str] | None = None,
 ) -> None:
     seen = set(findings)
     for f in findings:
@@ -392,6 +412,7 @@ def _update_tracks(
         t.absent = 0
         t.misses = 0
         t.last_seen = now
+        t.said = (details or {}).get(f)
         if t.count >= policy.required(f):
             t.confirmed = True
     for name, t in list(st.findings.items()):
@@ -400,8 +421,9 @@ def _update_tracks(
         # A check that could not see the picture/recorder says nothing about what it would show.
         if blind and name not in ONVIF_BLIND_FINDINGS:
             continue
-        # Nor does a sub-stream check about the recorded stream's size, rate and codec.
-        if role == "sub" and name in MAIN_STREAM_FINDINGS:
+        # Nor does a sub-stream check about the recorded stream's size, rate and codec, nor a
+        # main-stream check about the sub-stream (one made in its place carries sub_stream_down).
+        if (role == "sub" and name in MAIN_STREAM_FINDINGS) or (role == "main" and name in SUB_STREAM_FINDINGS):
             continue
         if t.confirmed:
             t.absent += 1
@@ -486,8 +508,9 @@ def _reason_for(st: CameraState, old: Status, new: Status, now: float, policy: S
             return Reason(code="broken_stream", args={"n": n, "since": since, **keys, "said": _said(name, src)})
         return Reason(code="broken_picture", args={"n": n, "since": since, **keys})
     if new == Status.degraded:
-        degraded = [k for k, t in st.findings.items() if t.confirmed and policy.severity(k) == "degraded"]
-        return Reason(code="degraded", args={"again": old == Status.broken, **_keys_args(sorted(degraded), st)})
+        degraded = sorted(k for k, t in st.findings.items() if t.confirmed and policy.severity(k) == "degraded")
+        said = "; ".join(t.said for k in degraded if (t := st.findings[k]).said) or None
+        return Reason(code="degraded", args={"again": old == Status.broken, **_keys_args(degraded, st), "said": said})
     if new == Status.working:
         if old == Status.unknown:
             return Reason(code="working_first")
@@ -735,7 +758,7 @@ def evaluate(
             src.broken_since = None
             src.broken_keys = []
     _update_tracks(st, obs.source, findings, blind, now, policy,
-                   obs.facts.stream_role if obs.source == "stream" else None)
+                   obs.facts.stream_role if obs.source == "stream" else None, obs.details)
 
     transition = _settle(st, now, policy, in_maintenance, obs.source)
     nxt = _next_check(st, obs.source, now, policy, in_maintenance)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from camcheck.daemon.targets import TargetError, checkable, choose_stream
+from camcheck.daemon.targets import TargetError, checkable, choose_stream, main_in_place_of_sub
 from camcheck.registry.models import StoredCamera
 
 
@@ -34,3 +34,19 @@ def test_nothing_readable_leaves_the_camera_unverified_and_says_why() -> None:
         choose_stream(cam("http://h/", "rtmp://h/live"), want_main=True)
     with pytest.raises(TargetError, match="no stream URL"):
         choose_stream(cam(None, None), want_main=True)
+
+
+def test_the_main_stream_stands_in_for_a_failed_sub_stream_unless_the_address_is_dead() -> None:
+    sub, main = "rtsp://cam7/Streaming/Channels/102", "rtsp://cam7:554/Streaming/Channels/101"
+    assert not main_in_place_of_sub(sub, main, None)  # the sub-stream delivered
+    for failure in ("not_found", "no_frames", "stalled", "auth_failed", "rtsp_error", "decode_failed"):
+        assert main_in_place_of_sub(sub, main, failure), failure
+    # the address both are served from does not answer: the main stream would fail the same way
+    for failure in ("dns", "unreachable", "refused", "timeout_connect"):
+        assert not main_in_place_of_sub(sub, main, failure), failure
+        assert main_in_place_of_sub("rtsp://cam7:8554/sub", main, failure), failure  # another port
+        assert main_in_place_of_sub("rtsp://nvr/ch7/sub", main, failure), failure  # another host
+    assert not main_in_place_of_sub("rtsps://cam7/sub", "rtsps://cam7:322/main", "refused")  # rtsps' port
+    assert main_in_place_of_sub("rtsps://cam7/sub", main, "refused")  # 322 is not 554
+    assert not main_in_place_of_sub(main, main, "not_found")  # one URL registered as both
+    assert not main_in_place_of_sub(sub, None, "not_found") and not main_in_place_of_sub(sub, "http://cam7/", "stalled")

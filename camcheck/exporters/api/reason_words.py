@@ -82,7 +82,7 @@ def thai(r: Reason) -> str:
             return f"ภาพใช้งานไม่ได้ {a['n']} ครั้งติดต่อกัน ตั้งแต่ {_when(a['since'])}: {_what(a)}"
         case "degraded":
             lead = "กลับมาส่งภาพได้แล้ว แต่มีข้อบกพร่อง" if a["again"] else "มีข้อบกพร่อง"
-            return f"{lead}: {_what(a)}"
+            return f"{lead}: {_what(a)}{_said(a)}"
         case "working_first":
             return "ผ่านการตรวจครั้งแรก: ได้ภาพสดที่ใช้งานได้"
         case "working_again":

@@ -70,6 +70,8 @@ FINDING_WORDS: dict[str, tuple[str, str]] = {
     # over time (the daemon)
     "unchanged": ("ภาพไม่เปลี่ยนแปลงเลยตลอดหลายชั่วโมง อาจเป็นภาพค้าง ควรเปิดดู",
                   "the picture has not changed at all for hours: possibly frozen; look at it"),
+    "sub_stream_down": ("สตรีมรอง (ภาพสด) ไม่ส่งภาพ แต่สตรีมหลักที่บันทึกยังส่งภาพได้",
+                        "the sub-stream (live view) delivers nothing; the recorded main stream plays"),
     # the daemon's dependency grouping
     "parent_down": ("อุปกรณ์แม่ (เครื่องบันทึก สวิตช์ หรือจุดติดตั้ง) ขัดข้อง",
                     "its parent device (recorder, switch or site) is down"),
