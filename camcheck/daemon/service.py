@@ -80,6 +80,7 @@ from camcheck.verdict import (
     new_state,
 )
 from camcheck.verdict.claims import MAIN_STREAM_FINDINGS
+from camcheck.verdict.reasons import english
 from camcheck.verdict.unchanged import longest_run
 
 log = logging.getLogger("camcheck.daemon")
@@ -148,6 +149,7 @@ class Daemon:
         self._window_targets: dict[str, str] = {}
         self._incidents: dict[str, ParentIncident] = {}
         self._dirty_parents: set[str] = set()
+        self._wake_groups = asyncio.Event()
         self._last_good_at: dict[str, float] = {}
         self._cannot_check: dict[str, str] = {}  # camera id -> why its stream cannot be checked (logged)
         self._sub_down: dict[str, str] = {}  # camera id -> why its registered sub-stream failed (logged)
@@ -253,7 +255,10 @@ class Daemon:
         ]
         if self.role == "primary":
             self._tasks += [
-                asyncio.create_task(self._every(10.0, self._refresh_groups), name="groups"),
+                # at once when a camera behind a parent fails (its siblings' failures given a moment to
+                # land), so the parent's incident opens before its cameras' own alarms would go out
+                asyncio.create_task(self._every(10.0, self._refresh_groups, wake=self._wake_groups, settle=0.5),
+                                    name="groups"),
                 asyncio.create_task(self._every(30.0, self._replay_unnotified), name="replay"),
                 asyncio.create_task(self._every(3600.0, self._prune), name="prune"),
             ]
@@ -656,6 +661,7 @@ class Daemon:
                                          reason_data=tr.reason_data.model_dump() if tr.reason_data else None)
         if cam.parent_id and (any(r.evaluation.transition for r in results) or (state.sources.get("stream") and state.sources["stream"].consecutive_failures)):
             self._dirty_parents.add(cam.parent_id)
+            self._wake_groups.set()
 
     def _publish_transition(self, tid: int, view: CameraView, from_status: str, reason: str, at: float,
                             findings: tuple[str, ...], *, to_status: str | None = None, mark: bool = True,
@@ -841,18 +847,19 @@ class Daemon:
         return r.rowcount == 1
 
     def _announce_incident(self, inc: ParentIncident, *, opened: bool) -> None:
+        why = inc.reason_data if opened else inc.closing_reason()
         view = CameraView(
             camera_id=inc.parent_id, name=f"parent {inc.parent_id}", parent_id=None, site=inc.parent_id,
             labels={"kind": "parent"}, status="broken" if opened else "working",
-            status_since=inc.started_at if opened else inc.ended_at, reason=inc.reason if opened else
-            f"Parent {inc.parent_id} recovered; still failing: {', '.join(inc.still_failing_at_end) or 'none'}.",
-            findings=("parent_down",) if opened else (), measured={}, info={}, last_check_at=None,
-            last_success_at=None, last_check_duration=None,
+            status_since=inc.started_at if opened else inc.ended_at, reason=english(why) if why else inc.reason,
+            reason_data=why.model_dump() if why else None, findings=("parent_down",) if opened else (),
+            measured={}, info={}, last_check_at=None, last_success_at=None, last_check_duration=None,
         )
         event = TransitionEvent(
             event_id=f"camcheck-incident-{inc.parent_id}-{int(inc.started_at)}-{'open' if opened else 'close'}",
             camera_id=inc.parent_id, at=time.time(), from_status="working" if opened else "broken",
-            to_status=view.status, reason=view.reason or "", findings=view.findings, view=view,
+            to_status=view.status, reason=view.reason or "", reason_data=view.reason_data, findings=view.findings,
+            view=view,
         )
         log.warning("incident: %s", event.reason)
         for exporter in self.exporters:
@@ -974,12 +981,23 @@ class Daemon:
         res = await self.store.prune(timedelta(days=self.config.history.checks_days))
         log.info("pruned history: %s", res)
 
-    async def _every(self, seconds: float, fn) -> None:  # noqa: ANN001
+    async def _every(self, seconds: float, fn, *, wake: asyncio.Event | None = None,  # noqa: ANN001
+                     settle: float = 0.0) -> None:
+        """`fn` every `seconds` (jittered), and `settle` seconds after `wake` is set."""
         while not self._stop.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=seconds * random.uniform(0.9, 1.1))
+            waits = [asyncio.ensure_future(e.wait()) for e in (self._stop, wake) if e is not None]
+            _, pending = await asyncio.wait(waits, timeout=seconds * random.uniform(0.9, 1.1),
+                                            return_when=asyncio.FIRST_COMPLETED)
+            for f in pending:
+                f.cancel()
             if self._stop.is_set():
                 return
+            if wake is not None and wake.is_set():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=settle)
+                wake.clear()  # what was set while settling is seen by this run
+                if self._stop.is_set():
+                    return
             try:
                 await fn()
             except asyncio.CancelledError:

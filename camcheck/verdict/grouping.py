@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from camcheck.verdict.reasons import Reason, english
 from camcheck.verdict.status import CameraState, Evaluation, SourceState, Status
 
 
@@ -40,13 +41,15 @@ class GroupPolicy(BaseModel):
 
 
 class ParentIncident(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # Stored (parents.incident): fields a newer node wrote are ignored, as in status.CameraState.
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     parent_id: str
     started_at: float
     children_total: int
     affected: list[str]  # children failing when it opened (plus any that failed during it)
     reason: str
+    reason_data: Reason | None = None  # the same reason as data (Thai renders it); None in incidents kept before
     recovering_since: float | None = None  # most children delivering again since then
     ended_at: float | None = None
     # Children still failing when the parent recovered: their own problem, report them individually.
@@ -55,6 +58,11 @@ class ParentIncident(BaseModel):
     @property
     def open(self) -> bool:
         return self.ended_at is None
+
+    def closing_reason(self) -> Reason:
+        """What the incident's end says (once closed: who is still failing)."""
+        return Reason(code="parent_recovered",
+                      args={"parent": self.parent_id, "still_failing": self.still_failing_at_end})
 
 
 class GroupEvaluation(BaseModel):
@@ -131,15 +139,15 @@ def evaluate_group(
     need = max(policy.min_children, math.ceil(policy.min_fraction * total - 1e-9))
     cluster = _largest_cluster(failing, policy.window_s)
     if total >= policy.min_children and len(cluster) >= need:
+        why = Reason(code="parent_down", args={
+            "parent": parent_id, "failing": len(failing), "total": total, "window_s": policy.window_s})
         inc = ParentIncident(
             parent_id=parent_id,
             started_at=min(failing[c] for c in cluster),
             children_total=total,
             affected=sorted(failing),
-            reason=(
-                f"Parent {parent_id} suspected down: {len(failing)} of {total} cameras behind it "
-                f"stopped delivering within {policy.window_s / 60:g} min."
-            ),
+            reason=english(why),
+            reason_data=why,
         )
         return GroupEvaluation(incident=inc, opened=True)
 

@@ -36,6 +36,9 @@ CODES: dict[str, tuple[str, ...]] = {
     "flap_stable": ("stable_s", "status"),
     "flapping": ("changes", "window_s", "from_status", "to_status", "stable_s"),
     "status": ("status",),
+    # a parent device's (recorder, switch, site) incident: grouping.py
+    "parent_down": ("parent", "failing", "total", "window_s"),
+    "parent_recovered": ("parent", "still_failing"),
 }
 
 FAILURE_WORDS = {
@@ -125,5 +128,10 @@ def english(r: Reason) -> str:
             return (f"Flapping: {a['changes']} status changes within {a['window_s'] / 60:g} min "
                     f"(now {a['from_status']} -> {a['to_status']}); notifications paused until stable for "
                     f"{a['stable_s'] / 60:g} min.")
+        case "parent_down":
+            return (f"Parent {a['parent']} suspected down: {a['failing']} of {a['total']} cameras behind it "
+                    f"stopped delivering within {a['window_s'] / 60:g} min.")
+        case "parent_recovered":
+            return f"Parent {a['parent']} recovered; still failing: {', '.join(a['still_failing']) or 'none'}."
         case _:
             return f"Status {a.get('status', r.code)}."

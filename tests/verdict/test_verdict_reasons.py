@@ -12,6 +12,7 @@ from verdict_helpers import FAIL, OK, T0, Driver, looks
 
 from camcheck.exporters.api.reason_words import reason_pair, reason_text, thai
 from camcheck.verdict import CheckOutcome, StatusPolicy, Transition, active_window, tick
+from camcheck.verdict.grouping import GroupPolicy, evaluate_group
 from camcheck.verdict.claims import MeasuredFacts
 from camcheck.verdict.maintenance import MaintenanceWindow
 from camcheck.verdict.reasons import CODES, Reason, english
@@ -85,13 +86,33 @@ def _scenarios() -> list[Transition]:
 TRANSITIONS = _scenarios()
 
 
+def _incident_reasons() -> list[tuple[str, Reason]]:
+    """(sentence, data) of a parent's incident opening and closing (grouping.py)."""
+    children = {}
+    for i in range(1, 5):
+        d = Driver(camera=f"nvr-ch{i}")
+        d.feed(OK)
+        d.feed(FAIL, at=T0 + 600 + i)
+        children[d.state.camera_id] = d.state
+    g = evaluate_group("nvr-1", children, T0 + 610, GroupPolicy(), None)
+    assert g.opened and g.incident is not None and g.incident.reason_data is not None
+    closed = g.incident.model_copy(update={"ended_at": T0 + 900, "still_failing_at_end": ["nvr-ch3"]})
+    return [(g.incident.reason, g.incident.reason_data), (english(closed.closing_reason()), closed.closing_reason())]
+
+
+INCIDENTS = _incident_reasons()
+
+
 def test_every_reason_carries_data_that_renders_its_english_sentence() -> None:
     for t in TRANSITIONS:
         assert t.reason_data is not None, t.reason
         assert english(t.reason_data) == t.reason
         assert set(t.reason_data.args) <= set(CODES[t.reason_data.code]) | {"unchanged"}, t.reason_data
+    for sentence, data in INCIDENTS:
+        assert english(data) == sentence and set(data.args) == set(CODES[data.code])
+    assert INCIDENTS[0][0] == "Parent nvr-1 suspected down: 4 of 4 cameras behind it stopped delivering within 6 min."
     # every code the machine can reach is reached here ("status" is the fallback for none of them)
-    assert {t.reason_data.code for t in TRANSITIONS} == set(CODES) - {"status"}
+    assert {t.reason_data.code for t in TRANSITIONS} | {r.code for _, r in INCIDENTS} == set(CODES) - {"status"}
 
 
 def test_the_thai_sentence_says_the_same_counts_dates_and_causes() -> None:
@@ -118,6 +139,9 @@ def test_the_thai_sentence_says_the_same_counts_dates_and_causes() -> None:
     text = thai(unchanged.reason_data)
     # T0 is 2026-05-28 20:26:40 UTC: 29 May 2569 BE, 03:26 in Thailand (UTC+7)
     assert "ภาพไม่เปลี่ยนแปลงเลยตั้งแต่ 29/05/2569 03:26 (1.0 ชั่วโมง จากการตรวจ 9 ครั้ง อาจเป็นภาพค้าง)" in text
+    opened, closed = (thai(r) for _, r in INCIDENTS)
+    assert opened == "อุปกรณ์แม่ nvr-1 น่าจะขัดข้อง: กล้อง 4 จาก 4 ตัวที่ต่อผ่านอุปกรณ์นี้ หยุดส่งภาพภายใน 6 นาที"
+    assert closed == "อุปกรณ์แม่ nvr-1 กลับมาใช้งานได้แล้ว กล้องที่ยังขัดข้อง: nvr-ch3"
 
 
 def test_readers_get_the_stored_sentence_when_there_is_no_data_and_secrets_stay_masked() -> None:
@@ -139,6 +163,7 @@ def test_each_code_renders_from_its_documented_arguments(code: str) -> None:
     samples = {"n": 3, "since": T0, "keys": ["stalled"], "said": "x", "again": True, "window": "mw-1",
                "scope": "site", "target": "site-A", "why": "road works", "owner": "district", "until": T0 + 3600,
                "status": "working", "stable_s": 1800.0, "changes": 5, "window_s": 3600.0,
-               "from_status": "working", "to_status": "broken"}
+               "from_status": "working", "to_status": "broken", "parent": "nvr-1", "failing": 4, "total": 5,
+               "still_failing": ["ch-2"]}
     r = Reason(code=code, args={k: samples[k] for k in CODES[code]})
     assert english(r) and THAI.search(thai(r))

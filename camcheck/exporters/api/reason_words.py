@@ -107,4 +107,10 @@ def thai(r: Reason) -> str:
                     f"งดแจ้งเตือนจนกว่าสถานะจะคงที่ {_minutes(a['stable_s'])}")
         case "status":
             return f"สถานะ: {state_text(a['status'], 'th')}"
+        case "parent_down":
+            return (f"อุปกรณ์แม่ {a['parent']} น่าจะขัดข้อง: กล้อง {a['failing']} จาก {a['total']} "
+                    f"ตัวที่ต่อผ่านอุปกรณ์นี้ หยุดส่งภาพภายใน {_minutes(a['window_s'])}")
+        case "parent_recovered":
+            still = ", ".join(a["still_failing"]) or "ไม่มี"
+            return f"อุปกรณ์แม่ {a['parent']} กลับมาใช้งานได้แล้ว กล้องที่ยังขัดข้อง: {still}"
     raise KeyError(r.code)
