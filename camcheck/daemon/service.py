@@ -28,7 +28,7 @@ import socket
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -78,12 +78,19 @@ from camcheck.verdict import (
     active_window,
     evaluate_group,
     new_state,
+    suppress,
 )
 from camcheck.verdict.claims import MAIN_STREAM_FINDINGS
+from camcheck.verdict.grouping import GRACE_S, covers
 from camcheck.verdict.reasons import english
 from camcheck.verdict.unchanged import longest_run
 
 log = logging.getLogger("camcheck.daemon")
+
+
+def _current(incident: ParentIncident) -> bool:
+    """Open, or closed so recently that its cameras' recoveries are still its own (grouping.covers)."""
+    return incident.open or (incident.ended_at is not None and time.time() - incident.ended_at <= GRACE_S)
 
 REFERENCE_CACHE = 512
 # A run's picture is kept at its 3rd check, not its 2nd: moving views seldom stay within the
@@ -571,6 +578,7 @@ class Daemon:
 
     async def _commit(self, cam: StoredCamera, lease: Lease, results: list[CheckResult]) -> None:
         assert self.leases is not None
+        results = await self._cover_by_parent(cam, results)
         final = results[-1].evaluation
         state = final.state
         nxt = final.next_check
@@ -784,16 +792,14 @@ class Daemon:
                 pid = up.get(pid)
             chains[cid] = chain
         self._parent_chain = chains
-        self._incidents = {
-            pid: ParentIncident.model_validate(inc) for pid, _, inc in parent_rows if inc
-        }
-        self._incidents = {k: v for k, v in self._incidents.items() if v.open}
+        incidents = {pid: ParentIncident.model_validate(inc) for pid, _, inc in parent_rows if inc}
+        self._incidents = {k: v for k, v in incidents.items() if _current(v)}
 
     async def _refresh_groups(self) -> None:
         """Parent incidents: evaluated for parents with failing children, persisted on the parent row;
         the node whose update opens (or closes) the incident is the one that announces it."""
-        assert self.store is not None and self.leases is not None
-        dirty = self._dirty_parents | set(self._incidents)
+        assert self.store is not None
+        dirty = self._dirty_parents | {pid for pid, inc in self._incidents.items() if inc.open}
         self._dirty_parents = set()
         if self.pool is not None:
             # Cameras the workers check do not mark their parents dirty here: ask the registry.
@@ -804,31 +810,56 @@ class Daemon:
                         cameras.c.consecutive_failures > 0)
                 )).scalars().all())
         for pid in sorted(dirty):
-            async with self.store.engine.connect() as conn:
-                rows = (await conn.execute(
-                    sa.select(cameras.c.id, cameras.c.verdict_state).where(cameras.c.parent_id == pid,
-                                                                           cameras.c.enabled.is_(True))
-                )).all()
-                stored = (await conn.execute(sa.select(parents.c.incident).where(parents.c.id == pid))).scalar_one_or_none()
-            children = {cid: (CameraState.from_json(js) if js else new_state(cid)) for cid, js in rows}
-            current = ParentIncident.model_validate(stored) if stored else None
-            if current is not None and not current.open:
-                current = None
-            g = evaluate_group(pid, children, time.time(), self.group_policy, current)
-            for cid in g.probe_children:
-                await self.leases.reschedule(cid, now_utc(), priority=1)
-            if g.probe_children:
-                self._wake_claim.set()
-            if g.incident is None:
-                continue
-            if g.opened or g.closed or g.incident != current:
-                won = await self._save_incident(pid, current, g.incident)
-                if won and (g.opened or g.closed):
-                    self._announce_incident(g.incident, opened=g.opened)
-            if g.incident.open:
-                self._incidents[pid] = g.incident
-            else:
-                self._incidents.pop(pid, None)
+            await self._judge_parent(pid)
+
+    async def _judge_parent(self, pid: str, fresh: dict[str, CameraState] | None = None) -> ParentIncident | None:
+        """Evaluate one parent now from its children's states (`fresh`: states not yet committed, over
+        the registry's), open or close its incident; the parent's incident, open or recently closed."""
+        assert self.store is not None and self.leases is not None
+        async with self.store.engine.connect() as conn:
+            rows = (await conn.execute(
+                sa.select(cameras.c.id, cameras.c.verdict_state).where(cameras.c.parent_id == pid,
+                                                                       cameras.c.enabled.is_(True))
+            )).all()
+            stored = (await conn.execute(sa.select(parents.c.incident).where(parents.c.id == pid))).scalar_one_or_none()
+        children = {cid: (CameraState.from_json(js) if js else new_state(cid)) for cid, js in rows}
+        children.update({cid: st for cid, st in (fresh or {}).items() if cid in children})
+        latest = ParentIncident.model_validate(stored) if stored else None
+        current = latest if latest is not None and latest.open else None
+        g = evaluate_group(pid, children, time.time(), self.group_policy, current)
+        for cid in g.probe_children:
+            await self.leases.reschedule(cid, now_utc(), priority=1)
+        if g.probe_children:
+            self._wake_claim.set()
+        if g.incident is not None and (g.opened or g.closed or g.incident != current):
+            won = await self._save_incident(pid, current, g.incident)
+            if won and (g.opened or g.closed):
+                self._announce_incident(g.incident, opened=g.opened)
+        incident = g.incident or latest
+        if incident is not None and _current(incident):
+            self._incidents[pid] = incident
+        else:
+            self._incidents.pop(pid, None)
+        return self._incidents.get(pid)
+
+    async def _cover_by_parent(self, cam: StoredCamera, results: list[CheckResult]) -> list[CheckResult]:
+        """A camera behind a parent whose check changes its status: the parent is judged first, with
+        this check counted, so a change the parent's incident covers is kept but not announced (the
+        incident opens as its cameras fail, not on the next timer, and never after their alarms)."""
+        if not cam.parent_id or not any(r.evaluation.transition and r.evaluation.transition.notify for r in results):
+            return results
+        if self.role == "primary":
+            incident = await self._judge_parent(cam.parent_id, fresh={cam.id: results[-1].evaluation.state})
+        else:  # a worker process announces nothing: the parent's incident as the registry has it
+            incident = await self._stored_incident(cam.parent_id)
+        return [replace(r, evaluation=suppress(r.evaluation, incident)) for r in results]
+
+    async def _stored_incident(self, pid: str) -> ParentIncident | None:
+        assert self.store is not None
+        async with self.store.engine.connect() as conn:
+            stored = (await conn.execute(sa.select(parents.c.incident).where(parents.c.id == pid))).scalar_one_or_none()
+        incident = ParentIncident.model_validate(stored) if stored else None
+        return incident if incident is not None and _current(incident) else None
 
     async def _save_incident(self, parent_id: str, before: ParentIncident | None, after: ParentIncident) -> bool:
         assert self.store is not None
@@ -926,9 +957,20 @@ class Daemon:
         assert self.leases is not None and self.pool is not None
         pending = await self.leases.unnotified(older_than=0.0, node_ids=self.pool.node_ids)
         done: list[int] = []
+        judged: dict[str, ParentIncident | None] = {}
         for t in pending:
             if t.id is None:
                 continue
+            parent = self._parent_of.get(t.camera_id)
+            if parent is not None:
+                # The worker may have committed it before the parent's incident opened: judged here,
+                # before anything is announced, as the primary's own checks are.
+                if parent not in judged:
+                    judged[parent] = await self._judge_parent(parent)
+                if covers(judged[parent], t.camera_id, Status(t.from_state.value), Status(t.to_state.value),
+                          t.at.timestamp()):
+                    await self.leases.mark_suppressed(t.id, parent)
+                    continue
             view = await self._fresh_view(t.camera_id)
             if view is not None:  # a camera deleted since has nobody to be told about
                 self._publish_transition(t.id, view, t.from_state.value, t.reason or "", t.at.timestamp(),

@@ -323,6 +323,12 @@ class Leases:
             for r in rows
         ]
 
+    async def mark_suppressed(self, transition_id: int, parent_id: str) -> None:
+        """A transition the parent's incident covers: kept, never announced (unnotified() skips it)."""
+        async with self._engine.begin() as conn:
+            await conn.execute(sa.update(transitions).where(transitions.c.id == transition_id)
+                               .values(suppressed_by=parent_id))
+
     async def mark_notified(self, transition_ids: Sequence[int]) -> None:
         if not transition_ids:
             return

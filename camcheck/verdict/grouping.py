@@ -163,20 +163,30 @@ def evaluate_group(
     return GroupEvaluation(incident=None, probe_children=probe)
 
 
-def suppress(evaluation: Evaluation, incident: ParentIncident | None, *, grace_s: float = 3600.0) -> Evaluation:
-    """The child's evaluation with its transition marked as covered by the parent's incident:
-    any transition while it is open, and after it closed, the recovery from broken of a child it
-    covered, within ``grace_s`` of the close (its outage was announced as the parent's, so its
-    recovery is too)."""
+GRACE_S = 3600.0  # a covered child's recovery this soon after the parent's incident closed is the parent's
+
+
+def covers(incident: ParentIncident | None, camera_id: str, from_status: Status, to_status: Status, at: float,
+           *, grace_s: float = GRACE_S) -> bool:
+    """Whether a child's transition is the parent's incident's to tell: any transition while it is
+    open, and after it closed, the recovery from broken of a child it covered, within ``grace_s`` of
+    the close (its outage was announced as the parent's, so its recovery is too)."""
+    if incident is None:
+        return False
+    if incident.open:
+        return True
+    covered = camera_id in incident.affected and camera_id not in incident.still_failing_at_end
+    recovery = from_status == Status.broken and to_status in (Status.working, Status.degraded)
+    recent = incident.ended_at is not None and at - incident.ended_at <= grace_s
+    return covered and recovery and recent
+
+
+def suppress(evaluation: Evaluation, incident: ParentIncident | None, *, grace_s: float = GRACE_S) -> Evaluation:
+    """The child's evaluation with its transition marked as covered by the parent's incident (covers())."""
     t = evaluation.transition
-    if incident is None or t is None:
+    if t is None or incident is None or not covers(incident, t.camera_id, t.from_status, t.to_status, t.at,
+                                                   grace_s=grace_s):
         return evaluation
-    if not incident.open:
-        covered = t.camera_id in incident.affected and t.camera_id not in incident.still_failing_at_end
-        recovery = t.from_status == Status.broken and t.to_status in (Status.working, Status.degraded)
-        recent = incident.ended_at is not None and t.at - incident.ended_at <= grace_s
-        if not (covered and recovery and recent):
-            return evaluation
     return evaluation.model_copy(
         update={"transition": evaluation.transition.model_copy(update={"suppressed_by": incident.parent_id})}
     )

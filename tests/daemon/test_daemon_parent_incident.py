@@ -1,23 +1,38 @@
 """A parent device (recorder, switch, site) going down, in the daemon: when most cameras behind it stop
 delivering together, one incident is announced for the parent (in English and Thai) instead of one
 alarm per camera, its cameras' own transitions are kept but not notified, and the parent's recovery
-is announced once. Against the simulator and a real Mosquitto."""
+is announced once. Against the simulator and a real Mosquitto; in one process, and as `camcheck run
+--workers 2` (a worker process commits some cameras' changes and the primary announces them: it must
+judge the parent before it does)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from camcheck.config.model import parse_config
 from camcheck.daemon.app import build_daemon
-from camcheck.registry.schema import parents, transitions
+from camcheck.registry.schema import check_results, parents, transitions
 from camcheck.registry.store import open_store
 from camcheck.simulator.testing import running_fleet
-from tests.daemon.helpers import FAST_STATUS, PASSWORD, daemon_config, fleet_config, register, wait_for
+from tests.daemon.helpers import (
+    FAST_STATUS,
+    PASSWORD,
+    DaemonProcess,
+    daemon_config_dict,
+    fleet_config,
+    register,
+    wait_for,
+    write_yaml,
+)
 from tests.exporters.exporter_peers import Subscriber
 
 pytestmark = pytest.mark.timeout(240)
@@ -25,8 +40,31 @@ pytestmark = pytest.mark.timeout(240)
 CHILDREN = ["nvr-ch1", "nvr-ch2", "nvr-ch3", "nvr-ch4"]
 
 
-async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+@contextlib.asynccontextmanager
+async def _daemon(cfg: dict[str, Any], workers: int, tmp_path: Path) -> AsyncIterator[None]:
+    if workers == 1:
+        daemon = build_daemon(parse_config(cfg), state_dir=tmp_path)
+        task = asyncio.create_task(daemon.run_forever())
+        try:
+            await asyncio.wait_for(daemon.started.wait(), 30)
+            yield
+        finally:
+            daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
+            await asyncio.wait_for(task, 60)
+        return
+    proc = DaemonProcess(write_yaml(tmp_path / "camcheck.yaml", cfg), tmp_path / "daemon.log",
+                         extra_args=["--workers", str(workers)])
+    try:
+        await asyncio.to_thread(proc.wait_ready)  # the simulator runs in this loop: never block it
+        yield
+        assert "Traceback" not in proc.log_text(), proc.log_text()[-3000:]
+    finally:
+        await asyncio.to_thread(proc.stop)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 workers: int) -> None:
     monkeypatch.setenv("CAMCHECK_TEST_CAM_PW", PASSWORD)
     prefix = f"camcheck-test-{uuid.uuid4().hex[:8]}"
     db = f"sqlite:///{tmp_path / 'registry.db'}"
@@ -37,11 +75,8 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
         await register(store, fleet, CHILDREN, parent="nvr-1")
         # A camera is broken after its 3rd failing check, 2 x 2.5 s after its first (production: 20 s, 60 s):
         # the parent's incident must be open by then, its siblings checked at once to decide it.
-        status = {**FAST_STATUS, "confirm_delays_s": [2.5, 2.5]}
-        cfg = daemon_config(db, interval=1.5, status=status,
-                            exporters={"mqtt": {"host": "127.0.0.1", "port": 1883, "prefix": prefix}})
-        daemon = build_daemon(cfg, state_dir=tmp_path)
-        task = asyncio.create_task(daemon.run_forever())
+        cfg = daemon_config_dict(db, interval=1.5, status={**FAST_STATUS, "confirm_delays_s": [2.5, 2.5]})
+        cfg["exporters"] = {"mqtt": {"host": "127.0.0.1", "port": 1883, "prefix": prefix}}
 
         def events(camera: str) -> list[dict]:
             return [json.loads(p) for p in sub.payloads(f"/camera/{camera}/events")]
@@ -54,45 +89,47 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
                 return dict((await conn.execute(sa.select(parents).where(parents.c.id == "nvr-1"))).mappings().one())
 
         try:
-            await asyncio.wait_for(daemon.started.wait(), 30)
-            await wait_for(lambda: all(events(c) for c in CHILDREN), 60, "every child's first event (working)")
+            async with _daemon(cfg, workers, tmp_path):
+                await wait_for(lambda: all(events(c) for c in CHILDREN), 60, "every child's first event (working)")
 
-            for cid in CHILDREN:  # the recorder behind them loses power
-                await fleet.set_fault(cid, "offline")
-            await wait_for(lambda: events("nvr-1"), 60, "the parent's incident")
-            opened = events("nvr-1")[0]
-            assert (opened["from_status"], opened["to_status"]) == ("working", "broken")
-            assert opened["findings"] == ["parent_down"]
-            assert opened["reason"].startswith("Parent nvr-1 suspected down: 4 of 4 cameras behind it stopped "), opened
-            assert opened["reason_th"].startswith("อุปกรณ์แม่ nvr-1 น่าจะขัดข้อง: กล้อง 4 จาก 4 ตัว"), opened
-            row = await parent_row()
-            assert row["status"] == "suspected_down" and row["status_reason"] == opened["reason"]
+                for cid in CHILDREN:  # the recorder behind them loses power
+                    await fleet.set_fault(cid, "offline")
+                await wait_for(lambda: events("nvr-1"), 60, "the parent's incident")
+                opened = events("nvr-1")[0]
+                assert (opened["from_status"], opened["to_status"]) == ("working", "broken")
+                assert opened["findings"] == ["parent_down"]
+                assert opened["reason"].startswith("Parent nvr-1 suspected down: 4 of 4 cameras behind it "), opened
+                assert opened["reason_th"].startswith("อุปกรณ์แม่ nvr-1 น่าจะขัดข้อง: กล้อง 4 จาก 4 ตัว"), opened
+                row = await parent_row()
+                assert row["status"] == "suspected_down" and row["status_reason"] == opened["reason"]
 
-            await wait_for(lambda: _is(statuses, {"broken"}), 60, "every child broken")
-            # each child's own change is kept, marked as covered by the parent, and not notified
-            async with store.engine.connect() as conn:
-                kept = (await conn.execute(sa.select(transitions.c.camera_id, transitions.c.suppressed_by).where(
-                    transitions.c.to_state == "broken"))).all()
-            assert sorted(kept) == [(cid, "nvr-1") for cid in CHILDREN]
-            assert not [e for c in CHILDREN for e in events(c) if e["to_status"] == "broken"]
+                await wait_for(lambda: _is(statuses, {"broken"}), 60, "every child broken")
+                # each child's own change is kept, marked as covered by the parent, and not notified
+                async with store.engine.connect() as conn:
+                    kept = (await conn.execute(sa.select(transitions.c.camera_id, transitions.c.suppressed_by).where(
+                        transitions.c.to_state == "broken"))).all()
+                assert sorted(kept) == [(cid, "nvr-1") for cid in CHILDREN]
+                assert not [e for c in CHILDREN for e in events(c) if e["to_status"] == "broken"]
 
-            for cid in CHILDREN:
-                await fleet.set_fault(cid, "healthy")
-            await wait_for(lambda: len(events("nvr-1")) >= 2, 90, "the parent's recovery")
-            closed = events("nvr-1")[1]
-            assert (closed["from_status"], closed["to_status"]) == ("broken", "working")
-            assert closed["reason"] == "Parent nvr-1 recovered; still failing: none.", closed
-            assert closed["reason_th"] == "อุปกรณ์แม่ nvr-1 กลับมาใช้งานได้แล้ว กล้องที่ยังขัดข้อง: ไม่มี", closed
-            await wait_for(lambda: _is(statuses, {"working"}), 60, "every child working again")
-            # their recoveries were announced as the parent's: one event each way, for the parent only
-            told = [(e["from_status"], e["to_status"]) for c in CHILDREN for e in events(c)]
-            assert told == [("unknown", "working")] * 4
-            assert len(events("nvr-1")) == 2
-            assert (await parent_row())["status"] is None
-            assert PASSWORD.encode() not in b"".join(p for _, p, _ in sub.messages)
+                for cid in CHILDREN:
+                    await fleet.set_fault(cid, "healthy")
+                await wait_for(lambda: len(events("nvr-1")) >= 2, 90, "the parent's recovery")
+                closed = events("nvr-1")[1]
+                assert (closed["from_status"], closed["to_status"]) == ("broken", "working")
+                assert closed["reason"] == "Parent nvr-1 recovered; still failing: none.", closed
+                assert closed["reason_th"] == "อุปกรณ์แม่ nvr-1 กลับมาใช้งานได้แล้ว กล้องที่ยังขัดข้อง: ไม่มี", closed
+                await wait_for(lambda: _is(statuses, {"working"}), 60, "every child working again")
+                # their recoveries were announced as the parent's: one event each way, for the parent only
+                told = [(e["from_status"], e["to_status"]) for c in CHILDREN for e in events(c)]
+                assert told == [("unknown", "working")] * 4
+                assert len(events("nvr-1")) == 2
+                assert (await parent_row())["status"] is None
+                assert PASSWORD.encode() not in b"".join(p for _, p, _ in sub.messages)
+                if workers > 1:  # both processes checked the cameras (which changes each commits varies)
+                    async with store.engine.connect() as conn:
+                        nodes = set((await conn.execute(sa.select(check_results.c.node_id).distinct())).scalars())
+                    assert len(nodes) == 2, nodes
         finally:
-            daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
-            await asyncio.wait_for(task, 60)
             await store.close()
     # retained messages of this unique prefix are left on the shared broker: clear them
     import aiomqtt
