@@ -835,6 +835,8 @@ class Daemon:
             won = await self._save_incident(pid, current, g.incident)
             if won and (g.opened or g.closed):
                 self._announce_incident(g.incident, opened=g.opened)
+            if won and g.closed:
+                await self._announce_still_failing(g.incident)
         incident = g.incident or latest
         if incident is not None and _current(incident):
             self._incidents[pid] = incident
@@ -895,6 +897,20 @@ class Daemon:
         log.warning("incident: %s", event.reason)
         for exporter in self.exporters:
             exporter.publish_transition(event)
+
+    async def _announce_still_failing(self, inc: ParentIncident) -> None:
+        """The parent is back but these cameras are not: their own problem now. Each one's change to
+        broken, kept unannounced while the incident covered it, is announced (once, by its stable id)."""
+        assert self.leases is not None
+        for cid in inc.still_failing_at_end:
+            t = await self.leases.covered_unannounced(cid, inc.parent_id)
+            view = await self._fresh_view(cid)
+            if t is None or t.id is None or view is None or view.status != t.to_state.value:
+                continue  # changed again since: its current status is announced when it changes
+            log.info("camera %s: still %s after parent %s recovered: %s", cid, t.to_state.value, inc.parent_id,
+                     t.reason)
+            self._publish_transition(t.id, view, t.from_state.value, t.reason or "", t.at.timestamp(),
+                                     tuple(t.findings), to_status=t.to_state.value, reason_data=t.reason_data)
 
     # -- caches, heartbeat, replay, pruning ----------------------------------------------------------
     async def _refresh_caches(self) -> None:

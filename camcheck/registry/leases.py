@@ -316,12 +316,17 @@ class Leases:
         ).order_by(transitions.c.id).limit(limit))
         async with self._engine.connect() as conn:
             rows = (await conn.execute(q)).mappings().all()
-        return [
-            TransitionRecord(id=r["id"], camera_id=r["camera_id"], at=r["at"], from_state=r["from_state"],
-                             to_state=r["to_state"], reason=r["reason"], reason_data=r["reason_data"],
-                             findings=r["findings"] or [])
-            for r in rows
-        ]
+        return [_record(r) for r in rows]
+
+    async def covered_unannounced(self, camera_id: str, parent_id: str) -> TransitionRecord | None:
+        """The camera's latest transition that `parent_id`'s incident covered and nobody announced."""
+        q = (sa.select(transitions).where(
+            transitions.c.camera_id == camera_id, transitions.c.suppressed_by == parent_id,
+            transitions.c.notified_at.is_(None),
+        ).order_by(transitions.c.id.desc()).limit(1))
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(q)).mappings().first()
+        return _record(row) if row is not None else None
 
     async def mark_suppressed(self, transition_id: int, parent_id: str) -> None:
         """A transition the parent's incident covers: kept, never announced (unnotified() skips it)."""
@@ -335,3 +340,9 @@ class Leases:
         async with self._engine.begin() as conn:
             await conn.execute(sa.update(transitions).where(transitions.c.id.in_(list(transition_ids)))
                                .values(notified_at=now_utc()))
+
+
+def _record(r: Any) -> TransitionRecord:
+    return TransitionRecord(id=r["id"], camera_id=r["camera_id"], at=r["at"], from_state=r["from_state"],
+                            to_state=r["to_state"], reason=r["reason"], reason_data=r["reason_data"],
+                            findings=r["findings"] or [])

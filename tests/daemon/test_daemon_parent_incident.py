@@ -111,17 +111,26 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
                 assert sorted(kept) == [(cid, "nvr-1") for cid in CHILDREN]
                 assert not [e for c in CHILDREN for e in events(c) if e["to_status"] == "broken"]
 
-                for cid in CHILDREN:
+                *back, still = CHILDREN
+                for cid in back:  # power is back; one camera behind the recorder stays dark (its own fault)
                     await fleet.set_fault(cid, "healthy")
                 await wait_for(lambda: len(events("nvr-1")) >= 2, 90, "the parent's recovery")
                 closed = events("nvr-1")[1]
                 assert (closed["from_status"], closed["to_status"]) == ("broken", "working")
-                assert closed["reason"] == "Parent nvr-1 recovered; still failing: none.", closed
-                assert closed["reason_th"] == "อุปกรณ์แม่ nvr-1 กลับมาใช้งานได้แล้ว กล้องที่ยังขัดข้อง: ไม่มี", closed
-                await wait_for(lambda: _is(statuses, {"working"}), 60, "every child working again")
-                # their recoveries were announced as the parent's: one event each way, for the parent only
-                told = [(e["from_status"], e["to_status"]) for c in CHILDREN for e in events(c)]
-                assert told == [("unknown", "working")] * 4
+                assert closed["reason"] == f"Parent nvr-1 recovered; still failing: {still}.", closed
+                assert closed["reason_th"] == f"อุปกรณ์แม่ nvr-1 กลับมาใช้งานได้แล้ว กล้องที่ยังขัดข้อง: {still}", closed
+                # the camera still failing is its own problem now: its change to broken is announced
+                await wait_for(lambda: [e for e in events(still) if e["to_status"] == "broken"], 30,
+                               "the still-failing camera's own broken event")
+                own = [e for e in events(still) if e["to_status"] == "broken"]
+                assert len(own) == 1 and own[0]["reason"].startswith("No usable stream in "), own
+                await fleet.set_fault(still, "healthy")
+                await wait_for(lambda: _is(statuses, {"working"}), 60, "every camera working again")
+                await wait_for(lambda: len(events(still)) >= 3, 30, "its own recovery")
+                # the others' outage and recovery were the parent's: one event each way, for the parent only
+                told = {c: [(e["from_status"], e["to_status"]) for e in events(c)] for c in CHILDREN}
+                assert told == {**{c: [("unknown", "working")] for c in back},
+                                still: [("unknown", "working"), ("working", "broken"), ("broken", "working")]}, told
                 assert len(events("nvr-1")) == 2
                 assert (await parent_row())["status"] is None
                 assert PASSWORD.encode() not in b"".join(p for _, p, _ in sub.messages)
