@@ -49,7 +49,8 @@ async def test_long_gop_cameras_frozen_flagged_healthy_kept_working(tmp_path: Pa
     monkeypatch.setenv("CAMCHECK_TEST_CAM_PW", PASSWORD)
     db = f"sqlite:///{tmp_path / 'registry.db'}"
     ids = ["slow-gop", "sparse-gop"]
-    fleet_cfg = small_fleet_config(ids, faults={"slow-gop": "frozen"})
+    # sessions for the daemon's checks and three /probe requests at once
+    fleet_cfg = small_fleet_config(ids, max_sessions=4, faults={"slow-gop": "frozen"})
     for cam, gop in zip(fleet_cfg["cameras"], (60, 120)):  # 10 fps
         cam.update(start="live", sub={**SUB, "gop": gop})  # no GOP cache: every session joins mid-GOP
     fleet_cfg["onvif_port_base"] = 0
@@ -83,12 +84,17 @@ async def test_long_gop_cameras_frozen_flagged_healthy_kept_working(tmp_path: Pa
             # by the GOP they learnt; for a target, by its module's keyframe_wait.
             base = f"http://127.0.0.1:{daemon.http.port}/probe"
             url = fleet.url("slow-gop", "sub")
+            asked = (({"camera": "slow-gop"}, True), ({"target": url, "module": "long_gop"}, True),
+                     ({"target": url, "module": "plain"}, False))
             async with aiohttp.ClientSession() as s:
-                for params, judged in (({"camera": "slow-gop"}, True), ({"target": url, "module": "long_gop"}, True),
-                                       ({"target": url, "module": "plain"}, False)):
+
+                async def probe(params: dict[str, str]) -> tuple[int, str]:
                     async with s.get(base, params=params) as r:
-                        body = await r.text()
-                    assert r.status == 200, body
+                        return r.status, await r.text()
+
+                answers = await asyncio.gather(*(probe(params) for params, _ in asked))  # each waits for keyframes
+                for (params, judged), (code, body) in zip(asked, answers):
+                    assert code == 200, body
                     if judged:
                         assert "probe_success 0.0" in body, (params, body)
                         assert 'camcheck_probe_finding{finding="frozen"} 1.0' in body, (params, body)
