@@ -157,6 +157,7 @@ class Daemon:
         self._incidents: dict[str, ParentIncident] = {}
         self._dirty_parents: set[str] = set()
         self._wake_groups = asyncio.Event()
+        self._groups_lock = asyncio.Lock()
         self._last_good_at: dict[str, float] = {}
         self._cannot_check: dict[str, str] = {}  # camera id -> why its stream cannot be checked (logged)
         self._sub_down: dict[str, str] = {}  # camera id -> why its registered sub-stream failed (logged)
@@ -816,6 +817,11 @@ class Daemon:
         """Evaluate one parent now from its children's states (`fresh`: states not yet committed, over
         the registry's), open or close its incident; the parent's incident, open or recently closed."""
         assert self.store is not None and self.leases is not None
+        async with self._groups_lock:  # one judgement at a time here: checks commit concurrently
+            return await self._judge_parent_now(pid, fresh)
+
+    async def _judge_parent_now(self, pid: str, fresh: dict[str, CameraState] | None) -> ParentIncident | None:
+        assert self.store is not None and self.leases is not None
         async with self.store.engine.connect() as conn:
             rows = (await conn.execute(
                 sa.select(cameras.c.id, cameras.c.verdict_state).where(cameras.c.parent_id == pid,
@@ -865,7 +871,6 @@ class Daemon:
 
     async def _save_incident(self, parent_id: str, before: ParentIncident | None, after: ParentIncident) -> bool:
         assert self.store is not None
-        cond = parents.c.incident.is_(None) if before is None else sa.literal(True)
         values = {
             "incident": after.model_dump(mode="json"),
             "status": "suspected_down" if after.open else None,
@@ -875,6 +880,10 @@ class Daemon:
         if before is None:
             # Another node may have opened the same incident first: only one announces it.
             cond = sa.or_(parents.c.incident.is_(None), parents.c.status.is_(None))
+        else:
+            # Only while it is still open in the registry: of two nodes (or checks) closing it, one
+            # announces the end, and a stale update never reopens an incident another node closed.
+            cond = parents.c.status == "suspected_down"
         async with self.store.engine.begin() as conn:
             r = await conn.execute(sa.update(parents).where(parents.c.id == parent_id, cond).values(**values))
         return r.rowcount == 1

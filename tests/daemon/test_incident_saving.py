@@ -1,0 +1,54 @@
+"""A parent's incident in the registry, written by several nodes (or concurrent checks of one node):
+one opener and one closer announce it, and a stale update never reopens an incident another closed.
+On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from camcheck.config.model import parse_config
+from camcheck.daemon.service import Daemon
+from camcheck.registry.models import CameraRecord
+from camcheck.registry.schema import parents
+from camcheck.registry.store import open_store
+from camcheck.verdict import ParentIncident
+from tests.api.fleet_seed import database
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_one_opener_one_closer_and_no_reopening(kind: str, tmp_path: Path) -> None:
+    with database(kind, tmp_path) as url:
+        store = await open_store(url, migrate=True)
+        try:
+            await store.upsert_cameras([CameraRecord(id=f"ch{i}", name=f"ch{i}", parent_id="nvr-1") for i in range(4)])
+            nodes = [Daemon(parse_config({"database": {"url": url}, "node_id": n})) for n in ("node-a", "node-b")]
+            for d in nodes:
+                d.store = store
+            a, b = nodes
+            opened = ParentIncident(parent_id="nvr-1", started_at=1000.0, children_total=4,
+                                    affected=["ch0", "ch1", "ch2", "ch3"], reason="Parent nvr-1 suspected down")
+            grown = opened.model_copy(update={"affected": [*opened.affected, "ch4"]})
+            closed = opened.model_copy(update={"ended_at": 2000.0})
+
+            async def status() -> str | None:
+                async with store.engine.connect() as conn:
+                    return (await conn.execute(sa.select(parents.c.status).where(parents.c.id == "nvr-1"))).scalar_one()
+
+            assert await a._save_incident("nvr-1", None, opened)  # noqa: SLF001
+            assert not await b._save_incident("nvr-1", None, opened)  # noqa: SLF001 - it was open already
+            assert await b._save_incident("nvr-1", opened, grown)  # noqa: SLF001 - an open one is kept up to date
+            assert await status() == "suspected_down"
+            assert await a._save_incident("nvr-1", grown, closed)  # noqa: SLF001
+            assert not await b._save_incident("nvr-1", grown, closed)  # noqa: SLF001 - one closer announces
+            assert not await b._save_incident("nvr-1", opened, grown)  # noqa: SLF001 - stale: no reopening
+            assert await status() is None
+            again = opened.model_copy(update={"started_at": 3000.0})
+            assert await b._save_incident("nvr-1", None, again)  # noqa: SLF001
+            assert await status() == "suspected_down"  # a new outage opens a new incident
+        finally:
+            await store.close()
