@@ -82,6 +82,12 @@ def daemon_config(db_url: str, *, interval: float = 2.0, node_id: str = "node-a"
     return parse_config(data)
 
 
+async def has_status(store: Store, camera_id: str, want: str) -> bool:
+    """Whether the registry shows the camera in status `want` (for wait_for)."""
+    cam = await store.get_camera(camera_id)
+    return cam is not None and cam.status.value == want
+
+
 async def wait_for(predicate: Callable[[], Any], timeout: float, what: str, step: float = 0.25) -> Any:
     """Poll an async or sync predicate until it returns something truthy (bounded)."""
     end = time.monotonic() + timeout

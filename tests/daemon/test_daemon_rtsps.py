@@ -16,7 +16,7 @@ from camcheck.config.model import load_config
 from camcheck.daemon.app import build_daemon
 from camcheck.registry.models import CameraRecord
 from camcheck.registry.store import open_store
-from tests.daemon.helpers import daemon_config_dict, wait_for
+from tests.daemon.helpers import daemon_config_dict, has_status, wait_for
 from tests.peers import gst
 from tests.peers.pki import make_pki
 
@@ -51,8 +51,8 @@ async def test_an_rtsps_camera_is_checked_inside_tls(tmp_path: Path) -> None:
         task = asyncio.create_task(daemon.run_forever())
         try:
             await asyncio.wait_for(daemon.started.wait(), 30)
-            await wait_for(lambda: _status(store, "tls-1", "working"), 60, "the rtsps camera working")
-            await wait_for(lambda: _status(store, "web-main", "working"), 30, "web-main checked on its sub")
+            await wait_for(lambda: has_status(store, "tls-1", "working"), 60, "the rtsps camera working")
+            await wait_for(lambda: has_status(store, "web-main", "working"), 30, "web-main checked on its sub")
             assert {c.stream for c in await store.list_checks("web-main")} == {"sub"}
             web_only = await store.get_camera("web-only")
             assert web_only.status.value == "unknown" and await store.list_checks("web-only") == []
@@ -64,7 +64,7 @@ async def test_an_rtsps_camera_is_checked_inside_tls(tmp_path: Path) -> None:
             # cached between checks): the camera's certificate is rejected, and the reason says so.
             shutil.copy(other_ca / "ca.pem", ca_file)
             await daemon.reload()
-            await wait_for(lambda: _status(store, "tls-1", "broken"), 60, "the rtsps camera broken")
+            await wait_for(lambda: has_status(store, "tls-1", "broken"), 60, "the rtsps camera broken")
             cam = await store.get_camera("tls-1")
             assert "protocol_error" in (cam.findings or []), cam.findings
             assert "(TLS: the certificate of 127.0.0.1" in (cam.status_reason or ""), cam.status_reason
@@ -72,8 +72,3 @@ async def test_an_rtsps_camera_is_checked_inside_tls(tmp_path: Path) -> None:
             daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
             await asyncio.wait_for(task, 60)
         await store.close()
-
-
-async def _status(store, cid: str, want: str) -> bool:  # noqa: ANN001
-    c = await store.get_camera(cid)
-    return c is not None and c.status.value == want

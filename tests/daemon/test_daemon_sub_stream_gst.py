@@ -21,7 +21,7 @@ from camcheck.config.model import parse_config
 from camcheck.daemon.app import build_daemon
 from camcheck.registry.models import CameraRecord
 from camcheck.registry.store import open_store
-from tests.daemon.helpers import daemon_config_dict, wait_for
+from tests.daemon.helpers import daemon_config_dict, has_status, wait_for
 from tests.peers import gst
 from tests.peers.sockets import closed_port
 
@@ -61,7 +61,7 @@ async def test_a_dead_sub_stream_beside_a_gstreamer_main_stream(tmp_path: Path) 
             await wait_for(all_settled, 60, "sub-404 and sub-port degraded, all-dead working")
             before = len(await store.list_checks("all-dead", limit=1000))
             gone.close()  # all-dead's server stops: its port refuses
-            await wait_for(lambda: _is(status, "all-dead", "broken"), 60, "all-dead broken")
+            await wait_for(lambda: has_status(store, "all-dead", "broken"), 60, "all-dead broken")
             for cid, said in (("sub-404", "/no-such-sub: not_found: "), ("sub-port", f":{dead}/sub: refused: ")):
                 cam = await store.get_camera(cid)
                 assert cam is not None and cam.findings == ["sub_stream_down"], (cid, cam.findings)
@@ -80,7 +80,3 @@ async def test_a_dead_sub_stream_beside_a_gstreamer_main_stream(tmp_path: Path) 
             daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
             await asyncio.wait_for(task, 60)
             await store.close()
-
-
-async def _is(status, cid: str, want: str) -> bool:  # noqa: ANN001
-    return await status(cid) == want
