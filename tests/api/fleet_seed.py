@@ -195,7 +195,31 @@ async def seed(store: Any, *, generated: int = 48, bulk: int = 0) -> Seeded:
                                                          expires_at=NOW + 2 * day), actor="test-seed")
     out.working.remove(target)
     out.maintenance_camera, out.maintenance_id = target, int(w.id or 0)
+    await _open_incident(store, "NVR-1", [r.id for r in recs if r.parent_id == "NVR-1"])
+    await store.upsert_parent("SW-9", ParentKind.SWITCH, name="switch with nothing behind it")
     return out
+
+
+INCIDENT_AFFECTED = 3  # of NVR-1's cameras, failing together when its (open) incident began, 2 h ago
+
+
+async def _open_incident(store: Any, parent_id: str, children: list[str]) -> None:
+    """The parent's incident as the daemon writes it (Daemon._save_incident)."""
+    import sqlalchemy as sa
+
+    from camcheck.registry.schema import parents
+    from camcheck.verdict.grouping import ParentIncident
+    from camcheck.verdict.reasons import Reason, english
+
+    why = Reason(code="parent_down", args={"parent": parent_id, "failing": INCIDENT_AFFECTED,
+                                           "total": len(children), "window_s": 360.0})
+    began = NOW - timedelta(hours=2)
+    inc = ParentIncident(parent_id=parent_id, started_at=began.timestamp(), children_total=len(children),
+                         affected=children[:INCIDENT_AFFECTED], reason=english(why), reason_data=why)
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.update(parents).where(parents.c.id == parent_id).values(
+            incident=inc.model_dump(mode="json"), status="suspected_down", status_since=began,
+            status_reason=inc.reason))
 
 
 # --- databases ------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import pytest
 from tests.api.conftest import CheckedClient
 from camcheck.exporters.api.reason_words import thai
 from camcheck.verdict.reasons import english
-from tests.api.fleet_seed import FROZEN_REASON, READ_TOKEN, SAMPLE_CSV, WRITE_TOKEN, Live, jpeg
+from tests.api.fleet_seed import FROZEN_REASON, INCIDENT_AFFECTED, READ_TOKEN, SAMPLE_CSV, WRITE_TOKEN, Live, jpeg
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -48,6 +48,28 @@ def test_auth_read_write_and_problems(client: CheckedClient, reader: CheckedClie
     assert client.get("/cameras/GEN-0000").status_code == 200  # the 403 changed nothing
     # the OpenAPI document itself is public
     assert client.get("/openapi.json", token=False).json()["openapi"] == "3.1.0"
+
+
+def test_parents_and_their_incidents(reader: CheckedClient) -> None:
+    body = reader.get("/parents").json()
+    assert body["total"] == len(body["items"]) >= 2
+    nvr = next(p for p in body["items"] if p["id"] == "NVR-1")
+    assert (nvr["kind"], nvr["name"], nvr["cameras"], nvr["status"]) == ("nvr", "NVR ตลาด", 8, "suspected_down")
+    assert nvr["reason"] == "Parent NVR-1 suspected down: 3 of 8 cameras behind it stopped delivering within 6 min."
+    assert nvr["reason_text"]["en"] == nvr["reason"]
+    assert nvr["reason_text"]["th"] == ("อุปกรณ์แม่ NVR-1 น่าจะขัดข้อง: กล้อง 3 จาก 8 ตัวที่ต่อผ่านอุปกรณ์นี้ "
+                                       "หยุดส่งภาพภายใน 6 นาที")
+    inc = nvr["incident"]
+    assert inc["affected"] == [f"GEN-{i:04d}" for i in range(INCIDENT_AFFECTED)] and inc["ended_at"] is None
+    assert inc["cameras_behind"] == 8 and inc["started_at"] == nvr["status_since"]
+    switch = reader.get("/parents/SW-9").json()
+    assert (switch["kind"], switch["cameras"], switch["status"], switch["incident"]) == ("switch", 0, None, None)
+    assert reader.get("/parents/NVR-1").json() == nvr
+    assert [p["id"] for p in reader.get("/parents?suspected_down=true").json()["items"]] == ["NVR-1"]
+    assert "NVR-1" not in [p["id"] for p in reader.get("/parents?suspected_down=false").json()["items"]]
+    _problem(reader.get("/parents/NO-SUCH-PARENT"), 404)
+    _problem(reader.get("/parents?suspected_down=perhaps"), 400)
+    _problem(reader.get("/parents?status=down"), 400)
 
 
 def test_unknown_paths_and_methods_are_problems(client: CheckedClient) -> None:

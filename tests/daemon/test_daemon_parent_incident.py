@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from camcheck.config.model import parse_config
 from camcheck.daemon.app import build_daemon
+from camcheck.exporters.api import queries, views
 from camcheck.registry.schema import check_results, parents, transitions
 from camcheck.registry.store import open_store
 from camcheck.simulator.testing import running_fleet
@@ -102,6 +103,10 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
                 assert opened["reason_th"].startswith("อุปกรณ์แม่ nvr-1 น่าจะขัดข้อง: กล้อง 4 จาก 4 ตัว"), opened
                 row = await parent_row()
                 assert row["status"] == "suspected_down" and row["status_reason"] == opened["reason"]
+                # what the API and the dashboard show of it (GET /api/v1/parents), from what the daemon wrote
+                (shown,) = [views.parent(r) for r in await queries.list_parents(store, suspected_down=True)]
+                assert (shown.id, shown.cameras, shown.incident.affected) == ("nvr-1", 4, CHILDREN)
+                assert shown.reason_text.th == opened["reason_th"] and shown.reason_text.en == opened["reason"]
 
                 await wait_for(lambda: _is(statuses, {"broken"}), 60, "every child broken")
                 # each child's own change is kept, marked as covered by the parent, and not notified

@@ -115,6 +115,29 @@ def test_overview_matches_the_api_and_switches_language(browser: Any, srv: Live)
     no_errors(d, "language switch")
 
 
+def test_overview_names_the_parents_suspected_down_and_links_their_cameras(browser: Any, srv: Live) -> None:
+    d = browser
+    login(d, srv, READ_TOKEN)
+    d.get(srv.url + "/ui/?lang=th")
+    card = d.find_element(By.ID, "parents-down")
+    assert [li.get_attribute("data-parent") for li in card.find_elements(By.TAG_NAME, "li")] == ["NVR-1"]
+    nvr = api(srv, "/parents/NVR-1")
+    assert "อุปกรณ์แม่ที่น่าจะขัดข้อง" in card.text and "NVR-1 (NVR ตลาด)" in card.text
+    assert nvr["reason_text"]["th"] in card.text  # the incident's reason, in Thai
+    d.find_element(By.ID, "lang-switch").click()
+    wait_for(lambda: d.find_element(By.TAG_NAME, "h1").text == "Overview", what="English")
+    card = d.find_element(By.ID, "parents-down")
+    assert "Parent devices suspected down" in card.text and nvr["reason"] in card.text
+    shot(d, "overview-parent-down-en")
+    card.find_element(By.LINK_TEXT, f"see the {nvr['cameras']} cameras behind it").click()
+    wait_for(lambda: "/ui/cameras" in d.current_url, what="the cameras page")
+    wait_for(lambda: _count(d) == nvr["cameras"] == api(srv, "/cameras", parent="NVR-1", limit=1)["total"],
+             what="the parent's cameras")
+    assert Select(d.find_element(By.ID, "f-parent")).first_selected_option.get_attribute("value") == "NVR-1"
+    no_errors(d, "parents suspected down")
+    d.get(srv.url + "/ui/?lang=th")
+
+
 def _count(d: Any) -> int:
     el = wait_for(lambda: d.find_element(By.ID, "count") if not d.execute_script(
         "return document.body.hasAttribute('data-loading')") else None, what="table loaded")

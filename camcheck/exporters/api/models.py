@@ -147,6 +147,36 @@ class MaintenanceList(_Out):
     items: list[MaintenanceOut]
 
 
+class Incident(_Out):
+    """A parent's outage as the daemon judged it: most cameras behind it stopped delivering together."""
+
+    started_at: datetime
+    ended_at: datetime | None = None
+    cameras_behind: int  # cameras counted when it opened (those in maintenance left out)
+    affected: list[str]  # cameras failing when it opened, and any that failed during it
+    still_failing_at_end: list[str] = Field(default_factory=list)  # their own problem: announced individually
+
+
+class ParentOut(_Out):
+    id: str
+    kind: Literal["nvr", "switch", "site", "other"]
+    name: str | None = None
+    parent_id: str | None = None
+    district: str | None = None
+    province: str | None = None
+    cameras: int  # cameras registered behind it
+    status: Literal["suspected_down"] | None = None  # while its incident is open
+    status_since: datetime | None = None
+    reason: str | None = None  # the incident's reason, English as stored
+    reason_text: Text | None = None  # the same in Thai and English
+    incident: Incident | None = None  # the open incident, or the latest one
+
+
+class ParentList(_Out):
+    items: list[ParentOut]
+    total: int
+
+
 class MaintenanceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

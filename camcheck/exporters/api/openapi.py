@@ -26,7 +26,7 @@ _MODELS: list[tuple[type[BaseModel], str]] = [
     (m.MaintenanceOut, "serialization"), (m.MaintenanceCreate, "validation"), (m.Accepted, "serialization"),
     (m.Summary, "serialization"), (m.MapData, "serialization"), (m.Facets, "serialization"),
     (m.ImportResult, "serialization"), (m.AuditList, "serialization"), (m.WhoAmI, "serialization"),
-    (m.ProblemOut, "serialization"),
+    (m.ProblemOut, "serialization"), (m.ParentList, "serialization"), (m.ParentOut, "serialization"),
 ]
 
 
@@ -171,6 +171,15 @@ def _paths() -> dict[str, Any]:
         "/evidence/{evidence_id}": {
             "parameters": [_path("evidence_id", "evidence id", {"type": "integer", "minimum": 1})],
             "get": _op("getEvidence", "One evidence picture", {"200": jpeg, **READ}, tags=["evidence"])},
+        "/parents": {"get": _op(
+            "listParents", "Parent devices and sites (NVRs, switches, sites) and their incidents",
+            {"200": _json(m.ParentList), **_problems(400, 401)}, tags=["fleet"],
+            params=[_q("suspected_down", {"type": "boolean"},
+                       "only parents whose incident is open (true) / not (false)")])},
+        "/parents/{parent_id}": {
+            "parameters": [_path("parent_id", "parent device or site id (as registered)")],
+            "get": _op("getParent", "One parent device or site and its latest incident", {"200": _json(m.ParentOut), **READ},
+                       tags=["fleet"])},
         "/maintenance": {
             "get": _op("listMaintenance", "Maintenance windows", {"200": _json(m.MaintenanceList), **_problems(400, 401)},
                        params=[_q("active", {"type": "boolean"}, "only windows active (true) / not active (false) now"),

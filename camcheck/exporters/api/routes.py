@@ -649,6 +649,20 @@ async def not_found(request: web.Request, api: Api, who: Principal) -> web.Strea
     raise Problem(404, f"no API endpoint {request.path}")
 
 
+async def list_parents(request: web.Request, api: Api, who: Principal) -> web.StreamResponse:
+    q = _query(request, {"suspected_down"})
+    rows = await queries.list_parents(api.store, suspected_down=_bool(q, "suspected_down"))
+    return json_response(m.ParentList(items=[views.parent(r) for r in rows], total=len(rows)))
+
+
+async def get_parent(request: web.Request, api: Api, who: Principal) -> web.StreamResponse:
+    _query(request, set())
+    rows = await queries.list_parents(api.store, parent_id=request.match_info["parent_id"])
+    if not rows:
+        raise Problem(404, "no such parent device or site")
+    return json_response(views.parent(rows[0]))
+
+
 # (method, path, handler, role) — role None: no authentication (the OpenAPI document only)
 ROUTES: tuple[tuple[str, str, Handler, Role | None], ...] = (
     ("GET", "/openapi.json", openapi_doc, None),
@@ -671,6 +685,8 @@ ROUTES: tuple[tuple[str, str, Handler, Role | None], ...] = (
     ("PUT", "/cameras/{camera_id}/reference", set_reference, "write"),
     ("POST", "/cameras/{camera_id}/reference/rebaseline", rebaseline, "write"),
     ("GET", "/evidence/{evidence_id}", evidence_image, "read"),
+    ("GET", "/parents", list_parents, "read"),
+    ("GET", "/parents/{parent_id}", get_parent, "read"),
     ("GET", "/maintenance", list_maintenance, "read"),
     ("POST", "/maintenance", create_maintenance, "write"),
     ("GET", "/maintenance/{window_id}", get_maintenance, "read"),

@@ -176,3 +176,31 @@ def comparison(cam: StoredCamera) -> m.Comparison:
             value = mask_url(value)
         add(key, None, None, value)
     return m.Comparison(camera_id=cam.id, rows=rows, mismatches=sum(1 for r in rows if r.result == "mismatch"))
+
+
+def parent(row: dict[str, Any]) -> m.ParentOut:
+    """A parents row (queries.list_parents) with its incident (ParentIncident JSON, as the daemon
+    stores it): times as datetimes, the reason in Thai and English."""
+    inc = row.get("incident") or None
+    data = inc.get("reason_data") if isinstance(inc, dict) else None
+    reason = row.get("status_reason") or (inc.get("reason") if isinstance(inc, dict) and inc.get("ended_at") is None
+                                          else None)
+    incident = None
+    if isinstance(inc, dict) and inc.get("started_at") is not None:
+        incident = m.Incident(
+            started_at=_utc_ts(inc["started_at"]), ended_at=_utc_ts(inc["ended_at"]) if inc.get("ended_at") else None,
+            cameras_behind=int(inc.get("children_total") or 0), affected=list(inc.get("affected") or []),
+            still_failing_at_end=list(inc.get("still_failing_at_end") or []))
+    return m.ParentOut(
+        id=row["id"], kind=row.get("kind") or "other", name=row.get("name"), parent_id=row.get("parent_id"),
+        district=row.get("district"), province=row.get("province"), cameras=int(row.get("cameras") or 0),
+        status="suspected_down" if row.get("status") == "suspected_down" else None,
+        status_since=row.get("status_since") if row.get("status") == "suspected_down" else None,
+        reason=mask_text(reason) if reason else None,
+        reason_text=reason_pair(reason, data) if reason else None,
+        incident=incident,
+    )
+
+
+def _utc_ts(ts: float) -> datetime:
+    return datetime.fromtimestamp(float(ts), tz=timezone.utc)

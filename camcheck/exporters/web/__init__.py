@@ -124,7 +124,8 @@ def add_dashboard_routes(app: web.Application, *, store: Store, settings: Dashbo
     async def overview(request: web.Request, who: Principal, lang: str) -> web.StreamResponse:
         fleet = await summary.collect_cached(store)
         s = summary.summary(fleet, status_counts(request.app[API_KEY].control))
-        return _html(request, pages.overview_page(s, lang, who), settings)
+        down = [views.parent(r) for r in await queries.list_parents(store, suspected_down=True)]
+        return _html(request, pages.overview_page(s, lang, who, down), settings)
 
     async def cameras(request: web.Request, who: Principal, lang: str) -> web.StreamResponse:
         f = await queries.facets(store)

@@ -123,7 +123,24 @@ def _count_table(rows: list[m.CountRow], lang: str, head: str, *, link: str | No
             f'<tbody>{"".join(trs)}</tbody></table></div>')
 
 
-def overview_page(s: m.Summary, lang: str, who: Principal) -> str:
+def _parents_down(down: list[m.ParentOut], lang: str) -> str:
+    """The parents whose incident is open: first on the overview, since their cameras' own statuses
+    only say they fail, not why."""
+    if not down:
+        return ""
+    items = []
+    for p in down:
+        reason = (p.reason_text.th if lang == "th" else p.reason_text.en) if p.reason_text else (p.reason or "")
+        name = f"{p.id} ({p.name})" if p.name else p.id
+        since = fmt_time(p.status_since, lang) if p.status_since else ""
+        items.append(f'<li data-parent="{e(p.id)}"><b>{e(name)}</b> <span class="muted">{e(since)}</span><br>'
+                     f'{e(reason)} <a href="/ui/cameras?{urlencode({"parent": p.id})}">'
+                     f'{e(t("cameras_behind", lang, n=p.cameras))}</a></li>')
+    return (f'<section class="card warn" id="parents-down"><h2>{e(t("parents_down", lang))}</h2>'
+            f'<p class="muted">{e(t("parents_down_help", lang))}</p><ul>{"".join(items)}</ul></section>')
+
+
+def overview_page(s: m.Summary, lang: str, who: Principal, down: list[m.ParentOut] | None = None) -> str:
     c = s.confirmation
     tiles = "".join(
         f'<div class="tile"><div class="n" id="cf-{k}">{v}</div><div class="l">{e(t(label, lang))}</div></div>'
@@ -152,6 +169,7 @@ def overview_page(s: m.Summary, lang: str, who: Principal) -> str:
              f'<div class="l"><a href="/ui/cameras?status=unknown">{e(t("never_verified", lang))}</a></div></div>')
     body = f"""<h1>{e(t("overview", lang))}</h1>
 <p class="muted">{e(t("generated", lang))} {e(fmt_time(s.generated_at, lang))}</p>
+{_parents_down(down or [], lang)}
 <section class="card"><h2>{e(t("confirmation", lang))}</h2><div class="tiles">{tiles}</div></section>
 <section class="card"><h2>{e(t("by_status", lang))}</h2><div class="bars">{"".join(bars)}</div>
 <div class="tiles">{avail}{retention}{never}</div></section>
@@ -178,6 +196,7 @@ def cameras_page(f: m.Facets, lang: str, who: Principal) -> str:
     agencies = _options([(a, a) for a in f.agencies], lang)
     purposes = _options([(p.value, purpose_text(p.value, lang)) for p in f.purposes], lang)
     tags = _options([(x, x) for x in f.tags], lang)
+    parents = _options([(x, x) for x in f.parents], lang)
     body = f"""<h1>{e(t("cameras", lang))}</h1>
 <form id="filters" class="filters card">
   <label>{e(t("search", lang))} <input type="search" name="q" id="f-q" placeholder="{e(t("search_ph", lang))}" maxlength="200"></label>
@@ -186,6 +205,7 @@ def cameras_page(f: m.Facets, lang: str, who: Principal) -> str:
   <label>{e(t("agency", lang))} <select name="agency" id="f-agency">{agencies}</select></label>
   <label>{e(t("purpose", lang))} <select name="purpose" id="f-purpose">{purposes}</select></label>
   <label>{e(t("tag", lang))} <select name="tag" id="f-tag">{tags}</select></label>
+  <label>{e(t("parent", lang))} <select name="parent" id="f-parent">{parents}</select></label>
   <button type="submit" id="f-apply">{e(t("apply", lang))}</button>
   <button type="reset" id="f-clear" class="secondary">{e(t("clear", lang))}</button>
 </form>

@@ -48,7 +48,7 @@
     var count = document.getElementById("count");
     var prev = document.getElementById("prev"), next = document.getElementById("next");
     var LIMIT = 50, offset = 0, seq = 0, timer = null;
-    var FIELDS = ["q", "status", "district", "agency", "purpose", "tag"];
+    var FIELDS = ["q", "status", "district", "agency", "purpose", "tag", "parent"];
 
     var init = new URLSearchParams(location.search);
     FIELDS.forEach(function (f) { if (init.get(f)) form.elements[f].value = init.get(f); });
