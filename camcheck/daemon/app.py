@@ -22,7 +22,7 @@ from camcheck.exporters.web import DashboardSettings, add_dashboard_routes
 from camcheck.exporters import build_exporters
 from camcheck.exporters.config import ExportersConfig, parse_exporters_config
 from camcheck.exporters.http import SafeAccessLogger, add_metrics_routes
-from camcheck.exporters.prometheus import CameraMetricsCollector
+from camcheck.exporters.prometheus import CameraMetricsCollector, ParentIncidentCollector
 from camcheck.registry.db import default_db_path
 
 log = logging.getLogger("camcheck.daemon")
@@ -169,6 +169,8 @@ def build_daemon(config: Config, *, config_path: Path | None = None, state_dir: 
     )
     daemon.exporters = [fan]
     daemon.metrics = fan.collector
+    fan.collector.add_collector(ParentIncidentCollector(daemon.open_incidents,
+                                                        label_value_max=exporters_cfg.prometheus.label_value_max))
     tls = config.http.ssl_context()
     if tls is not None:  # the session cookie never travels over plain HTTP
         dashboard_cfg = dashboard_cfg.model_copy(update={"cookie_secure": True})

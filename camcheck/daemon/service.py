@@ -862,6 +862,11 @@ class Daemon:
             incident = await self._stored_incident(cam.parent_id)
         return [replace(r, evaluation=suppress(r.evaluation, incident)) for r in results]
 
+    def open_incidents(self) -> list[tuple[str, int, float]]:
+        """(parent id, cameras affected, since) of the parents' incidents open now, for /metrics (any
+        thread: the dict is copied in one step)."""
+        return [(pid, len(inc.affected), inc.started_at) for pid, inc in dict(self._incidents).items() if inc.open]
+
     async def _stored_incident(self, pid: str) -> ParentIncident | None:
         assert self.store is not None
         async with self.store.engine.connect() as conn:

@@ -421,3 +421,29 @@ class _MiniRegistry:
         yield from self._families
         for c in self._collectors:
             yield from c.collect()
+
+
+class ParentIncidentCollector(Collector):
+    """The parents (NVRs, switches, sites) whose incident is open now: most cameras behind each
+    stopped delivering together. `incidents` returns (parent id, cameras affected, since) tuples."""
+
+    def __init__(self, incidents: Callable[[], Iterable[tuple[str, int, float]]], label_value_max: int = 128) -> None:
+        self.incidents = incidents
+        self.label_value_max = label_value_max
+
+    def collect(self) -> Iterator[Metric]:
+        down = GaugeMetricFamily("camcheck_parent_suspected_down",
+                                 "1 for each parent device or site whose cameras stopped delivering together",
+                                 labels=["parent_id"])
+        affected = GaugeMetricFamily("camcheck_parent_cameras_affected",
+                                     "Cameras behind the parent failing in its open incident", labels=["parent_id"])
+        since = GaugeMetricFamily("camcheck_parent_suspected_down_since_timestamp_seconds",
+                                  "UNIX time the parent's open incident began", labels=["parent_id"])
+        for parent_id, n, started in sorted(self.incidents()):
+            key = [clean_label_value(parent_id, self.label_value_max)]
+            down.add_metric(key, 1)
+            affected.add_metric(key, n)
+            since.add_metric(key, started)
+        yield down
+        yield affected
+        yield since

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import sqlalchemy as sa
 
@@ -42,13 +43,15 @@ CHILDREN = ["nvr-ch1", "nvr-ch2", "nvr-ch3", "nvr-ch4"]
 
 
 @contextlib.asynccontextmanager
-async def _daemon(cfg: dict[str, Any], workers: int, tmp_path: Path) -> AsyncIterator[None]:
+async def _daemon(cfg: dict[str, Any], workers: int, tmp_path: Path) -> AsyncIterator[int]:
+    """The daemon running (in this process, or as `camcheck run --workers N`); yields its HTTP port."""
     if workers == 1:
         daemon = build_daemon(parse_config(cfg), state_dir=tmp_path)
         task = asyncio.create_task(daemon.run_forever())
         try:
             await asyncio.wait_for(daemon.started.wait(), 30)
-            yield
+            assert daemon.http is not None
+            yield daemon.http.port
         finally:
             daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
             await asyncio.wait_for(task, 60)
@@ -56,8 +59,7 @@ async def _daemon(cfg: dict[str, Any], workers: int, tmp_path: Path) -> AsyncIte
     proc = DaemonProcess(write_yaml(tmp_path / "camcheck.yaml", cfg), tmp_path / "daemon.log",
                          extra_args=["--workers", str(workers)])
     try:
-        await asyncio.to_thread(proc.wait_ready)  # the simulator runs in this loop: never block it
-        yield
+        yield await asyncio.to_thread(proc.wait_ready)  # the simulator runs in this loop: never block it
         assert "Traceback" not in proc.log_text(), proc.log_text()[-3000:]
     finally:
         await asyncio.to_thread(proc.stop)
@@ -90,7 +92,7 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
                 return dict((await conn.execute(sa.select(parents).where(parents.c.id == "nvr-1"))).mappings().one())
 
         try:
-            async with _daemon(cfg, workers, tmp_path):
+            async with _daemon(cfg, workers, tmp_path) as port:
                 await wait_for(lambda: all(events(c) for c in CHILDREN), 60, "every child's first event (working)")
 
                 for cid in CHILDREN:  # the recorder behind them loses power
@@ -107,6 +109,9 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
                 (shown,) = [views.parent(r) for r in await queries.list_parents(store, suspected_down=True)]
                 assert (shown.id, shown.cameras, shown.incident.affected) == ("nvr-1", 4, CHILDREN)
                 assert shown.reason_text.th == opened["reason_th"] and shown.reason_text.en == opened["reason"]
+                # and Prometheus (alert CamcheckParentSuspectedDown)
+                assert 'camcheck_parent_suspected_down{parent_id="nvr-1"} 1.0' in await _metrics(port)
+                assert 'camcheck_parent_cameras_affected{parent_id="nvr-1"} 4.0' in await _metrics(port)
 
                 await wait_for(lambda: _is(statuses, {"broken"}), 60, "every child broken")
                 # each child's own change is kept, marked as covered by the parent, and not notified
@@ -138,6 +143,7 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
                                 still: [("unknown", "working"), ("working", "broken"), ("broken", "working")]}, told
                 assert len(events("nvr-1")) == 2
                 assert (await parent_row())["status"] is None
+                assert "camcheck_parent_suspected_down{" not in await _metrics(port)
                 assert PASSWORD.encode() not in b"".join(p for _, p, _ in sub.messages)
                 if workers > 1:  # both processes checked the cameras (which changes each commits varies)
                     async with store.engine.connect() as conn:
@@ -155,3 +161,9 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
 
 async def _is(statuses, want: set[str]) -> bool:  # noqa: ANN001
     return await statuses() == want
+
+
+async def _metrics(port: int) -> str:
+    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/metrics") as r:
+        assert r.status == 200
+        return await r.text()
