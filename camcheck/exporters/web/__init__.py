@@ -158,8 +158,10 @@ def add_dashboard_routes(app: web.Application, *, store: Store, settings: Dashbo
         }
         transitions = await store.list_transitions(cid, limit=50)
         checks = [views.check(c) for c in await store.list_checks(cid, limit=RECENT_CHECKS)]
+        parent = ([views.parent(r) for r in await queries.list_parents(store, parent_id=cam.parent_id)] or [None])[0] \
+            if cam.parent_id else None
         return _html(request, pages.camera_page(cam, state, views.comparison(cam), transitions, windows, pictures,
-                                                lang, who, checks=checks), settings)
+                                                lang, who, checks=checks, parent=parent), settings)
 
     async def login_get(request: web.Request) -> web.StreamResponse:
         lang = request_lang(request)

@@ -140,6 +140,17 @@ def _parents_down(down: list[m.ParentOut], lang: str) -> str:
             f'<p class="muted">{e(t("parents_down_help", lang))}</p><ul>{"".join(items)}</ul></section>')
 
 
+def _behind_parent_down(p: m.ParentOut | None, lang: str) -> str:
+    """On a camera's page: the parent it is behind is suspected down (look there first)."""
+    if p is None or p.status != "suspected_down":
+        return ""
+    reason = (p.reason_text.th if lang == "th" else p.reason_text.en) if p.reason_text else (p.reason or "")
+    since = fmt_time(p.status_since, lang) if p.status_since else ""
+    return (f'<p class="card warn" id="parent-down"><strong>{e(t("behind_parent_down", lang, parent=p.id))}</strong> '
+            f'<span class="muted">{e(since)}</span><br>{e(reason)} '
+            f'<a href="/ui/cameras?{urlencode({"parent": p.id})}">{e(t("cameras_behind", lang, n=p.cameras))}</a></p>')
+
+
 def overview_page(s: m.Summary, lang: str, who: Principal, down: list[m.ParentOut] | None = None) -> str:
     c = s.confirmation
     tiles = "".join(
@@ -331,7 +342,7 @@ def checks_table(checks: list[m.CheckOut], lang: str) -> str:
 
 def camera_page(cam: StoredCamera, state: m.State, comp: m.Comparison, transitions: list[TransitionRecord],
                 windows: list[m.MaintenanceOut], pictures: dict[str, Picture | None], lang: str, who: Principal,
-                *, checks: list[m.CheckOut] | None = None) -> str:
+                *, checks: list[m.CheckOut] | None = None, parent: m.ParentOut | None = None) -> str:
     cid = quote(cam.id, safe="")
     now = datetime.now(timezone.utc)
 
@@ -398,6 +409,7 @@ def camera_page(cam: StoredCamera, state: m.State, comp: m.Comparison, transitio
   <button type="button" id="check-now" data-camera="{e(cam.id)}" data-url="/api/v1/cameras/{cid}/check"{dis}>{e(t("check_now", lang))}</button>
   <span id="action-msg" class="muted" aria-live="polite"></span></p>
 {f'<p class="status-reason" id="cam-reason"><strong>{e(t("reason", lang))}:</strong> {e(why)}</p>' if why else ""}
+{_behind_parent_down(parent, lang)}
 <div class="cols">
 <section class="card"><div class="pics">{picture("latest", "latest_snapshot")}{picture("reference", "reference")}</div>
 {f'<div class="pics secondary">{secondary}</div>' if secondary else ""}
