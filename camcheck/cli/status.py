@@ -13,9 +13,10 @@ NAME = "status"
 HELP = "show the fleet's verified status, or one camera's: why, its last checks and changes"
 DESCRIPTION = """\
 Read the registry database (the daemon's, as for `camcheck export`) and print:
-- without CAMERA: the count of cameras in each state, then every camera that is broken, flapping,
-  degraded or under repair, worst first, with since when and why (the daemon's reason, in the
-  checks' own words);
+- without CAMERA: the count of cameras in each state, the parent devices suspected down (an NVR,
+  switch or site whose cameras stopped delivering together: look there first), then every camera
+  that is broken, flapping, degraded or under repair, worst first, with since when and why (the
+  daemon's reason, in the checks' own words);
 - with CAMERA: its state, since when, why, findings, measured values, its last checks (which stream
   each read, verdict, failure and findings, duration) and its last status changes.
 --json prints the same as one JSON object (the API's shapes). Read-only. The registry holds no
@@ -59,7 +60,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 async def _fleet(store: Any, args: argparse.Namespace) -> int:
-    from camcheck.exporters.api import views
+    from camcheck.exporters.api import queries, views
     from camcheck.secrets import mask_text
 
     counts: dict[str, int] = {}
@@ -71,8 +72,10 @@ async def _fleet(store: Any, args: argparse.Namespace) -> int:
     problems.sort(key=lambda c: (PROBLEM_ORDER.index(c.status.value), c.status_since or datetime.max.replace(
         tzinfo=timezone.utc), c.id))
     shown = problems[: max(0, args.limit)]
+    down = [views.parent(r) for r in await queries.list_parents(store, suspected_down=True)]
     if args.json:
         print(json.dumps({"counts": counts, "total": sum(counts.values()), "problems": len(problems),
+                          "parents_down": [p.model_dump(mode="json") for p in down],
                           "cameras": [views.state(c, []).model_dump(mode="json") for c in shown]},
                          ensure_ascii=False))
         return 0
@@ -80,6 +83,10 @@ async def _fleet(store: Any, args: argparse.Namespace) -> int:
     order = ("working", "degraded", "broken", "flapping", "maintenance", "unknown")
     print(f"{total} cameras: " + ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s)) if total
           else "no cameras in the registry")
+    if down:
+        print(f"\n{len(down)} parent device(s) suspected down (the cameras behind stopped delivering together):")
+        for p in down:
+            print(f"  {p.id:<16} since {_when(p.status_since)}  {p.cameras} cameras behind  {p.reason or ''}")
     if not problems:
         return 0
     print(f"\n{len(problems)} with problems" + (f" ({len(shown)} shown, worst first)" if len(shown) < len(problems)

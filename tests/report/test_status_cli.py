@@ -37,12 +37,17 @@ def test_fleet_and_camera_status(kind: str, tmp_path: Path) -> None:
         assert fleet.stdout.splitlines()[0] == f"{total} cameras: " + ", ".join(
             f"{counts[s]} {s}" for s in order if counts.get(s))
         assert data["problems"] == sum(counts.get(s, 0) for s in ("broken", "flapping", "degraded", "maintenance"))
+        # the parent suspected down first (look there first), then the cameras
+        head, cams = fleet.stdout.split(" with problems", 1)
+        assert "1 parent device(s) suspected down" in head and "  NVR-1            since " in head
+        assert "8 cameras behind  Parent NVR-1 suspected down: 3 of 8 cameras" in head
+        assert [p["id"] for p in data["parents_down"]] == ["NVR-1"]
         # every broken camera listed with its reason, broken before degraded
-        listed = [line.split()[0] for line in fleet.stdout.splitlines() if line.startswith("  ")]
+        listed = [line.split()[0] for line in cams.splitlines() if line.startswith("  ")]
         assert set(seeded.broken) <= set(listed) and listed.index(seeded.broken[-1]) < listed.index("GEN-0002")
         assert f"{seeded.with_evidence:<16} broken" in fleet.stdout
         assert english(FROZEN_REASON) in fleet.stdout
-        assert status("--db", url, "--limit", "2").stdout.count("\n  ") == 2
+        assert status("--db", url, "--limit", "2").stdout.split(" with problems")[1].count("\n  ") == 2
         assert data["cameras"][0]["status"] == "broken" and len(data["cameras"]) == min(50, data["problems"])
 
         one = status("--db", url, seeded.with_evidence)
