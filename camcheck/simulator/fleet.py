@@ -58,6 +58,7 @@ FAULTS: dict[str, str] = {
     "slow": "answers every request after `delay_s` seconds (default 3)",
     "auth_fail": "always 401, even with the right credentials",
     "not_found": "404 for every stream of the camera",
+    "sub_down": "404 for the sub-stream only; the main (recorded) stream plays (a disabled second stream)",
     "session_limit": "refuses sessions beyond `limit` (default 1) with `status` 453 (default) or 503",
     "no_frames": "PLAY answers 200, then no RTP at all",
     "stall_after": "sends frames for `after_s` seconds (default 5) after PLAY, then silence; connection stays open",
@@ -73,7 +74,7 @@ FAULTS: dict[str, str] = {
     "garbage": "answers every request with a malformed RTSP response",
 }
 FaultName = Literal[
-    "healthy", "static", "night", "offline", "blackhole", "slow", "auth_fail", "not_found", "session_limit",
+    "healthy", "static", "night", "offline", "blackhole", "slow", "auth_fail", "not_found", "sub_down", "session_limit",
     "no_frames", "stall_after", "frozen", "black", "covered", "blurred", "overexposed", "moved", "low_fps",
     "wrong_resolution", "packet_loss", "garbage",
 ]
@@ -83,7 +84,9 @@ LOOK_FAULTS: dict[str, str] = {
     "blurred": "blurred", "overexposed": "overexposed", "moved": "moved",
 }
 # What `--faults mixed` assigns, in order, to every 10th.. camera; the rest stay healthy.
-MIXED_FAULTS: tuple[str, ...] = tuple(f for f in FAULTS if f != "healthy")
+# (sub_down is left out: it shows only where the registry lists both streams, and quick fleets are
+# often registered by one.)
+MIXED_FAULTS: tuple[str, ...] = tuple(f for f in FAULTS if f not in ("healthy", "sub_down"))
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

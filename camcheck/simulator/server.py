@@ -772,7 +772,7 @@ class RtspServer:
             if cam.fault.fault in ("offline", "blackhole"):
                 return await self.handle(conn, req)
         _, stream, track = target
-        if fault.fault == "not_found":
+        if fault.fault == "not_found" or (fault.fault == "sub_down" and stream == "sub"):
             return Reply(build_response(404, cseq))
         if req.method != "OPTIONS":
             denied = self._authorize(cam, req)

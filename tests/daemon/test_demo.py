@@ -32,6 +32,7 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     "low_fps": ("degraded", "low_fps"),
     "offline": ("broken", "refused"),
     "auth_fail": ("broken", "auth_failed"),
+    "sub_down": ("degraded", "sub_stream_down"),
 }
 
 

@@ -381,6 +381,11 @@ async def test_control_endpoint_changes_faults_while_running() -> None:
                 assert r.status == 200 and (await r.json())["fault"]["fault"] == "not_found"
             c = await client(fleet, "h264")
             assert (await c.request("DESCRIBE", fleet.url("h264"))).status == 404
+            async with http.put(fleet.control_url + "/cameras/h264/fault", json={"fault": "sub_down"}) as r:
+                assert r.status == 200
+            # the sub-stream answers 404; the main stream plays
+            assert (await c.request("DESCRIBE", fleet.url("h264", "sub"))).status == 404
+            assert (await c.request("DESCRIBE", fleet.url("h264", "main"))).status == 200
             async with http.put(fleet.control_url + "/cameras/h264/fault", json={"fault": "nonsense"}) as r:
                 assert r.status == 400 and "fault" in (await r.json())["error"]
             async with http.put(fleet.control_url + "/cameras/nosuch/fault", json={"fault": "healthy"}) as r:

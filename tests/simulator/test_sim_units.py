@@ -81,7 +81,7 @@ def test_bad_yaml_and_missing_file(tmp_path) -> None:
 def test_quick_fleet_mixed_covers_every_fault() -> None:
     cfg = quick_fleet(200, "mixed", "mixed")
     faults = {c.fault.fault for c in cfg.cameras}
-    assert faults == set(FAULTS)
+    assert faults == set(FAULTS) - {"sub_down"}  # a fault of one stream: see MIXED_FAULTS
     assert {c.main.codec for c in cfg.cameras} == {"h264", "h265"}
     assert sum(c.fault.fault == "healthy" for c in cfg.cameras) == 180
     with pytest.raises(FleetError):
