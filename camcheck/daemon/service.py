@@ -856,10 +856,15 @@ class Daemon:
         incident opens as its cameras fail, not on the next timer, and never after their alarms)."""
         if not cam.parent_id or not any(r.evaluation.transition and r.evaluation.transition.notify for r in results):
             return results
-        if self.role == "primary":
-            incident = await self._judge_parent(cam.parent_id, fresh={cam.id: results[-1].evaluation.state})
-        else:  # a worker process announces nothing: the parent's incident as the registry has it
-            incident = await self._stored_incident(cam.parent_id)
+        try:
+            if self.role == "primary":
+                incident = await self._judge_parent(cam.parent_id, fresh={cam.id: results[-1].evaluation.state})
+            else:  # a worker process announces nothing: the parent's incident as the registry has it
+                incident = await self._stored_incident(cam.parent_id)
+        except Exception as exc:  # noqa: BLE001 - the check's result must still be committed
+            log.warning("camera %s: judging parent %s failed (%s); using the incident known here", cam.id,
+                        cam.parent_id, mask_text(str(exc)))
+            incident = self._incidents.get(cam.parent_id)
         return [replace(r, evaluation=suppress(r.evaluation, incident)) for r in results]
 
     def open_incidents(self) -> list[tuple[str, int, float]]:

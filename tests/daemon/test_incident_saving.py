@@ -52,3 +52,29 @@ async def test_one_opener_one_closer_and_no_reopening(kind: str, tmp_path: Path)
             assert await status() == "suspected_down"  # a new outage opens a new incident
         finally:
             await store.close()
+
+
+async def test_a_change_is_covered_by_the_incident_known_here_when_the_parent_cannot_be_judged(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Judging the parent reads the registry; if that fails the check is still committed, covered by
+    the incident this process knows (a status change is never dropped for want of a judgement)."""
+    from datetime import datetime, timezone
+
+    from camcheck.daemon.checks import CheckResult
+    from camcheck.registry.models import CheckRecord, StoredCamera
+    from camcheck.verdict import Evaluation, Status, Transition, new_state
+
+    d = Daemon(parse_config({"database": {"url": "sqlite:////nonexistent/registry.db"}}))  # never opened
+    d._incidents["nvr-1"] = ParentIncident(parent_id="nvr-1", started_at=1000.0, children_total=4,  # noqa: SLF001
+                                           affected=["ch0", "ch1", "ch2"], reason="Parent nvr-1 suspected down")
+    change = Transition(camera_id="ch3", at=1100.0, from_status=Status.working, to_status=Status.broken,
+                        reason="No usable stream", findings=["refused"], failure="refused", source="stream")
+    result = CheckResult(evaluation=Evaluation(state=new_state("ch3"), transition=change),
+                         check=CheckRecord(camera_id="ch3", checked_at=datetime.now(timezone.utc), verdict="broken"))
+    cam = StoredCamera(id="ch3", parent_id="nvr-1")
+    (covered,) = await d._cover_by_parent(cam, [result])  # noqa: SLF001
+    assert covered.evaluation.transition is not None and covered.evaluation.transition.suppressed_by == "nvr-1"
+    assert "judging parent nvr-1 failed" in caplog.text
+    alone = StoredCamera(id="ch9", parent_id="sw-2")  # no incident known for its parent: announced as usual
+    (kept,) = await d._cover_by_parent(alone, [result])  # noqa: SLF001
+    assert kept.evaluation.transition is not None and kept.evaluation.transition.suppressed_by is None
