@@ -19,11 +19,45 @@ Read the registry database (the daemon's, as for `camcheck export`) and print:
   daemon's reason, in the checks' own words);
 - with CAMERA: its state, since when, why, findings, measured values, its last checks (which stream
   each read, verdict, failure and findings, duration) and its last status changes.
---json prints the same as one JSON object (the API's shapes). Read-only. The registry holds no
+--lang th prints it in Thai (states, reasons rendered from their data, findings, dates in the
+Buddhist era in Thailand's time), as the dashboard and the report do; English (the default) shows
+times in UTC. --json prints the same as one JSON object (the API's shapes, reasons in both
+languages). Read-only. The registry holds no
 password, and reasons are masked again on the way out. Exit status 2 when the database or the
 camera cannot be found."""
 
 PROBLEM_ORDER = ("broken", "flapping", "degraded", "maintenance")
+
+# The listing's own words: (English, Thai). States, findings and reasons come from the API's words.
+WORDS: dict[str, tuple[str, str]] = {
+    "count": ("{n} cameras: {counts}", "กล้อง {n} ตัว: {counts}"),
+    "empty": ("no cameras in the registry", "ไม่มีกล้องในทะเบียน"),
+    "parents": ("{n} parent device(s) suspected down (the cameras behind stopped delivering together):",
+                "อุปกรณ์แม่ที่น่าจะขัดข้อง {n} รายการ (กล้องที่ต่อผ่านหยุดส่งภาพพร้อมกัน):"),
+    "behind": ("{n} cameras behind", "กล้องที่ต่อผ่าน {n} ตัว"),
+    "problems": ("{n} with problems", "กล้องที่มีปัญหา {n} ตัว"),
+    "shown": (" ({k} shown, worst first)", " (แสดง {k} ตัว เรียงจากหนักสุด)"),
+    "worst": (", worst first", " เรียงจากหนักสุด"),
+    "since": ("since", "ตั้งแต่"),
+    "never": ("never", "ไม่เคย"),
+    "status": ("status   ", "สถานะ    "),
+    "label": ("label    ", "ป้ายระดับชาติ"),
+    "label_of": ("{th} ({en}), the national dashboard's", "{th}"),
+    "why": ("why      ", "เหตุผล   "),
+    "findings": ("findings ", "ข้อบกพร่อง"),
+    "checked": ("checked  ", "ตรวจล่าสุด"),
+    "checked_of": ("{last}; last verified working {ok}", "{last}; ยืนยันว่าใช้งานได้ล่าสุด {ok}"),
+    "measured": ("measured ", "ค่าที่วัดได้"),
+    "repair": ("repair   ", "ซ่อมบำรุง"),
+    "until": ("until", "ถึง"),
+    "checks": ("last {n} checks, newest first:", "การตรวจ {n} ครั้งล่าสุด (ล่าสุดก่อน):"),
+    "changes": ("last changes, newest first:", "การเปลี่ยนสถานะล่าสุด (ล่าสุดก่อน):"),
+}
+
+
+def _w(key: str, lang: str, **kw: object) -> str:
+    en, th = WORDS[key]
+    return (th if lang == "th" else en).format(**kw)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checks", type=int, default=10, metavar="N", help="last checks shown for a camera (default 10)")
     parser.add_argument("--limit", type=int, default=50, metavar="N",
                         help="cameras with problems listed for the fleet (default 50; the count is always complete)")
+    parser.add_argument("--lang", choices=("en", "th"), default="en",
+                        help="language of the listing (default en; th: Thai, dates in the Buddhist era)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -79,20 +115,27 @@ async def _fleet(store: Any, args: argparse.Namespace) -> int:
                           "cameras": [views.state(c, []).model_dump(mode="json") for c in shown]},
                          ensure_ascii=False))
         return 0
+    from camcheck.exporters.api.reason_words import reason_text
+
+    lang = args.lang
     total = sum(counts.values())
     order = ("working", "degraded", "broken", "flapping", "maintenance", "unknown")
-    print(f"{total} cameras: " + ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s)) if total
-          else "no cameras in the registry")
+    listed = ", ".join(f"{counts[s]} {_state(s, lang)}" for s in order if counts.get(s))
+    print(_w("count", lang, n=total, counts=listed) if total else _w("empty", lang))
     if down:
-        print(f"\n{len(down)} parent device(s) suspected down (the cameras behind stopped delivering together):")
+        print("\n" + _w("parents", lang, n=len(down)))
         for p in down:
-            print(f"  {p.id:<16} since {_when(p.status_since)}  {p.cameras} cameras behind  {p.reason or ''}")
+            why = (p.reason_text.th if lang == "th" else p.reason_text.en) if p.reason_text else (p.reason or "")
+            print(f"  {p.id:<16} {_w('since', lang)} {_when(p.status_since, lang)}  {_w('behind', lang, n=p.cameras)}  "
+                  f"{why}")
     if not problems:
         return 0
-    print(f"\n{len(problems)} with problems" + (f" ({len(shown)} shown, worst first)" if len(shown) < len(problems)
-                                               else ", worst first") + ":")
+    print("\n" + _w("problems", lang, n=len(problems))
+          + (_w("shown", lang, k=len(shown)) if len(shown) < len(problems) else _w("worst", lang)) + ":")
     for c in shown:
-        print(f"  {c.id:<16} {c.status.value:<11} since {_when(c.status_since)}  {mask_text(c.status_reason or '')}")
+        why = reason_text(c.status_reason, c.status_reason_data, lang) or ""
+        print(f"  {c.id:<16} {_state(c.status.value, lang):<11} {_w('since', lang)} {_when(c.status_since, lang)}  "
+              f"{mask_text(why)}")
     return 0
 
 
@@ -110,42 +153,65 @@ async def _camera(store: Any, args: argparse.Namespace) -> int:
         print(json.dumps({"state": state.model_dump(mode="json"), "checks": [c.model_dump(mode="json") for c in checks],
                           "transitions": [t.model_dump(mode="json") for t in changes]}, ensure_ascii=False))
         return 0
+    lang = args.lang
+    th = lang == "th"
     print(f"{cam.id}  {cam.name or ''}".rstrip())
-    print(f"  status    {state.status.value} since {_when(state.since)}")
-    print(f"  label     {state.label.th} ({state.label.en}), the national dashboard's")
-    if state.reason:
-        print(f"  why       {state.reason}")
+    print(f"  {_w('status', lang)} {_state(state.status.value, lang)} {_w('since', lang)} {_when(state.since, lang)}")
+    print(f"  {_w('label', lang)} {_w('label_of', lang, th=state.label.th, en=state.label.en)}")
+    why = (state.reason_text.th if th else state.reason_text.en) if state.reason_text else state.reason
+    if why:
+        print(f"  {_w('why', lang)} {why}")
     if state.findings:
-        print("  findings  " + "; ".join(f.en + (f" ({f.detail})" if f.detail else "") for f in state.findings))
-    print(f"  checked   {_when(state.last_check_at)}; last verified working {_when(state.last_success_at)}")
-    measured = _measured(state.measured)
+        print(f"  {_w('findings', lang)} " + "; ".join((f.th if th else f.en) + (f" ({f.detail})" if f.detail else "")
+                                                    for f in state.findings))
+    print(f"  {_w('checked', lang)} " + _w("checked_of", lang, last=_when(state.last_check_at, lang),
+                                           ok=_when(state.last_success_at, lang)))
+    measured = _measured(state.measured, lang)
     if measured:
-        print(f"  measured  {measured}")
+        print(f"  {_w('measured', lang)} {measured}")
     for w in state.maintenance:
-        print(f"  repair    {w.reason} ({w.owner}) until {_when(w.expires_at)}")
+        print(f"  {_w('repair', lang)} {w.reason} ({w.owner}) {_w('until', lang)} {_when(w.expires_at, lang)}")
     if checks:
-        print(f"\nlast {len(checks)} checks, newest first:")
+        print("\n" + _w("checks", lang, n=len(checks)))
         for c in checks:
             what = ", ".join(f.code for f in c.findings) or "-"
             took = f"{c.duration_s:.1f} s" if c.duration_s is not None else "-"
-            print(f"  {_when(c.checked_at)}  {c.stream or 'onvif':<5} {c.verdict:<9} {what:<28} {took:>7}  "
-                  f"{_measured(c.measured)}".rstrip())
+            print(f"  {_when(c.checked_at, lang)}  {c.stream or 'onvif':<5} {c.verdict:<9} {what:<28} {took:>7}  "
+                  f"{_measured(c.measured, lang)}".rstrip())
     if changes:
-        print("\nlast changes, newest first:")
+        print("\n" + _w("changes", lang))
         for t in changes:
-            print(f"  {_when(t.at)}  {t.from_state.value} -> {t.to_state.value}: {t.reason or ''}")
+            why = (t.reason_text.th if th else t.reason_text.en) if t.reason_text else (t.reason or "")
+            print(f"  {_when(t.at, lang)}  {_state(t.from_state.value, lang)} -> {_state(t.to_state.value, lang)}: "
+                  f"{why}")
     return 0
 
 
-def _when(t: datetime | None) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if t else "never"
+def _when(t: datetime | None, lang: str = "en") -> str:
+    """UTC in English; in Thai as the dashboard shows it (Buddhist era, Thailand's time)."""
+    if t is None:
+        return _w("never", lang)
+    if lang == "th":
+        from camcheck.exporters.api.words import fmt_time
+
+        return fmt_time(t, "th")
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _measured(m: Any) -> str:
-    """The dashboard's words for what was measured (English), and the keyframe interval."""
+def _state(value: str, lang: str) -> str:
+    """The state as stored in English (the listing's columns are the codes), in Thai words in Thai."""
+    if lang != "th":
+        return value
+    from camcheck.exporters.api.words import state_text
+
+    return state_text(value, "th")
+
+
+def _measured(m: Any, lang: str = "en") -> str:
+    """The dashboard's words for what was measured, and the keyframe interval."""
     from camcheck.exporters.web.pages import measured_text
 
     if m is None:
         return ""
     gop = f"GOP {m.gop:.1f} s" if m.gop is not None else ""
-    return " · ".join(p for p in (measured_text(m, "en"), gop) if p)
+    return " · ".join(p for p in (measured_text(m, lang), gop) if p)

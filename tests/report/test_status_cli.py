@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from camcheck.exporters.api.reason_words import thai
 from camcheck.verdict.reasons import english
 from tests.api.fleet_seed import FROZEN_REASON, ROOT, database, seed_url
 
@@ -64,6 +66,19 @@ def test_fleet_and_camera_status(kind: str, tmp_path: Path) -> None:
         assert detail["state"]["status"] == "broken" and len(detail["checks"]) == 5
         assert [(t["from_state"], t["to_state"]) for t in detail["transitions"]] == [("working", "broken"),
                                                                                      ("unknown", "working")]
+        # in Thai: states, reasons (from their data), findings and dates as the dashboard gives them
+        th = status("--db", url, "--lang", "th")
+        assert th.returncode == 0, th.stderr
+        assert th.stdout.startswith(f"กล้อง {total} ตัว: ") and "เสีย" in th.stdout.splitlines()[0]
+        assert "อุปกรณ์แม่ที่น่าจะขัดข้อง 1 รายการ" in th.stdout and "กล้องที่ต่อผ่าน 8 ตัว" in th.stdout
+        assert "อุปกรณ์แม่ NVR-1 น่าจะขัดข้อง: กล้อง 3 จาก 8 ตัว" in th.stdout
+        assert thai(FROZEN_REASON) in th.stdout and english(FROZEN_REASON) not in th.stdout
+        assert re.search(r"ตั้งแต่ \d\d/\d\d/25\d\d \d\d:\d\d", th.stdout)  # Buddhist era, Thailand's time
+        one_th = status("--db", url, seeded.with_evidence, "--lang", "th").stdout
+        assert "สถานะ     เสีย ตั้งแต่ " in one_th and f"เหตุผล    {thai(FROZEN_REASON)}" in one_th
+        assert "ภาพค้าง" in one_th.split("ข้อบกพร่อง", 1)[1].splitlines()[0]  # the finding in Thai words
+        assert "การตรวจ 5 ครั้งล่าสุด (ล่าสุดก่อน):" in one_th and f"ใช้งานได้ -> เสีย: {thai(FROZEN_REASON)}" in one_th
+        assert status("--db", url, "--lang", "fr").returncode != 0
         missing = status("--db", url, "NO-SUCH-CAMERA")
         assert missing.returncode == 2 and "no camera 'NO-SUCH-CAMERA'" in missing.stderr
 
