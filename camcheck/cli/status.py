@@ -28,36 +28,38 @@ camera cannot be found."""
 
 PROBLEM_ORDER = ("broken", "flapping", "degraded", "maintenance")
 
-# The listing's own words: (English, Thai). States, findings and reasons come from the API's words.
+# The listing's own words, (Thai, English) as in exporters/api/words; states, findings and reasons
+# come from there.
 WORDS: dict[str, tuple[str, str]] = {
-    "count": ("{n} cameras: {counts}", "กล้อง {n} ตัว: {counts}"),
-    "empty": ("no cameras in the registry", "ไม่มีกล้องในทะเบียน"),
-    "parents": ("{n} parent device(s) suspected down (the cameras behind stopped delivering together):",
-                "อุปกรณ์แม่ที่น่าจะขัดข้อง {n} รายการ (กล้องที่ต่อผ่านหยุดส่งภาพพร้อมกัน):"),
-    "behind": ("{n} cameras behind", "กล้องที่ต่อผ่าน {n} ตัว"),
-    "problems": ("{n} with problems", "กล้องที่มีปัญหา {n} ตัว"),
-    "shown": (" ({k} shown, worst first)", " (แสดง {k} ตัว เรียงจากหนักสุด)"),
-    "worst": (", worst first", " เรียงจากหนักสุด"),
-    "since": ("since", "ตั้งแต่"),
-    "never": ("never", "ไม่เคย"),
-    "status": ("status   ", "สถานะ    "),
-    "label": ("label    ", "ป้ายระดับชาติ"),
-    "label_of": ("{th} ({en}), the national dashboard's", "{th}"),
-    "why": ("why      ", "เหตุผล   "),
-    "findings": ("findings ", "ข้อบกพร่อง"),
-    "checked": ("checked  ", "ตรวจล่าสุด"),
-    "checked_of": ("{last}; last verified working {ok}", "{last}; ยืนยันว่าใช้งานได้ล่าสุด {ok}"),
-    "measured": ("measured ", "ค่าที่วัดได้"),
-    "repair": ("repair   ", "ซ่อมบำรุง"),
-    "until": ("until", "ถึง"),
-    "checks": ("last {n} checks, newest first:", "การตรวจ {n} ครั้งล่าสุด (ล่าสุดก่อน):"),
-    "changes": ("last changes, newest first:", "การเปลี่ยนสถานะล่าสุด (ล่าสุดก่อน):"),
+    "count": ("กล้อง {n} ตัว: {counts}", "{n} cameras: {counts}"),
+    "empty": ("ไม่มีกล้องในทะเบียน", "no cameras in the registry"),
+    "parents": ("อุปกรณ์แม่ที่น่าจะขัดข้อง {n} รายการ (กล้องที่ต่อผ่านหยุดส่งภาพพร้อมกัน):",
+                "{n} parent device(s) suspected down (the cameras behind stopped delivering together):"),
+    "behind": ("กล้องที่ต่อผ่าน {n} ตัว", "{n} cameras behind"),
+    "problems": ("กล้องที่มีปัญหา {n} ตัว", "{n} with problems"),
+    "shown": (" (แสดง {k} ตัว เรียงจากหนักสุด)", " ({k} shown, worst first)"),
+    "worst": (" เรียงจากหนักสุด", ", worst first"),
+    "since": ("ตั้งแต่", "since"),
+    "never": ("ไม่เคย", "never"),
+    "status": ("สถานะ    ", "status   "),
+    "label": ("ป้ายระดับชาติ", "label    "),
+    "label_of": ("{th}", "{th} ({en}), the national dashboard's"),
+    "why": ("เหตุผล   ", "why      "),
+    "findings": ("ข้อบกพร่อง", "findings "),
+    "checked": ("ตรวจล่าสุด", "checked  "),
+    "checked_of": ("{last}; ยืนยันว่าใช้งานได้ล่าสุด {ok}", "{last}; last verified working {ok}"),
+    "measured": ("ค่าที่วัดได้", "measured "),
+    "repair": ("ซ่อมบำรุง", "repair   "),
+    "until": ("ถึง", "until"),
+    "checks": ("การตรวจ {n} ครั้งล่าสุด (ล่าสุดก่อน):", "last {n} checks, newest first:"),
+    "changes": ("การเปลี่ยนสถานะล่าสุด (ล่าสุดก่อน):", "last changes, newest first:"),
 }
 
 
 def _w(key: str, lang: str, **kw: object) -> str:
-    en, th = WORDS[key]
-    return (th if lang == "th" else en).format(**kw)
+    from camcheck.exporters.api.words import pick
+
+    return pick(WORDS[key], lang).format(**kw)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
