@@ -139,8 +139,8 @@ async def run_stream_check(
 
 def sub_down_words(obs: Observation) -> str:
     """A failed sub-stream check in one line: its URL (credentials masked) and its own words."""
-    said = obs.message or obs.failure or "failed"
-    return f"sub-stream {mask_url(obs.url)}: {obs.failure}: {mask_text(said)}"
+    said = f": {mask_text(obs.message)}" if obs.message else ""
+    return f"sub-stream {mask_url(obs.url)}: {obs.failure or 'failed'}{said}"
 
 
 def _with_history(verdict: str, extra: list[str], policy: StatusPolicy) -> str:
