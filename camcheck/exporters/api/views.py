@@ -183,8 +183,7 @@ def parent(row: dict[str, Any]) -> m.ParentOut:
     stores it): times as datetimes, the reason in Thai and English."""
     inc = row.get("incident") or None
     data = inc.get("reason_data") if isinstance(inc, dict) else None
-    reason = row.get("status_reason") or (inc.get("reason") if isinstance(inc, dict) and inc.get("ended_at") is None
-                                          else None)
+    reason = row.get("status_reason")  # the daemon writes it with an open incident, clears it at the end
     incident = None
     if isinstance(inc, dict) and inc.get("started_at") is not None:
         incident = m.Incident(
