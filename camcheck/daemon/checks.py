@@ -38,6 +38,7 @@ class CheckResult:
     check: CheckRecord
     snapshot: bytes | None = None
     observation: Observation | OnvifObservation | None = None
+    camera_facts: Measured | None = None  # what the camera's registry row takes (None: all of check.measured)
 
 
 def _utc(ts: float) -> datetime:
@@ -110,17 +111,18 @@ async def run_stream_check(
     ev = evaluate(state, outcome, time.time(), policy, maintenance)
     ev = suppress(ev, incident)
     s = obs.stream
-    main = role == "main"
-    measured = Measured(  # facts of the recorded (main) stream; a sub-stream's differ
-        width=s.width if main else None,
-        height=s.height if main else None,
-        fps=s.fps if main else None,
-        codec=s.codec if main else None,
-        bitrate_bps=int(s.bitrate_kbps * 1000) if s.bitrate_kbps is not None and main else None,
-        # Also the sub-stream's when no main stream is registered: it is what the keyframe wait of the
-        # next check starts from after a restart (Daemon.keyframe_plan).
-        gop=s.gop_s if main or not cam.main_stream_url else None,
+    measured = Measured(  # what this check read, kept with the check (the history shows each stream's)
+        width=s.width,
+        height=s.height,
+        fps=s.fps,
+        codec=s.codec,
+        bitrate_bps=int(s.bitrate_kbps * 1000) if s.bitrate_kbps is not None else None,
+        gop=s.gop_s,
     )
+    # The camera's own facts are those of the recorded (main) stream; of a sub-stream check only its
+    # GOP when no main stream is registered: it is what the keyframe wait of the next check starts
+    # from after a restart (Daemon.keyframe_plan).
+    camera_facts = None if role == "main" else Measured(gop=s.gop_s if not cam.main_stream_url else None)
     added = [f for f in ev.findings if f not in outcome.findings] + (["sub_stream_down"] if sub_failed else [])
     check = CheckRecord(
         camera_id=cam.id,
@@ -134,7 +136,8 @@ async def run_stream_check(
         node_id=node_id,
         stream=role,
     )
-    return CheckResult(evaluation=ev, check=check, snapshot=obs.snapshot_jpeg, observation=obs)
+    return CheckResult(evaluation=ev, check=check, snapshot=obs.snapshot_jpeg, observation=obs,
+                       camera_facts=camera_facts)
 
 
 def sub_down_words(obs: Observation) -> str:

@@ -633,6 +633,7 @@ class Daemon:
                 evidence=evidence_items,
                 last_good=last_good,
                 run_start=run_start,
+                camera_facts=r.camera_facts,
             )
             saved = await self.leases.commit(lease, commit, release=last)
             if last_good is not None:

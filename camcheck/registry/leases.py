@@ -27,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from camcheck import __version__
-from camcheck.registry.models import MEASURED_COLUMNS, CheckRecord, EvidenceRecord, TransitionRecord, now_utc
+from camcheck.registry.models import MEASURED_COLUMNS, CheckRecord, EvidenceRecord, Measured, TransitionRecord, now_utc
 from camcheck.registry.schema import cameras, check_results, evidence, leases, nodes, transitions
 from camcheck.registry.store import Store
 
@@ -76,6 +76,7 @@ class CheckCommit:
     evidence: Sequence[EvidenceRecord] = ()
     last_good: EvidenceRecord | None = None  # replaces the camera's previous last-good picture
     run_start: EvidenceRecord | None = None  # replaces its previous first picture of a picture run (`unchanged`)
+    camera_facts: Measured | None = None  # the measured values the camera row takes (None: the check's)
 
 
 class Leases:
@@ -271,8 +272,9 @@ class Leases:
         }
         if chk.verdict in ("working", "degraded"):
             values["last_success_at"] = chk.checked_at
+        facts = chk.measured if c.camera_facts is None else c.camera_facts
         for key, col in MEASURED_COLUMNS.items():
-            v = getattr(chk.measured, key)
+            v = getattr(facts, key)
             if v is not None:
                 values[col] = v
         await conn.execute(sa.update(cameras).where(cameras.c.id == chk.camera_id).values(**values))

@@ -54,8 +54,8 @@ async def test_main_only_camera_is_checked_on_the_sub_stream_its_onvif_lists(
             await asyncio.wait_for(daemon.started.wait(), 30)
 
             async def stream_checks(cid: str) -> list[tuple[str | None, int | None]]:
-                """(stream read, width recorded) of each stream check, oldest first: a width is recorded
-                from the main stream only; ONVIF checks (stream None) are left out."""
+                """(stream read, width it measured) of each stream check, oldest first; ONVIF checks
+                (stream None) are left out."""
                 checks = list(reversed(await store.list_checks(cid, limit=100)))
                 return [(c.stream, c.measured.width) for c in checks if c.stream is not None]
 
@@ -76,13 +76,13 @@ async def test_main_only_camera_is_checked_on_the_sub_stream_its_onvif_lists(
             # on the main stream; one only a sub-stream check saw, on the sub-stream.
             first = await stream_checks("main-only")
             assert first[0] == ("main", 1280), first
-            # Healed: once working, the checks read the sub-stream ONVIF lists (nothing recorded of its size).
+            # Healed: once working, the checks read the sub-stream ONVIF lists.
             await fleet.set_fault("main-only", "healthy")
             await wait_for(lambda: _is(status, "main-only", "working"), 90, "the camera working once healed")
             before = len(await stream_checks("main-only"))
             await wait_for(lambda: _more(stream_checks, "main-only", before + 3), 60, "three more checks")
             later = (await stream_checks("main-only"))[before:]
-            assert set(later) == {("sub", None)}, later
+            assert set(later) == {("sub", 640)}, later  # each check keeps what its stream delivered
             streams = [st for st, _ in await stream_checks("main-only")]
             assert len(await store.list_checks("main-only", limit=100)) > len(streams)  # the ONVIF check too
             # The registry's measured facts stay those of the recorded stream: a 1 s GOP, not the sub's 2 s.
