@@ -103,10 +103,9 @@ def test_still_scene_with_sensor_noise_is_live(gst_results: dict[str, list]) -> 
         for _, a in gst_results[name]:
             assert a.findings == [], (name, a.measures)
             assert a.measures["change"] >= 1.5 * DEFAULT_THRESHOLDS.frozen_max_change, (name, a.measures)
-            # the grain is in every inter frame: (almost) none is coded as skips only. A loaded machine's
-            # live encoder may code one frame of a window so (measured: 1 of 6, 0.167, with the suite on
-            # two processes), still well below frozen's 0.3.
-            assert a.measures["empty_frames"] < DEFAULT_THRESHOLDS.frozen_min_empty_frames / 1.5, (name, a.measures)
+            # the grain is in every inter frame: (almost) none is coded as skips only (a machine busy with
+            # other tests made the live encoder code one frame of a window so: this file runs alone)
+            assert a.measures["empty_frames"] < DEFAULT_THRESHOLDS.frozen_min_empty_frames / 3, (name, a.measures)
 
 
 def test_gamma_change_is_not_scene_changed_but_a_pan_is(gst_results: dict[str, list]) -> None:
