@@ -123,32 +123,31 @@ def _count_table(rows: list[m.CountRow], lang: str, head: str, *, link: str | No
             f'<tbody>{"".join(trs)}</tbody></table></div>')
 
 
+def _incident_html(p: m.ParentOut, lang: str) -> str:
+    """Since when a parent is suspected down, why (in the page's language), and a link to its cameras."""
+    reason = (p.reason_text.th if lang == "th" else p.reason_text.en) if p.reason_text else (p.reason or "")
+    since = fmt_time(p.status_since, lang) if p.status_since else ""
+    return (f'<span class="muted">{e(since)}</span><br>{e(reason)} '
+            f'<a href="/ui/cameras?{urlencode({"parent": p.id})}">{e(t("cameras_behind", lang, n=p.cameras))}</a>')
+
+
 def _parents_down(down: list[m.ParentOut], lang: str) -> str:
     """The parents whose incident is open: first on the overview, since their cameras' own statuses
     only say they fail, not why."""
     if not down:
         return ""
-    items = []
-    for p in down:
-        reason = (p.reason_text.th if lang == "th" else p.reason_text.en) if p.reason_text else (p.reason or "")
-        name = f"{p.id} ({p.name})" if p.name else p.id
-        since = fmt_time(p.status_since, lang) if p.status_since else ""
-        items.append(f'<li data-parent="{e(p.id)}"><b>{e(name)}</b> <span class="muted">{e(since)}</span><br>'
-                     f'{e(reason)} <a href="/ui/cameras?{urlencode({"parent": p.id})}">'
-                     f'{e(t("cameras_behind", lang, n=p.cameras))}</a></li>')
+    items = "".join(f'<li data-parent="{e(p.id)}"><b>{e(f"{p.id} ({p.name})" if p.name else p.id)}</b> '
+                    f'{_incident_html(p, lang)}</li>' for p in down)
     return (f'<section class="card warn" id="parents-down"><h2>{e(t("parents_down", lang))}</h2>'
-            f'<p class="muted">{e(t("parents_down_help", lang))}</p><ul>{"".join(items)}</ul></section>')
+            f'<p class="muted">{e(t("parents_down_help", lang))}</p><ul>{items}</ul></section>')
 
 
 def _behind_parent_down(p: m.ParentOut | None, lang: str) -> str:
     """On a camera's page: the parent it is behind is suspected down (look there first)."""
     if p is None or p.status != "suspected_down":
         return ""
-    reason = (p.reason_text.th if lang == "th" else p.reason_text.en) if p.reason_text else (p.reason or "")
-    since = fmt_time(p.status_since, lang) if p.status_since else ""
     return (f'<p class="card warn" id="parent-down"><strong>{e(t("behind_parent_down", lang, parent=p.id))}</strong> '
-            f'<span class="muted">{e(since)}</span><br>{e(reason)} '
-            f'<a href="/ui/cameras?{urlencode({"parent": p.id})}">{e(t("cameras_behind", lang, n=p.cameras))}</a></p>')
+            f'{_incident_html(p, lang)}</p>')
 
 
 def overview_page(s: m.Summary, lang: str, who: Principal, down: list[m.ParentOut] | None = None) -> str:
