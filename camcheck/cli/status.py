@@ -9,6 +9,8 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
+from camcheck.cli.textwidth import ljust, width
+
 NAME = "status"
 HELP = "show the fleet's verified status, or one camera's: why, its last checks and changes"
 DESCRIPTION = """\
@@ -41,25 +43,41 @@ WORDS: dict[str, tuple[str, str]] = {
     "worst": (" เรียงจากหนักสุด", ", worst first"),
     "since": ("ตั้งแต่", "since"),
     "never": ("ไม่เคย", "never"),
-    "status": ("สถานะ    ", "status   "),
-    "label": ("ป้ายระดับชาติ", "label    "),
+    "status": ("สถานะ", "status"),
+    "label": ("ป้ายระดับชาติ", "label"),
     "label_of": ("{th}", "{th} ({en}), the national dashboard's"),
-    "why": ("เหตุผล   ", "why      "),
-    "findings": ("ข้อบกพร่อง", "findings "),
-    "checked": ("ตรวจล่าสุด", "checked  "),
+    "why": ("เหตุผล", "why"),
+    "findings": ("ข้อบกพร่อง", "findings"),
+    "checked": ("ตรวจล่าสุด", "checked"),
     "checked_of": ("{last}; ยืนยันว่าใช้งานได้ล่าสุด {ok}", "{last}; last verified working {ok}"),
-    "measured": ("ค่าที่วัดได้", "measured "),
-    "repair": ("ซ่อมบำรุง", "repair   "),
+    "measured": ("ค่าที่วัดได้", "measured"),
+    "repair": ("ซ่อมบำรุง", "repair"),
     "until": ("ถึง", "until"),
     "checks": ("การตรวจ {n} ครั้งล่าสุด (ล่าสุดก่อน):", "last {n} checks, newest first:"),
     "changes": ("การเปลี่ยนสถานะล่าสุด (ล่าสุดก่อน):", "last changes, newest first:"),
 }
 
 
+# A camera's detail lines: label, then the value, the values in one column in either language.
+LABELS = ("status", "label", "why", "findings", "checked", "measured", "repair")
+
+
 def _w(key: str, lang: str, **kw: object) -> str:
     from camcheck.exporters.api.words import pick
 
     return pick(WORDS[key], lang).format(**kw)
+
+
+def _label(key: str, lang: str) -> str:
+    """A detail line's label, padded by terminal columns (Thai marks take none) one past the widest."""
+    return ljust(_w(key, lang), 1 + max(width(_w(k, lang)) for k in LABELS))
+
+
+def _state_column(value: str, lang: str) -> str:
+    """The state padded to the widest state's columns in that language, so the listing lines up."""
+    from camcheck.exporters.api.words import STATE_WORDS
+
+    return ljust(_state(value, lang), max(width(_state(s, lang)) for s in STATE_WORDS))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -128,7 +146,7 @@ async def _fleet(store: Any, args: argparse.Namespace) -> int:
         print("\n" + _w("parents", lang, n=len(down)))
         for p in down:
             why = (p.reason_text.th if lang == "th" else p.reason_text.en) if p.reason_text else (p.reason or "")
-            print(f"  {p.id:<16} {_w('since', lang)} {_when(p.status_since, lang)}  {_w('behind', lang, n=p.cameras)}  "
+            print(f"  {ljust(p.id, 16)} {_w('since', lang)} {_when(p.status_since, lang)}  {_w('behind', lang, n=p.cameras)}  "
                   f"{why}")
     if not problems:
         return 0
@@ -136,7 +154,7 @@ async def _fleet(store: Any, args: argparse.Namespace) -> int:
           + (_w("shown", lang, k=len(shown)) if len(shown) < len(problems) else _w("worst", lang)) + ":")
     for c in shown:
         why = reason_text(c.status_reason, c.status_reason_data, lang) or ""
-        print(f"  {c.id:<16} {_state(c.status.value, lang):<11} {_w('since', lang)} {_when(c.status_since, lang)}  "
+        print(f"  {ljust(c.id, 16)} {_state_column(c.status.value, lang)} {_w('since', lang)} {_when(c.status_since, lang)}  "
               f"{mask_text(why)}")
     return 0
 
@@ -158,21 +176,21 @@ async def _camera(store: Any, args: argparse.Namespace) -> int:
     lang = args.lang
     th = lang == "th"
     print(f"{cam.id}  {cam.name or ''}".rstrip())
-    print(f"  {_w('status', lang)} {_state(state.status.value, lang)} {_w('since', lang)} {_when(state.since, lang)}")
-    print(f"  {_w('label', lang)} {_w('label_of', lang, th=state.label.th, en=state.label.en)}")
+    print(f"  {_label('status', lang)} {_state(state.status.value, lang)} {_w('since', lang)} {_when(state.since, lang)}")
+    print(f"  {_label('label', lang)} {_w('label_of', lang, th=state.label.th, en=state.label.en)}")
     why = (state.reason_text.th if th else state.reason_text.en) if state.reason_text else state.reason
     if why:
-        print(f"  {_w('why', lang)} {why}")
+        print(f"  {_label('why', lang)} {why}")
     if state.findings:
-        print(f"  {_w('findings', lang)} " + "; ".join((f.th if th else f.en) + (f" ({f.detail})" if f.detail else "")
+        print(f"  {_label('findings', lang)} " + "; ".join((f.th if th else f.en) + (f" ({f.detail})" if f.detail else "")
                                                     for f in state.findings))
-    print(f"  {_w('checked', lang)} " + _w("checked_of", lang, last=_when(state.last_check_at, lang),
+    print(f"  {_label('checked', lang)} " + _w("checked_of", lang, last=_when(state.last_check_at, lang),
                                            ok=_when(state.last_success_at, lang)))
     measured = _measured(state.measured, lang)
     if measured:
-        print(f"  {_w('measured', lang)} {measured}")
+        print(f"  {_label('measured', lang)} {measured}")
     for w in state.maintenance:
-        print(f"  {_w('repair', lang)} {w.reason} ({w.owner}) {_w('until', lang)} {_when(w.expires_at, lang)}")
+        print(f"  {_label('repair', lang)} {w.reason} ({w.owner}) {_w('until', lang)} {_when(w.expires_at, lang)}")
     if checks:
         print("\n" + _w("checks", lang, n=len(checks)))
         for c in checks:

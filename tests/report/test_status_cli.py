@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from camcheck.cli.textwidth import width
 from camcheck.exporters.api.reason_words import thai
 from camcheck.verdict.reasons import english
 from tests.api.fleet_seed import FROZEN_REASON, ROOT, database, seed_url
@@ -75,12 +76,25 @@ def test_fleet_and_camera_status(kind: str, tmp_path: Path) -> None:
         assert thai(FROZEN_REASON) in th.stdout and english(FROZEN_REASON) not in th.stdout
         assert re.search(r"ตั้งแต่ \d\d/\d\d/25\d\d \d\d:\d\d", th.stdout)  # Buddhist era, Thailand's time
         one_th = status("--db", url, seeded.with_evidence, "--lang", "th").stdout
-        assert "สถานะ     เสีย ตั้งแต่ " in one_th and f"เหตุผล    {thai(FROZEN_REASON)}" in one_th
+        assert re.search("สถานะ +เสีย ตั้งแต่ ", one_th) and re.search(f"เหตุผล +{re.escape(thai(FROZEN_REASON))}", one_th)
+        # Thai vowel and tone marks take no terminal column: values start in one column all the same
+        detail = one_th.split("\n\n")[0].splitlines()[1:]
+        starts = {_value_column(line) for line in detail}
+        assert len(detail) >= 5 and len(starts) == 1, detail
+        listing = [line for line in th.stdout.split("เรียงจากหนักสุด", 1)[1].splitlines() if line.startswith("  ")]
+        assert len({_value_column(line, after=2) for line in listing}) == 1, listing
         assert "ภาพค้าง" in one_th.split("ข้อบกพร่อง", 1)[1].splitlines()[0]  # the finding in Thai words
         assert "การตรวจ 5 ครั้งล่าสุด (ล่าสุดก่อน):" in one_th and f"ใช้งานได้ -> เสีย: {thai(FROZEN_REASON)}" in one_th
         assert status("--db", url, "--lang", "fr").returncode != 0
         missing = status("--db", url, "NO-SUCH-CAMERA")
         assert missing.returncode == 2 and "no camera 'NO-SUCH-CAMERA'" in missing.stderr
+
+
+def _value_column(line: str, after: int = 1) -> int:
+    """The terminal column where a line's value starts: after `after` space-free words and their padding."""
+    head = re.match(r"  " + r"\S+ +" * after, line)
+    assert head, line
+    return width(head.group(0))
 
 
 def test_no_database_is_a_clear_error(tmp_path: Path) -> None:
@@ -116,3 +130,8 @@ def test_reasons_are_masked_on_the_way_out(tmp_path: Path) -> None:
         assert all(r.returncode == 0 for r in outputs), [r.stderr for r in outputs]
         text = "".join(r.stdout for r in outputs)
         assert "hunter2" not in text and text.count("rtsp://admin:***@10.0.0.5/Streaming") >= 4
+
+
+def test_terminal_width_of_thai_and_wide_text() -> None:
+    # Thai marks above and below a consonant take no column; sara am does; CJK takes two
+    assert [width(s) for s in ("เสีย", "ใช้งานได้", "กำลัง", "NVR-1", "監視", "")] == [3, 7, 4, 5, 4, 0]
