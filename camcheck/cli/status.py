@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from camcheck.cli.textwidth import ljust, width
+from camcheck.exporters.api.words import in_lang
 
 NAME = "status"
 HELP = "show the fleet's verified status, or one camera's: why, its last checks and changes"
@@ -145,7 +146,7 @@ async def _fleet(store: Any, args: argparse.Namespace) -> int:
     if down:
         print("\n" + _w("parents", lang, n=len(down)))
         for p in down:
-            why = (p.reason_text.th if lang == "th" else p.reason_text.en) if p.reason_text else (p.reason or "")
+            why = in_lang(p.reason_text, lang) if p.reason_text else (p.reason or "")
             print(f"  {ljust(p.id, 16)} {_w('since', lang)} {_when(p.status_since, lang)}  {_w('behind', lang, n=p.cameras)}  "
                   f"{why}")
     if not problems:
@@ -174,15 +175,14 @@ async def _camera(store: Any, args: argparse.Namespace) -> int:
                           "transitions": [t.model_dump(mode="json") for t in changes]}, ensure_ascii=False))
         return 0
     lang = args.lang
-    th = lang == "th"
     print(f"{cam.id}  {cam.name or ''}".rstrip())
     print(f"  {_label('status', lang)} {_state(state.status.value, lang)} {_w('since', lang)} {_when(state.since, lang)}")
     print(f"  {_label('label', lang)} {_w('label_of', lang, th=state.label.th, en=state.label.en)}")
-    why = (state.reason_text.th if th else state.reason_text.en) if state.reason_text else state.reason
+    why = in_lang(state.reason_text, lang) if state.reason_text else state.reason
     if why:
         print(f"  {_label('why', lang)} {why}")
     if state.findings:
-        print(f"  {_label('findings', lang)} " + "; ".join((f.th if th else f.en) + (f" ({f.detail})" if f.detail else "")
+        print(f"  {_label('findings', lang)} " + "; ".join(in_lang(f, lang) + (f" ({f.detail})" if f.detail else "")
                                                     for f in state.findings))
     print(f"  {_label('checked', lang)} " + _w("checked_of", lang, last=_when(state.last_check_at, lang),
                                            ok=_when(state.last_success_at, lang)))
@@ -201,7 +201,7 @@ async def _camera(store: Any, args: argparse.Namespace) -> int:
     if changes:
         print("\n" + _w("changes", lang))
         for t in changes:
-            why = (t.reason_text.th if th else t.reason_text.en) if t.reason_text else (t.reason or "")
+            why = in_lang(t.reason_text, lang) if t.reason_text else (t.reason or "")
             print(f"  {_when(t.at, lang)}  {_state(t.from_state.value, lang)} -> {_state(t.to_state.value, lang)}: "
                   f"{why}")
     return 0

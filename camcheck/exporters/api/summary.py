@@ -31,7 +31,7 @@ from camcheck.exporters.api.models import (
     RetentionFigure,
     Summary,
 )
-from camcheck.exporters.api.words import NETWORK_LINK_WORDS, national_label_code, pick
+from camcheck.exporters.api.words import NETWORK_LINK_WORDS, in_lang, national_label_code, pick
 from camcheck.registry.models import CameraFilter, CameraState, Purpose
 from camcheck.registry.store import Store
 from camcheck.verdict.availability import availability
@@ -276,5 +276,5 @@ def groups(fleet: Fleet, key: str) -> list[GroupFigures]:
 
 def name_of(row: CountRow | GroupFigures, lang: str) -> str:
     if isinstance(row, CountRow):
-        return row.th if lang == "th" else row.en
+        return in_lang(row, lang)
     return pick(row.name, lang)

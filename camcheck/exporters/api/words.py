@@ -8,7 +8,7 @@ Unknown codes are shown as themselves (never dropped: a new finding must not van
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from camcheck.registry.models import Purpose
 from camcheck.secrets import mask_text
@@ -103,8 +103,24 @@ def fmt_time(value: datetime | None, lang: str) -> str:
     return f"{local:%Y-%m-%d %H:%M} (UTC+7)"
 
 
+class Bilingual(Protocol):
+    """Anything that holds its words in both languages (the API's Text, labels, findings, report rows)."""
+
+    @property
+    def th(self) -> str: ...
+
+    @property
+    def en(self) -> str: ...
+
+
 def pick(pair: tuple[str, str], lang: str) -> str:
+    """(Thai, English): the Thai in Thai, English otherwise."""
     return pair[0] if lang == "th" else pair[1]
+
+
+def in_lang(words: Bilingual, lang: str) -> str:
+    """The Thai words in Thai, the English otherwise: the one rule every page, report and listing follows."""
+    return words.th if lang == "th" else words.en
 
 
 def state_text(state: str, lang: str) -> str:
@@ -123,7 +139,7 @@ def label_text(code: str, lang: str) -> str:
     label = LABELS.get(code)  # type: ignore[call-overload]
     if label is None:
         return code
-    return label.th if lang == "th" else label.en
+    return in_lang(label, lang)
 
 
 def finding_code(item: Any) -> str | None:

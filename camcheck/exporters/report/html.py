@@ -14,8 +14,7 @@ from typing import Any
 from camcheck.exporters.api.summary import LABEL_ORDER, GroupFigures
 from camcheck.exporters.report.data import ReportData, camera_values
 from camcheck.exporters.report.words import r
-from camcheck.exporters.api.words import fmt_time
-from camcheck.verdict.labels import LABELS
+from camcheck.exporters.api.words import fmt_time, in_lang, label_text
 
 FONTS = Path(__file__).resolve().parents[1] / "web" / "static" / "fonts"
 _RANGES = {"thai": "U+0E01-0E5B,U+200C-200D,U+25CC", "latin": "U+0000-00FF,U+2000-206F,U+20AC,U+2122,U+2212"}
@@ -72,9 +71,9 @@ img.thumb { width: 30mm; height: auto; display: block; }
 
 
 def _counts(rows: list[Any], lang: str) -> str:
-    labels = "".join(f'<th class="n">{e(LABELS[c].th if lang == "th" else LABELS[c].en)}</th>' for c in LABEL_ORDER)  # type: ignore[index]
+    labels = "".join(f'<th class="n">{e(label_text(c, lang))}</th>' for c in LABEL_ORDER)
     body = "".join(
-        f'<tr><td>{e(x.th if lang == "th" else x.en)}</td><td class="n"><b>{x.total}</b></td>'
+        f'<tr><td>{e(in_lang(x, lang))}</td><td class="n"><b>{x.total}</b></td>'
         + "".join(f'<td class="n">{x.by_label.get(c, 0)}</td>' for c in LABEL_ORDER) + "</tr>" for x in rows)
     return f'<table><thead><tr><th></th><th class="n">{e(r("total", lang))}</th>{labels}</tr></thead><tbody>{body}</tbody></table>'
 
@@ -142,7 +141,7 @@ def render_html(d: ReportData, *, progress: Callable[[str, int, int], None] | No
         ("points", c.points), ("cameras", c.cameras), ("internet", c.internet_viewable),
         ("verified_working", c.verified_working)))
     status_rows = "".join(
-        f'<tr><td class="lab-{e(x.key)}">{e(x.th if lang == "th" else x.en)}</td><td class="n">{x.total}</td>'
+        f'<tr><td class="lab-{e(x.key)}">{e(in_lang(x, lang))}</td><td class="n">{x.total}</td>'
         f'<td class="n">{(100.0 * x.total / s.total) if s.total else 0:.1f}%</td></tr>' for x in s.by_label)
     avail = " · ".join(f"{e(r('avail_7' if a.days == 7 else 'avail_30', lang))}: {_pct(a.percent, lang)}"
                        for a in s.availability if a.days in (7, 30))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from camcheck.exporters.api.words import pick
+
 R: dict[str, tuple[str, str]] = {
     "title": ("รายงานผลการตรวจสอบความมีอยู่จริงและประสิทธิภาพของกล้องโทรทัศน์วงจรปิด",
               "Report on the existence and performance of CCTV cameras (verified)"),
@@ -94,8 +96,7 @@ R: dict[str, tuple[str, str]] = {
 
 
 def r(key: str, lang: str) -> str:
-    th, en = R[key]
-    return th if lang == "th" else en
+    return pick(R[key], lang)
 
 
 CAMERA_COLUMNS: tuple[str, ...] = (

@@ -17,8 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from camcheck.exporters.api.summary import LABEL_ORDER, GroupFigures
 from camcheck.exporters.report.data import MISMATCH_OF, ReportData, camera_values
 from camcheck.exporters.report.words import CAMERA_COLUMNS, r
-from camcheck.exporters.api.words import fmt_time
-from camcheck.verdict.labels import LABELS
+from camcheck.exporters.api.words import fmt_time, in_lang, label_text
 
 BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=14)
@@ -100,21 +99,21 @@ def _summary(ws: Worksheet, d: ReportData, lang: str) -> None:
     _head(ws, row, [r("status", lang), r("count", lang), r("share", lang)])
     row += 1
     for lab in s.by_label:
-        _row(ws, row, [lab.th if lang == "th" else lab.en, lab.total, (lab.total / s.total) if s.total else None])
+        _row(ws, row, [in_lang(lab, lang), lab.total, (lab.total / s.total) if s.total else None])
         ws.cell(row=row, column=1).fill = PatternFill("solid", fgColor=LABEL_FILL.get(lab.key or "", "FFFFFF"))
         ws.cell(row=row, column=3).number_format = "0.0%"
         row += 1
     _row(ws, row, [r("total", lang), s.total, 1.0 if s.total else None])
     ws.cell(row=row, column=3).number_format = "0.0%"
     row += 2
-    labels = [LABELS[c].th if lang == "th" else LABELS[c].en for c in LABEL_ORDER]  # type: ignore[index]
+    labels = [label_text(c, lang) for c in LABEL_ORDER]
     for key, rows in (("by_agency", s.by_agency), ("by_purpose", s.by_purpose), ("by_link", s.by_link)):
         ws.cell(row=row, column=1, value=r(key, lang)).font = BOLD
         row += 1
         _head(ws, row, ["", r("total", lang), *labels])
         row += 1
         for cr in rows:
-            _row(ws, row, [cr.th if lang == "th" else cr.en, cr.total, *[cr.by_label.get(c, 0) for c in LABEL_ORDER]])
+            _row(ws, row, [in_lang(cr, lang), cr.total, *[cr.by_label.get(c, 0) for c in LABEL_ORDER]])
             row += 1
         row += 1
     for key, groups, name_key in (("avail_district", d.by_district, "district"), ("avail_agency", d.by_agency, "agency")):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from camcheck.exporters.api.words import pick
+
 LANG_COOKIE = "camcheck_lang"
 DEFAULT_LANG = "th"
 
@@ -144,8 +146,7 @@ UI: dict[str, tuple[str, str]] = {
 
 
 def t(key: str, lang: str, **kw: object) -> str:
-    th, en = UI[key]
-    text = th if lang == "th" else en
+    text = pick(UI[key], lang)
     return text.format(**kw) if kw else text
 
 

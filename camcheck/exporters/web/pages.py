@@ -13,7 +13,7 @@ from camcheck.exporters.api.auth import Principal
 from camcheck.exporters.api.queries import Picture
 from camcheck.exporters.api.summary import LABEL_ORDER
 from camcheck.exporters.api.reason_words import reason_text
-from camcheck.exporters.api.words import finding_text, fmt_time, purpose_text, state_text
+from camcheck.exporters.api.words import finding_text, fmt_time, in_lang, label_text, purpose_text, state_text
 from camcheck.exporters.web.i18n import UI, t
 from camcheck.registry.models import Measured, StoredCamera, TransitionRecord
 from camcheck.secrets import mask_url
@@ -51,9 +51,8 @@ def layout(*, title: str, lang: str, page: str, who: Principal | None, body: str
                   f'{e(t("logout", lang))}</button></form>')
         user = f'<span class="user">{e(t("signed_in_as", lang))}: <b>{e(who.name)}</b>{role}</span>{logout}'
     strings = {k: t(k, lang) for k in JS_KEYS}
-    from camcheck.verdict.labels import LABELS
 
-    labels = {c: (LABELS[c].th if lang == "th" else LABELS[c].en) for c in LABEL_ORDER}
+    labels = {c: label_text(c, lang) for c in LABEL_ORDER}
     page_data = json.dumps({"lang": lang, "role": who.role if who else None, "t": strings, "labels": labels,
                             **(data or {})},
                            ensure_ascii=False).replace("</", "<\\/")
@@ -106,13 +105,11 @@ def login_page(lang: str, *, failed: bool, next_url: str) -> str:
 # --- overview -------------------------------------------------------------------------------------
 
 def _count_table(rows: list[m.CountRow], lang: str, head: str, *, link: str | None = None) -> str:
-    from camcheck.verdict.labels import LABELS
-
-    ths = "".join(f'<th class="num"><span class="dot lab-{c}"></span>{e(LABELS[c].th if lang == "th" else LABELS[c].en)}</th>'
+    ths = "".join(f'<th class="num"><span class="dot lab-{c}"></span>{e(label_text(c, lang))}</th>'
                   for c in LABEL_ORDER)
     trs = []
     for r in rows:
-        name = r.th if lang == "th" else r.en
+        name = in_lang(r, lang)
         if link and r.key:
             name_html = f'<a href="/ui/cameras?{urlencode({link: r.key})}">{e(name)}</a>'
         else:
@@ -125,7 +122,7 @@ def _count_table(rows: list[m.CountRow], lang: str, head: str, *, link: str | No
 
 def _incident_html(p: m.ParentOut, lang: str) -> str:
     """Since when a parent is suspected down, why (in the page's language), and a link to its cameras."""
-    reason = (p.reason_text.th if lang == "th" else p.reason_text.en) if p.reason_text else (p.reason or "")
+    reason = in_lang(p.reason_text, lang) if p.reason_text else (p.reason or "")
     since = fmt_time(p.status_since, lang) if p.status_since else ""
     return (f'<span class="muted">{e(since)}</span><br>{e(reason)} '
             f'<a href="/ui/cameras?{urlencode({"parent": p.id})}">{e(t("cameras_behind", lang, n=p.cameras))}</a>')
@@ -234,10 +231,8 @@ def cameras_page(f: m.Facets, lang: str, who: Principal) -> str:
 # --- map ------------------------------------------------------------------------------------------
 
 def map_page(lang: str, who: Principal, *, tile_url: str | None, attribution: str | None) -> str:
-    from camcheck.verdict.labels import LABELS
-
     legend = "".join(f'<span class="legend-item"><span class="dot lab-{c}"></span>'
-                     f'{e(LABELS[c].th if lang == "th" else LABELS[c].en)}</span>' for c in LABEL_ORDER)
+                     f'{e(label_text(c, lang))}</span>' for c in LABEL_ORDER)
     body = f"""<h1>{e(t("map", lang))}</h1>
 <div class="legend" id="legend">{legend}</div>
 <p class="muted" id="map-note"></p>
@@ -324,7 +319,7 @@ def checks_table(checks: list[m.CheckOut], lang: str) -> str:
     for c in checks:
         read = _check_read(c)
         verdict = _verdict_text(c.verdict, lang)
-        found = "".join(f'<div data-code="{e(f.code)}">{e(f.th if lang == "th" else f.en)}</div>' for f in c.findings)
+        found = "".join(f'<div data-code="{e(f.code)}">{e(in_lang(f, lang))}</div>' for f in c.findings)
         dur = f"{c.duration_s:.1f} s" if c.duration_s is not None else "—"
         rows.append(
             f'<tr data-read="{e(read)}" data-verdict="{e(c.verdict)}"><td>{e(fmt_time(c.checked_at, lang))}</td>'
@@ -358,7 +353,7 @@ def camera_page(cam: StoredCamera, state: m.State, comp: m.Comparison, transitio
         (picture("last_good", "last_good") if good is not None and (latest is None or good.id != latest.id) else "",
          picture("unchanged_since", "unchanged_since") if pictures.get("unchanged_since") is not None else ""))
 
-    findings = "".join(f'<li data-code="{e(f.code)}">{e(f.th if lang == "th" else f.en)}'
+    findings = "".join(f'<li data-code="{e(f.code)}">{e(in_lang(f, lang))}'
                        + (f' <span class="muted">({e(f.detail)})</span>' if f.detail else "") + "</li>"
                        for f in state.findings) or f'<li class="ok">{e(t("no_findings", lang))}</li>'
     rows = []
@@ -366,7 +361,7 @@ def camera_page(cam: StoredCamera, state: m.State, comp: m.Comparison, transitio
         cls = f"res-{r.result}"
         res = t(r.result, lang) if r.result in UI else r.result
         msg = f'<div class="muted">{e(r.message)}</div>' if r.message else ""
-        rows.append(f'<tr class="{cls}"><th scope=row>{e(r.title.th if lang == "th" else r.title.en)}</th>'
+        rows.append(f'<tr class="{cls}"><th scope=row>{e(in_lang(r.title, lang))}</th>'
                     f'<td>{_val(r.registered, lang)}</td><td>{_val(r.configured, lang)}</td><td>{_val(r.measured, lang)}</td>'
                     f'<td>{e(res)}{msg}</td></tr>')
     trs = "".join(
@@ -399,11 +394,11 @@ def camera_page(cam: StoredCamera, state: m.State, comp: m.Comparison, transitio
     survey_html = "".join(f"<tr><th scope=row>{e(t(k, lang))}</th><td>{e(v if v is not None else '—')}</td></tr>"
                           for k, v in survey)
     lab = state.label
-    why = (state.reason_text.th if lang == "th" else state.reason_text.en) if state.reason_text else None
+    why = in_lang(state.reason_text, lang) if state.reason_text else None
     body = f"""<p><a href="/ui/cameras">← {e(t("cameras", lang))}</a></p>
 <h1><span class="cam-id">{e(cam.id)}</span> {e(cam.name or "")}</h1>
 <p class="status-line">{label_badge(lab.code, lab.th, lab.en, lang)}
-  <span class="chip {_STATE_CLASS.get(state.status.value, "")}" id="cam-state">{e(state.status_text.th if lang == "th" else state.status_text.en)}</span>
+  <span class="chip {_STATE_CLASS.get(state.status.value, "")}" id="cam-state">{e(in_lang(state.status_text, lang))}</span>
   <span class="muted">{e(t("since", lang))} {e(fmt_time(state.since, lang))} · {e(t("last_check", lang))} {e(fmt_time(state.last_check_at, lang))}</span>
   <button type="button" id="check-now" data-camera="{e(cam.id)}" data-url="/api/v1/cameras/{cid}/check"{dis}>{e(t("check_now", lang))}</button>
   <span id="action-msg" class="muted" aria-live="polite"></span></p>
