@@ -65,6 +65,23 @@ async def _daemon(cfg: dict[str, Any], workers: int, tmp_path: Path) -> AsyncIte
         await asyncio.to_thread(proc.stop)
 
 
+async def _story(store: Any, sub: Subscriber, prefix: str, tmp_path: Path) -> str:
+    """The transitions as committed (who, covered by, announced when), the events as received, the
+    parent's incident and the daemon's log (a worker run's), for a failure's message."""
+    async with store.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(
+            transitions.c.id, transitions.c.camera_id, transitions.c.at, transitions.c.from_state,
+            transitions.c.to_state, transitions.c.suppressed_by, transitions.c.notified_at, transitions.c.node_id,
+        ).order_by(transitions.c.id))).all()
+        incident = (await conn.execute(sa.select(parents.c.incident).where(parents.c.id == "nvr-1"))).scalar()
+    told = [(t, json.loads(p).get("event_id"), json.loads(p).get("from_status"), json.loads(p).get("to_status"))
+            for t, p, _ in sub.messages if t.endswith("/events")]
+    log = tmp_path / "daemon.log"
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-80:]) if log.exists() else "(in-process: see the log)"
+    return ("transitions:\n" + "\n".join(map(str, rows)) + f"\nincident: {incident}\nevents: "
+            + "\n".join(map(str, told)) + f"\ndaemon log:\n{tail}").replace(prefix, "<prefix>")
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                  workers: int) -> None:
@@ -149,6 +166,8 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
                     async with store.engine.connect() as conn:
                         nodes = set((await conn.execute(sa.select(check_results.c.node_id).distinct())).scalars())
                     assert len(nodes) == 2, nodes
+        except AssertionError as exc:  # what the registry and the broker saw, to tell a race from a slow run
+            raise AssertionError(f"{exc}\n{await _story(store, sub, prefix, tmp_path)}") from None
         finally:
             await store.close()
     # retained messages of this unique prefix are left on the shared broker: clear them
