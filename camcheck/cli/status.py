@@ -139,6 +139,7 @@ async def _fleet(store: Any, args: argparse.Namespace) -> int:
     from camcheck.exporters.api.reason_words import reason_text
 
     lang = args.lang
+    idw = max([16] + [width(x.id) for x in [*down, *shown]])  # the id column fits the longest id listed
     total = sum(counts.values())
     order = ("working", "degraded", "broken", "flapping", "maintenance", "unknown")
     listed = ", ".join(f"{counts[s]} {_state(s, lang)}" for s in order if counts.get(s))
@@ -147,7 +148,7 @@ async def _fleet(store: Any, args: argparse.Namespace) -> int:
         print("\n" + _w("parents", lang, n=len(down)))
         for p in down:
             why = in_lang(p.reason_text, lang) if p.reason_text else (p.reason or "")
-            print(f"  {ljust(p.id, 16)} {_w('since', lang)} {_when(p.status_since, lang)}  {_w('behind', lang, n=p.cameras)}  "
+            print(f"  {ljust(p.id, idw)} {_w('since', lang)} {_when(p.status_since, lang)}  {_w('behind', lang, n=p.cameras)}  "
                   f"{why}")
     if not problems:
         return 0
@@ -155,7 +156,7 @@ async def _fleet(store: Any, args: argparse.Namespace) -> int:
           + (_w("shown", lang, k=len(shown)) if len(shown) < len(problems) else _w("worst", lang)) + ":")
     for c in shown:
         why = reason_text(c.status_reason, c.status_reason_data, lang) or ""
-        print(f"  {ljust(c.id, 16)} {_state_column(c.status.value, lang)} {_w('since', lang)} {_when(c.status_since, lang)}  "
+        print(f"  {ljust(c.id, idw)} {_state_column(c.status.value, lang)} {_w('since', lang)} {_when(c.status_since, lang)}  "
               f"{mask_text(why)}")
     return 0
 

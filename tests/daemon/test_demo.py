@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
+from camcheck.cli.textwidth import width
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(600)
 
@@ -96,6 +98,16 @@ def test_every_demo_camera_reaches_the_status_its_fault_calls_for(tmp_path: Path
     text = log.read_text(errors="replace")
     assert rc == 0, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
+    # what an operator then reads in a terminal: every problem camera, in columns, in both languages
+    db = f"sqlite:///{tmp_path / 'state' / 'registry.db'}"
+    for lang in ("en", "th"):
+        out = subprocess.run([sys.executable, "-m", "camcheck", "status", "--db", db, "--lang", lang],
+                             capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert out.returncode == 0, out.stderr
+        listing = [line for line in out.stdout.splitlines() if line.startswith("  ")]
+        assert {line.split()[0] for line in listing} == {c for c, (s, _) in expected.items() if s != "working"}
+        # the 17-character id and the Thai states (marks take no column) leave the "since" column in place
+        assert len({width(re.match(r"  \S+ +\S+ +", line).group(0)) for line in listing}) == 1, out.stdout
 
 
 async def test_a_restarted_demo_records_the_moved_cameras_registered_view_once(tmp_path: Path) -> None:
