@@ -21,12 +21,10 @@ from camcheck.verdict import (
     CameraState,
     Evaluation,
     MaintenanceInfo,
-    ParentIncident,
     StatusPolicy,
     evaluate,
     from_observation,
     from_onvif_observation,
-    suppress,
 )
 
 from camcheck.daemon.targets import Credentials, StreamRole, onvif_host_port, registered_claims, stream_target
@@ -85,7 +83,6 @@ async def run_stream_check(
     timeout: float,
     policy: StatusPolicy,
     maintenance: MaintenanceInfo | None,
-    incident: ParentIncident | None,
     reference: bytes | None,
     node_id: str,
     gop_s: float | None = None,
@@ -109,7 +106,6 @@ async def run_stream_check(
         assert sub_down is not None
         outcome = outcome.with_sub_stream_down(sub_down_words(sub_down))
     ev = evaluate(state, outcome, time.time(), policy, maintenance)
-    ev = suppress(ev, incident)
     s = obs.stream
     measured = Measured(  # what this check read, kept with the check (the history shows each stream's)
         width=s.width,
@@ -162,7 +158,6 @@ async def run_onvif_check(
     timeout: float,
     policy: StatusPolicy,
     maintenance: MaintenanceInfo | None,
-    incident: ParentIncident | None,
     node_id: str,
 ) -> CheckResult:
     assert cam.onvif_endpoint
@@ -178,7 +173,6 @@ async def run_onvif_check(
     obs = await probe_onvif(target, OnvifSettings(), loop.time() + timeout)
     outcome = from_onvif_observation(obs).with_claims(registered_claims(cam))
     ev = evaluate(state, outcome, time.time(), policy, maintenance)
-    ev = suppress(ev, incident)
     rec = obs.recording or {}
     clock = obs.clock or {}
     recordings = rec.get("recordings", []) or []

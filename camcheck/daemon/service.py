@@ -158,6 +158,9 @@ class Daemon:
         self._dirty_parents: set[str] = set()
         self._wake_groups = asyncio.Event()
         self._groups_lock = asyncio.Lock()
+        # Covered changes announced after their incident closed (by the close, or by the commit that
+        # landed after it): each once, whichever comes first. Ids only, the newest kept.
+        self._told_after_close: OrderedDict[int, None] = OrderedDict()
         self._last_good_at: dict[str, float] = {}
         self._cannot_check: dict[str, str] = {}  # camera id -> why its stream cannot be checked (logged)
         self._sub_down: dict[str, str] = {}  # camera id -> why its registered sub-stream failed (logged)
@@ -435,7 +438,6 @@ class Daemon:
             creds = Credentials(None, None)
         now = time.time()
         maintenance = self._maintenance_for(cam.id, now)
-        incident = self._incidents.get(cam.parent_id) if cam.parent_id else None
         results: list[CheckResult] = []
 
         # Decided before the ONVIF check, whose result moves the state's last check time to now.
@@ -449,7 +451,7 @@ class Daemon:
             self._subs_sought.add(cam.id)
             r = await run_onvif_check(
                 cam, state, creds, timeout=self.config.probe.timeout, policy=self.policy_for(cam),
-                maintenance=maintenance, incident=incident, node_id=self.node_id,
+                maintenance=maintenance, node_id=self.node_id,
             )
             results.append(r)
             state = r.evaluation.state
@@ -466,9 +468,9 @@ class Daemon:
                 self._cannot_check[cam.id] = str(exc)
             role_url = None
         if role_url is not None:
-            r = await self._stream_check(cam, state, creds, role_url, maintenance, incident)
+            r = await self._stream_check(cam, state, creds, role_url, maintenance)
             if role_url[1] == "sub":
-                r = await self._main_if_sub_failed(cam, state, creds, role_url[0], r, maintenance, incident)
+                r = await self._main_if_sub_failed(cam, state, creds, role_url[0], r, maintenance)
             results.append(r)
         if not results:
             await self.leases.reschedule(cam.id, now_utc() + timedelta(seconds=self.config.schedule.interval), priority=0)
@@ -478,7 +480,7 @@ class Daemon:
 
     async def _stream_check(self, cam: StoredCamera, state: CameraState, creds: Credentials,
                             role_url: tuple[str, StreamRole], maintenance: MaintenanceInfo | None,
-                            incident: ParentIncident | None, sub_down: Observation | None = None) -> CheckResult:
+                            sub_down: Observation | None = None) -> CheckResult:
         pc = self.config.probe
         gop, wait = self.keyframe_plan(cam, role_url[1])
         settings = RtspSettings(
@@ -487,7 +489,7 @@ class Daemon:
         )
         r = await run_stream_check(
             cam, state, creds, role_url=role_url, settings=settings, transport=pc.transport, timeout=pc.timeout,
-            policy=self.policy_for(cam), maintenance=maintenance, incident=incident,
+            policy=self.policy_for(cam), maintenance=maintenance,
             reference=await self._reference(cam.id),
             node_id=self.node_id, gop_s=gop, sub_down=sub_down,
         )
@@ -498,8 +500,7 @@ class Daemon:
         return r
 
     async def _main_if_sub_failed(self, cam: StoredCamera, state: CameraState, creds: Credentials, sub_url: str,
-                                  r: CheckResult, maintenance: MaintenanceInfo | None,
-                                  incident: ParentIncident | None) -> CheckResult:
+                                  r: CheckResult, maintenance: MaintenanceInfo | None) -> CheckResult:
         """The sub-stream check `r`, or, when it failed, a check of the main stream in its place
         (the sub-stream's failure is not counted: the recorded stream decides whether the camera is
         broken). For a registered sub-stream that check carries `sub_stream_down` (degraded: the
@@ -521,7 +522,7 @@ class Daemon:
             log.warning("camera %s: its sub-stream %s failed (%s); checking the main stream in its place",
                         cam.id, mask_url(sub_url), failure)
             self._sub_down[cam.id] = str(failure)
-        return await self._stream_check(cam, state, creds, (cam.main_stream_url, "main"), maintenance, incident,
+        return await self._stream_check(cam, state, creds, (cam.main_stream_url, "main"), maintenance,
                                         sub_down=obs if registered else None)
 
     def keyframe_plan(self, cam: StoredCamera, role: str) -> tuple[float | None, float | None]:
@@ -666,7 +667,8 @@ class Daemon:
                 continue
             self.stats.transitions += 1
             log.info("camera %s: %s -> %s: %s", cam.id, tr.from_status.value, tr.to_status.value, tr.reason)
-            if tr.notify and tid is not None:
+            if tid is not None and (tr.notify or self._uncovered_since(tid, tr.suppressed_by, tr.camera_id,
+                                                                        tr.from_status, tr.to_status, tr.at)):
                 self._publish_transition(tid, view, tr.from_status.value, tr.reason, tr.at, tuple(tr.findings),
                                          reason_data=tr.reason_data.model_dump() if tr.reason_data else None)
         if cam.parent_id and (any(r.evaluation.transition for r in results) or (state.sources.get("stream") and state.sources["stream"].consecutive_failures)):
@@ -855,30 +857,42 @@ class Daemon:
         """A camera behind a parent whose check changes its status: the parent is judged first, with
         this check counted, so a change the parent's incident covers is kept but not announced (the
         incident opens as its cameras fail, not on the next timer, and never after their alarms)."""
-        if not cam.parent_id or not any(r.evaluation.transition and r.evaluation.transition.notify for r in results):
+        if not cam.parent_id or not any(r.evaluation.transition for r in results):
+            return results
+        if self.role != "primary":
+            # A worker announces nothing: the primary judges the parent before it announces a worker's
+            # change (_replay_workers). Marked here from the incident as read now, a change committed
+            # just after the incident closed was covered and never announced by anyone.
             return results
         try:
-            if self.role == "primary":
-                incident = await self._judge_parent(cam.parent_id, fresh={cam.id: results[-1].evaluation.state})
-            else:  # a worker process announces nothing: the parent's incident as the registry has it
-                incident = await self._stored_incident(cam.parent_id)
+            incident = await self._judge_parent(cam.parent_id, fresh={cam.id: results[-1].evaluation.state})
         except Exception as exc:  # noqa: BLE001 - the check's result must still be committed
             log.warning("camera %s: judging parent %s failed (%s); using the incident known here", cam.id,
                         cam.parent_id, mask_text(str(exc)))
             incident = self._incidents.get(cam.parent_id)
         return [replace(r, evaluation=suppress(r.evaluation, incident)) for r in results]
 
+    def _uncovered_since(self, tid: int, parent: str | None, camera_id: str, from_status: Status,
+                         to_status: Status, at: float) -> bool:
+        """A change marked as covered whose incident has closed since (this process judged it, in
+        another task, between the change's judgement and its commit), leaving it the camera's own:
+        True once, for the caller to announce, unless the close announced it already."""
+        if parent is None or covers(self._incidents.get(parent), camera_id, from_status, to_status, at):
+            return False
+        return self._first_after_close(tid)
+
+    def _first_after_close(self, tid: int) -> bool:
+        if tid in self._told_after_close:
+            return False
+        self._told_after_close[tid] = None
+        while len(self._told_after_close) > 10_000:
+            self._told_after_close.popitem(last=False)
+        return True
+
     def open_incidents(self) -> list[tuple[str, int, float]]:
         """(parent id, cameras affected, since) of the parents' incidents open now, for /metrics (any
         thread: the dict is copied in one step)."""
         return [(pid, len(inc.affected), inc.started_at) for pid, inc in dict(self._incidents).items() if inc.open]
-
-    async def _stored_incident(self, pid: str) -> ParentIncident | None:
-        assert self.store is not None
-        async with self.store.engine.connect() as conn:
-            stored = (await conn.execute(sa.select(parents.c.incident).where(parents.c.id == pid))).scalar_one_or_none()
-        incident = ParentIncident.model_validate(stored) if stored else None
-        return incident if incident is not None and _current(incident) else None
 
     async def _save_incident(self, parent_id: str, before: ParentIncident | None, after: ParentIncident) -> bool:
         assert self.store is not None
@@ -927,6 +941,8 @@ class Daemon:
             view = await self._fresh_view(cid)
             if t is None or t.id is None or view is None or view.status != t.to_state.value:
                 continue  # changed again since: its current status is announced when it changes
+            if not self._first_after_close(t.id):
+                continue  # its commit, landing after the close, announced it already
             log.info("camera %s: still %s after parent %s recovered: %s", cid, t.to_state.value, inc.parent_id,
                      t.reason)
             self._publish_transition(t.id, view, t.from_state.value, t.reason or "", t.at.timestamp(),
@@ -1006,7 +1022,9 @@ class Daemon:
                 if covers(judged[parent], t.camera_id, Status(t.from_state.value), Status(t.to_state.value),
                           t.at.timestamp()):
                     await self.leases.mark_suppressed(t.id, parent)
-                    continue
+                    if not self._uncovered_since(t.id, parent, t.camera_id, Status(t.from_state.value),
+                                                 Status(t.to_state.value), t.at.timestamp()):
+                        continue
             view = await self._fresh_view(t.camera_id)
             if view is not None:  # a camera deleted since has nobody to be told about
                 self._publish_transition(t.id, view, t.from_state.value, t.reason or "", t.at.timestamp(),

@@ -182,11 +182,14 @@ def covers(incident: ParentIncident | None, camera_id: str, from_status: Status,
 
 
 def suppress(evaluation: Evaluation, incident: ParentIncident | None, *, grace_s: float = GRACE_S) -> Evaluation:
-    """The child's evaluation with its transition marked as covered by the parent's incident (covers())."""
+    """The child's evaluation with its transition marked as covered by the parent's incident when
+    covers() says so, and unmarked when it does not: the incident as it stands when the change is
+    committed decides, not one read when the check began (it may have closed since)."""
     t = evaluation.transition
-    if t is None or incident is None or not covers(incident, t.camera_id, t.from_status, t.to_status, t.at,
-                                                   grace_s=grace_s):
+    if t is None:
         return evaluation
-    return evaluation.model_copy(
-        update={"transition": evaluation.transition.model_copy(update={"suppressed_by": incident.parent_id})}
-    )
+    covered = incident is not None and covers(incident, t.camera_id, t.from_status, t.to_status, t.at, grace_s=grace_s)
+    by = incident.parent_id if covered and incident is not None else None
+    if by == t.suppressed_by:
+        return evaluation
+    return evaluation.model_copy(update={"transition": t.model_copy(update={"suppressed_by": by})})

@@ -5,6 +5,7 @@ On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -78,3 +79,92 @@ async def test_a_change_is_covered_by_the_incident_known_here_when_the_parent_ca
     alone = StoredCamera(id="ch9", parent_id="sw-2")  # no incident known for its parent: announced as usual
     (kept,) = await d._cover_by_parent(alone, [result])  # noqa: SLF001
     assert kept.evaluation.transition is not None and kept.evaluation.transition.suppressed_by is None
+
+
+class _Told:
+    """The daemon's exporters, as far as this test listens: the transitions announced."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def publish_state(self, view: Any) -> None:
+        pass
+
+    def publish_transition(self, event: Any) -> None:
+        self.events.append(event)
+
+
+async def test_a_change_committed_just_after_its_incident_closed_is_announced_once(tmp_path: Path) -> None:
+    """A camera's change judged covered by its parent's open incident, whose commit lands after
+    another task closed the incident with that camera still failing: the close found nothing to
+    announce (the change was not in the registry yet), so the commit announces it, once."""
+    import time
+
+    from camcheck.daemon.checks import CheckResult
+    from camcheck.registry.leases import Leases
+    from camcheck.registry.models import CheckRecord, now_utc
+    from camcheck.registry.schema import cameras
+    from camcheck.verdict import CheckOutcome, StatusPolicy, evaluate, new_state
+
+    def failing(cid: str, start: float) -> Any:
+        """Failed checks in a row: the evaluation of the one that makes the camera broken."""
+        st = new_state(cid)
+        for k in range(8):
+            ev = evaluate(st, CheckOutcome(at=start + 20 * k, failure="refused"), start + 20 * k, StatusPolicy(), None)
+            st = ev.state
+            if ev.transition is not None and ev.transition.to_status.value == "broken":
+                return ev
+        raise AssertionError("never broken")
+
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    store = await open_store(url, migrate=True)
+    try:
+        ids = ["ch0", "ch1", "ch2", "ch3"]
+        await store.upsert_cameras([CameraRecord(id=c, name=c, parent_id="nvr-1") for c in ids])
+        now = time.time()
+        async with store.engine.begin() as conn:  # the siblings failing too, as the registry holds them
+            for c in ids[:3]:
+                await conn.execute(sa.update(cameras).where(cameras.c.id == c).values(
+                    verdict_state=failing(c, now - 80).state.to_json()))
+        d = Daemon(parse_config({"database": {"url": url}, "node_id": "node-a"}))
+        d.store, d.leases = store, Leases(store, "node-a", ttl=60)
+        told = _Told()
+        d.exporters = [told]  # type: ignore[list-item]
+        await d.leases.register(hostname="h", pid=1, capacity=4)
+        await d.leases.sync(spread=0)
+        opened = ParentIncident(parent_id="nvr-1", started_at=now - 80, children_total=4, affected=ids,
+                                reason="Parent nvr-1 suspected down")
+        assert await d._save_incident("nvr-1", None, opened)  # noqa: SLF001
+        d._incidents["nvr-1"] = opened  # noqa: SLF001
+
+        ev = failing("ch3", now - 60)
+        assert ev is not None and ev.transition is not None and ev.transition.to_status.value == "broken"
+        result = CheckResult(evaluation=ev, check=CheckRecord(camera_id="ch3", checked_at=now_utc(), verdict="broken",
+                                                              node_id="node-a"))
+        (lease,) = [x for x in await d.leases.claim(4, horizon=10**6) if x.camera_id == "ch3"]
+        commit = d.leases.commit
+        closes: list[ParentIncident] = []
+
+        async def close_first(*args: Any, **kw: Any) -> Any:
+            # Another task judges the parent between this check's judgement and its commit: the other
+            # cameras are back, ch3 is not. Its change is not in the registry yet.
+            if not closes:
+                closed = opened.model_copy(update={"ended_at": time.time(), "still_failing_at_end": ["ch3"]})
+                assert await d._save_incident("nvr-1", opened, closed)  # noqa: SLF001
+                d._incidents["nvr-1"] = closed  # noqa: SLF001
+                closes.append(closed)
+                await d._announce_still_failing(closed)  # noqa: SLF001
+                assert told.events == []
+            return await commit(*args, **kw)
+
+        d.leases.commit = close_first  # type: ignore[method-assign]
+        cam = await store.get_camera("ch3")
+        assert cam is not None
+        await d._commit(cam, lease, [result])  # noqa: SLF001
+        assert closes, "the incident was not open when the check was judged: the race was not staged"
+        assert [(e.camera_id, e.to_status) for e in told.events] == [("ch3", "broken")]
+        # a later closer (another judgement of the same close) does not announce it again
+        await d._announce_still_failing(closes[0])  # noqa: SLF001
+        assert len(told.events) == 1
+    finally:
+        await store.close()

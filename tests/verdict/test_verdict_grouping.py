@@ -134,6 +134,28 @@ def test_child_still_failing_when_parent_recovers_is_reported() -> None:
     assert all(f.states[c].status == Status.working for c in down - {"ch04"})
 
 
+def test_the_incident_at_commit_decides_cover_and_can_lift_it() -> None:
+    """A change marked covered by the incident as read when its check began is unmarked when, by its
+    commit, the incident has closed with that camera still failing: it is the camera's own now
+    (a worker's stale copy of the open incident hid such a recovery from everyone)."""
+    from camcheck.verdict import Evaluation
+
+    inc = ParentIncident(parent_id="nvr-1", started_at=T0, children_total=4, affected=["ch1", "ch2", "ch3", "ch4"],
+                         reason="down")
+    recovery = Transition(camera_id="ch4", at=T0 + 100, from_status=Status.broken, to_status=Status.working,
+                          reason="back")
+    ev = suppress(Evaluation(state=new_state("ch4"), transition=recovery), inc)
+    assert ev.transition is not None and ev.transition.suppressed_by == "nvr-1" and not ev.transition.notify
+    closed = inc.model_copy(update={"ended_at": T0 + 90, "still_failing_at_end": ["ch4"]})
+    lifted = suppress(ev, closed)
+    assert lifted.transition is not None and lifted.transition.suppressed_by is None and lifted.transition.notify
+    # a camera the incident did cover: its recovery soon after the close stays the parent's
+    other = suppress(Evaluation(state=new_state("ch1"), transition=recovery.model_copy(update={"camera_id": "ch1"})),
+                     closed)
+    assert other.transition is not None and other.transition.suppressed_by == "nvr-1"
+    assert suppress(ev, None).transition.suppressed_by is None  # type: ignore[union-attr]
+
+
 def test_group_rules_directly() -> None:
     p = GroupPolicy(min_children=3, min_fraction=0.8, window_s=300)
 
