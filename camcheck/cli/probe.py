@@ -199,8 +199,8 @@ def human(obs: Observation, snapshot: str | None) -> str:
         lines.append(f"  stream:   {st.codec} {size}, {_fmt(st.fps, ' fps')}{declared}, keyframe every "
                      f"{gop}, {_fmt(st.bitrate_kbps, ' kbit/s', 0)}, loss {loss}, over {st.transport}")
     steps = [(k, getattr(t, k)) for k in ("connect", "describe", "setup", "play", "first_packet", "first_frame")]
-    lines.append("  timings:  " + ", ".join(f"{k} {v:.3f}" for k, v in steps if v is not None) +
-                 f" (total {obs.duration:.2f} s)")
+    reached = ", ".join(f"{k} {v:.3f}" for k, v in steps if v is not None) or "no connection made"
+    lines.append(f"  timings:  {reached} (total {obs.duration:.2f} s)")
     if obs.image:
         numeric = {k: v for k, v in obs.image.items() if isinstance(v, (int, float))}
         headline = {k: numeric[k] for k in _IMAGE_HEADLINE if k in numeric} or numeric

@@ -34,6 +34,15 @@ def test_usage_errors_exit_3(argv, needle, capsys):
     assert needle in capsys.readouterr().err
 
 
+def test_a_port_nobody_listens_on_is_refused_and_says_no_connection_was_made(capsys):
+    from tests.peers.sockets import closed_port
+
+    with closed_port() as port:  # bound, never listening: refused
+        assert main(["probe", f"rtsp://127.0.0.1:{port}/x", "--timeout", "3"]) == 2
+    out = capsys.readouterr().out
+    assert "BROKEN (refused)" in out and "  timings:  no connection made (total " in out
+
+
 def test_unreadable_reference_is_usage_error(tmp_path, capsys):
     bad = tmp_path / "ref.jpg"
     bad.write_bytes(b"not an image")
@@ -50,6 +59,7 @@ def test_human_and_json_output_with_password_file(gst_digest, tmp_path):
     r = subprocess.run(base, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "WORKING" in r.stdout and "stream:" in r.stdout and "findings: none" in r.stdout
+    assert "  timings:  connect 0." in r.stdout and ", first_frame " in r.stdout
     assert PASSWORD not in r.stdout + r.stderr
     r = subprocess.run(base + ["--json", "--transport", "udp"], capture_output=True, text=True, timeout=60)
     out = json.loads(r.stdout)
