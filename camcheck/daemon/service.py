@@ -667,8 +667,8 @@ class Daemon:
                 continue
             self.stats.transitions += 1
             log.info("camera %s: %s -> %s: %s", cam.id, tr.from_status.value, tr.to_status.value, tr.reason)
-            if tid is not None and (tr.notify or self._uncovered_since(tid, tr.suppressed_by, tr.camera_id,
-                                                                        tr.from_status, tr.to_status, tr.at)):
+            if tid is not None and (tr.notify or await self._uncovered_since(tid, tr.suppressed_by, tr.camera_id,
+                                                                              tr.from_status, tr.to_status, tr.at)):
                 self._publish_transition(tid, view, tr.from_status.value, tr.reason, tr.at, tuple(tr.findings),
                                          reason_data=tr.reason_data.model_dump() if tr.reason_data else None)
         if cam.parent_id and (any(r.evaluation.transition for r in results) or (state.sources.get("stream") and state.sources["stream"].consecutive_failures)):
@@ -872,14 +872,30 @@ class Daemon:
             incident = self._incidents.get(cam.parent_id)
         return [replace(r, evaluation=suppress(r.evaluation, incident)) for r in results]
 
-    def _uncovered_since(self, tid: int, parent: str | None, camera_id: str, from_status: Status,
-                         to_status: Status, at: float) -> bool:
-        """A change marked as covered whose incident has closed since (this process judged it, in
-        another task, between the change's judgement and its commit), leaving it the camera's own:
-        True once, for the caller to announce, unless the close announced it already."""
-        if parent is None or covers(self._incidents.get(parent), camera_id, from_status, to_status, at):
+    async def _uncovered_since(self, tid: int, parent: str | None, camera_id: str, from_status: Status,
+                               to_status: Status, at: float) -> bool:
+        """A change marked as covered whose incident has closed since (another task or node judged
+        the parent between the change's judgement and its commit), leaving it the camera's own: True
+        once, for the caller to announce, unless this process's close announced it already. The
+        registry's incident decides (one read per covered change: they come only with incidents)."""
+        if parent is None:
+            return False
+        try:
+            incident = await self._incident_now(parent)
+        except Exception as exc:  # noqa: BLE001 - then the incident known here
+            log.warning("parent %s: reading its incident failed (%s)", parent, mask_text(str(exc)))
+            incident = self._incidents.get(parent)
+        if covers(incident, camera_id, from_status, to_status, at):
             return False
         return self._first_after_close(tid)
+
+    async def _incident_now(self, pid: str) -> ParentIncident | None:
+        """The parent's incident as the registry holds it now (open, or closed within the grace)."""
+        assert self.store is not None
+        async with self.store.engine.connect() as conn:
+            stored = (await conn.execute(sa.select(parents.c.incident).where(parents.c.id == pid))).scalar_one_or_none()
+        incident = ParentIncident.model_validate(stored) if stored else None
+        return incident if incident is not None and _current(incident) else None
 
     def _first_after_close(self, tid: int) -> bool:
         if tid in self._told_after_close:
@@ -1022,8 +1038,8 @@ class Daemon:
                 if covers(judged[parent], t.camera_id, Status(t.from_state.value), Status(t.to_state.value),
                           t.at.timestamp()):
                     await self.leases.mark_suppressed(t.id, parent)
-                    if not self._uncovered_since(t.id, parent, t.camera_id, Status(t.from_state.value),
-                                                 Status(t.to_state.value), t.at.timestamp()):
+                    if not await self._uncovered_since(t.id, parent, t.camera_id, Status(t.from_state.value),
+                                                       Status(t.to_state.value), t.at.timestamp()):
                         continue
             view = await self._fresh_view(t.camera_id)
             if view is not None:  # a camera deleted since has nobody to be told about
