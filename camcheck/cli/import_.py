@@ -9,7 +9,7 @@ import sys
 import time
 
 NAME = "import"
-HELP = "import cameras from a registry sheet (CSV/XLSX, Thai or English headers)"
+HELP = "import cameras (or, with --parents, their NVRs, switches and sites) from a sheet (CSV/XLSX, Thai or English headers)"
 DESCRIPTION = """\
 Import cameras from a registry sheet into the camcheck registry: an idempotent upsert by camera id.
 
@@ -26,6 +26,14 @@ Columns absent from the sheet are left as they are in the registry.
 Credentials inside stream URLs (rtsp://user:pass@...) are removed and never stored or printed:
 put them in the secrets store and set the camera's "credentials ref".
 
+--parents: FILE lists parent devices, the NVRs, switches and sites that cameras' "parent id"
+(รหัสอุปกรณ์แม่) names, so that an incident ("parent suspected down") says what and where the
+device is. Columns: parent id (รหัสอุปกรณ์แม่), kind (ประเภท: nvr/เครื่องบันทึก, switch/สวิตช์,
+site/จุดติดตั้ง, other/อื่นๆ), name (ชื่อ), address (ที่อยู่ไอพี: IP or host name), upstream
+parent id (รหัสอุปกรณ์ต้นทาง: the device this one is behind, e.g. an NVR's site; maintenance
+windows on it cover the cameras of every device behind it), district (อำเภอ), province (จังหวัด).
+The same rules for bad cells; an upstream device that would make a loop is refused.
+
 Exit status: 0 all rows clean (warnings allowed), 1 some cells or rows had errors,
 2 the file or database could not be used at all, 3 usage error."""
 
@@ -40,6 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: $CAMCHECK_DB_URL, else the state directory's camcheck.db)")
     parser.add_argument("--format", choices=["csv", "xlsx"], help="file format (default: from the file name)")
     parser.add_argument("--sheet", metavar="NAME", help="XLSX worksheet to read (default: the first)")
+    parser.add_argument("--parents", action="store_true",
+                        help="FILE is a sheet of parent devices (NVRs, switches, sites), not of cameras")
     parser.add_argument("--dry-run", action="store_true",
                         help="read, check and count what would change; write nothing")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress and no warnings, only errors and the summary")
@@ -63,6 +73,7 @@ def _progress_printer(quiet: bool):
 async def _run(args: argparse.Namespace) -> int:
     from camcheck.registry.db import RegistryURLError
     from camcheck.registry.importer import import_file
+    from camcheck.registry.parent_sheet import import_parents
     from camcheck.registry.sheets import SheetError
     from camcheck.registry.store import database_exists, open_store
     from camcheck.secrets import mask_text
@@ -85,8 +96,12 @@ async def _run(args: argparse.Namespace) -> int:
                     store = None
             else:
                 await store.migrate()
-        report = await import_file(args.file, store, fmt=args.format, dry_run=args.dry_run,
-                                   sheet_name=args.sheet, progress=_progress_printer(args.quiet))
+        if args.parents:
+            report = await import_parents(args.file, store, fmt=args.format, dry_run=args.dry_run,
+                                          sheet_name=args.sheet)
+        else:
+            report = await import_file(args.file, store, fmt=args.format, dry_run=args.dry_run,
+                                       sheet_name=args.sheet, progress=_progress_printer(args.quiet))
     except (SheetError, RegistryURLError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         print(f"camcheck import: {mask_text(str(exc))}", file=sys.stderr)
         return EXIT_FAILED

@@ -149,7 +149,7 @@ async def _fleet(store: Any, args: argparse.Namespace) -> int:
         for p in down:
             why = in_lang(p.reason_text, lang) if p.reason_text else (p.reason or "")
             print(f"  {ljust(p.id, idw)} {_w('since', lang)} {_when(p.status_since, lang)}  {_w('behind', lang, n=p.cameras)}  "
-                  f"{why}")
+                  f"{why}" + (f"  [{p.name}]" if p.name else ""))
     if not problems:
         return 0
     print("\n" + _w("problems", lang, n=len(problems))

@@ -843,7 +843,8 @@ class Daemon:
         if g.incident is not None and (g.opened or g.closed or g.incident != current):
             won = await self._save_incident(pid, current, g.incident)
             if won and (g.opened or g.closed):
-                self._announce_incident(g.incident, opened=g.opened)
+                row = await self.store.get_parent(pid)  # its name, as the parents sheet gave it
+                self._announce_incident(g.incident, opened=g.opened, name=(row or {}).get("name"))
             if won and g.closed:
                 await self._announce_still_failing(g.incident)
         incident = g.incident or latest
@@ -929,10 +930,10 @@ class Daemon:
             r = await conn.execute(sa.update(parents).where(parents.c.id == parent_id, cond).values(**values))
         return r.rowcount == 1
 
-    def _announce_incident(self, inc: ParentIncident, *, opened: bool) -> None:
+    def _announce_incident(self, inc: ParentIncident, *, opened: bool, name: str | None = None) -> None:
         why = inc.reason_data if opened else inc.closing_reason()
         view = CameraView(
-            camera_id=inc.parent_id, name=f"parent {inc.parent_id}", parent_id=None, site=inc.parent_id,
+            camera_id=inc.parent_id, name=name or f"parent {inc.parent_id}", parent_id=None, site=inc.parent_id,
             labels={"kind": "parent"}, status="broken" if opened else "working",
             status_since=inc.started_at if opened else inc.ended_at, reason=english(why) if why else inc.reason,
             reason_data=why.model_dump() if why else None, findings=("parent_down",) if opened else (),

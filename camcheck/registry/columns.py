@@ -117,17 +117,23 @@ def _without_note(text: str) -> str:
     return re.sub(r"\s*[(\[][^)\]]*[)\]]\s*$", "", text.strip())
 
 
-_LOOKUP: dict[str, Column] = {}
-for _col in COLUMNS:
-    for _name in (_col.key, _col.en, _col.th, *_col.aliases):
-        _LOOKUP.setdefault(header_key(_name), _col)
+def header_lookup(columns: tuple[Column, ...]) -> dict[str, Column]:
+    """Every accepted spelling of each column's header (key, English, Thai, aliases), normalised."""
+    out: dict[str, Column] = {}
+    for col in columns:
+        for name in (col.key, col.en, col.th, *col.aliases):
+            out.setdefault(header_key(name), col)
+    return out
 
 
-def match_header(text: str) -> Column | None:
+_LOOKUP = header_lookup(COLUMNS)
+
+
+def match_header(text: str, lookup: dict[str, Column] | None = None) -> Column | None:
     if not text or not str(text).strip():
         return None
     for candidate in (str(text), _without_note(str(text))):
-        col = _LOOKUP.get(header_key(candidate))
+        col = (_LOOKUP if lookup is None else lookup).get(header_key(candidate))
         if col is not None:
             return col
     return None
@@ -140,11 +146,12 @@ class HeaderMap:
     duplicates: list[str] = field(default_factory=list)
 
 
-def map_headers(headers: list[str]) -> HeaderMap:
+def map_headers(headers: list[str], lookup: dict[str, Column] | None = None) -> HeaderMap:
+    """The sheet's columns by index (the camera sheet's, or those of `lookup`: header_lookup())."""
     out = HeaderMap()
     seen: dict[str, str] = {}
     for i, h in enumerate(headers):
-        col = match_header(h)
+        col = match_header(h, lookup)
         if col is None:
             if str(h).strip():
                 out.unknown.append(str(h).strip())

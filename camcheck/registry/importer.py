@@ -68,6 +68,7 @@ class ImportReport:
     credentials_found: int = 0
     dry_run: bool = False
     issues: list[Issue] = field(default_factory=list)
+    noun: str = "cameras"  # what a row is, for the summary
 
     @property
     def errors(self) -> list[Issue]:
@@ -86,14 +87,16 @@ class ImportReport:
         lines = [
             f"{self.rows_total} rows read: {self.rows_imported} imported"
             f" ({self.rows_with_errors} with rejected cells left empty), {self.rows_rejected} rejected.",
-            f"{self.inserted} cameras {verb} added, {self.updated} updated, {self.unchanged} unchanged.",
+            f"{self.inserted} {self.noun} {verb} added, {self.updated} updated, {self.unchanged} unchanged.",
             f"{len(self.errors)} errors, {len(self.warnings)} warnings.",
         ]
-        if self.credentials_found:
+        if self.credentials_found and self.noun == "cameras":
             lines.append(
                 f"{self.credentials_found} URL(s) carried credentials: they were NOT stored. Put them in the "
                 "secrets store and set each camera's 'credentials ref'."
             )
+        elif self.credentials_found:
+            lines.append(f"{self.credentials_found} address(es) carried credentials: they were NOT stored.")
         if self.dry_run:
             lines.append("Dry run: nothing was written.")
         return "\n".join(lines)

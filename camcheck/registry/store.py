@@ -69,6 +69,7 @@ class UpsertResult:
     unchanged: int = 0
     inserted_ids: list[str] = field(default_factory=list)
     updated_ids: list[str] = field(default_factory=list)
+    created_upstream: list[str] = field(default_factory=list)  # parents named upstream, added bare
 
 
 @dataclass
@@ -287,6 +288,54 @@ class Store:
         stmt = ins.on_conflict_do_update(index_elements=[parents.c.id], set_={**values, "updated_at": now})
         async with self.engine.begin() as conn:
             await conn.execute(stmt)
+
+    async def list_parent_rows(self) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            return [dict(r) for r in (await conn.execute(sa.select(parents).order_by(parents.c.id))).mappings()]
+
+    async def upsert_parent_rows(self, rows: dict[str, dict[str, Any]], *, dry_run: bool = False) -> UpsertResult:
+        """Parents by id with the fields each row gives (kind, name, host, parent_of, district,
+        province); fields a row does not give stay as they are. Upstream parents named but not
+        known are added bare (kind 'other'). One transaction; rolled back for a dry run."""
+        column = {"parent_of": "parent_id"}
+        result = UpsertResult()
+        now = now_utc()
+        async with self.engine.connect() as conn:
+            trans = await conn.begin()
+            try:
+                existing = {r["id"]: dict(r) for r in (await conn.execute(sa.select(parents))).mappings()}
+                upstream = sorted({f["parent_of"] for f in rows.values() if f.get("parent_of")}
+                                  - set(existing) - set(rows))
+                if upstream:
+                    await self._ensure_parents(conn, upstream, now)
+                    result.created_upstream = upstream
+                new = [pid for pid in rows if pid not in existing]
+                if new:  # bare first, so upstream references between new rows hold
+                    await self._ensure_parents(conn, new, now)
+                for pid, fields in rows.items():
+                    values = {column.get(k, k): v for k, v in fields.items()}
+                    if "kind" in values and values["kind"] is None:
+                        values["kind"] = ParentKind.OTHER.value
+                    before = existing.get(pid)
+                    if before is not None and all(before.get(k) == v for k, v in values.items()):
+                        result.unchanged += 1
+                        continue
+                    await conn.execute(sa.update(parents).where(parents.c.id == pid)
+                                       .values(**values, updated_at=now))
+                    if before is None:
+                        result.inserted += 1
+                        result.inserted_ids.append(pid)
+                    else:
+                        result.updated += 1
+                        result.updated_ids.append(pid)
+            except BaseException:
+                await trans.rollback()
+                raise
+            if dry_run:
+                await trans.rollback()
+            else:
+                await trans.commit()
+        return result
 
     async def get_parent(self, parent_id: str) -> dict[str, Any] | None:
         async with self.engine.connect() as conn:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from camcheck.config.model import parse_config
 from camcheck.daemon.app import build_daemon
 from camcheck.exporters.api import queries, views
+from camcheck.registry.parent_sheet import import_parents
 from camcheck.registry.schema import check_results, parents, transitions
 from camcheck.registry.store import open_store
 from camcheck.simulator.testing import running_fleet
@@ -97,6 +98,10 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
             Subscriber(1883, [f"{prefix}/#"]) as sub:
         store = await open_store(db, migrate=True)
         await register(store, fleet, CHILDREN, parent="nvr-1")
+        sheet = tmp_path / "parents.csv"  # what and where the recorder is, as a province lists it
+        sheet.write_text("รหัสอุปกรณ์แม่,ประเภท,ชื่อ,ที่อยู่ไอพี\nnvr-1,เครื่องบันทึก,NVR ศาลากลาง ชั้น 2,10.20.0.5\n",
+                         encoding="utf-8")
+        assert (await import_parents(sheet, store)).ok
         # A camera is broken after its 3rd failing check, 2 x 2.5 s after its first (production: 20 s, 60 s):
         # the parent's incident must be open by then, its siblings checked at once to decide it.
         cfg = daemon_config_dict(db, interval=1.5, status={**FAST_STATUS, "confirm_delays_s": [2.5, 2.5]})
@@ -121,7 +126,7 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
                 await wait_for(lambda: events("nvr-1"), 60, "the parent's incident")
                 opened = events("nvr-1")[0]
                 assert (opened["from_status"], opened["to_status"]) == ("working", "broken")
-                assert opened["findings"] == ["parent_down"]
+                assert opened["findings"] == ["parent_down"] and opened["camera"]["name"] == "NVR ศาลากลาง ชั้น 2"
                 assert opened["reason"].startswith("Parent nvr-1 suspected down: 4 of 4 cameras behind it "), opened
                 assert opened["reason_th"].startswith("อุปกรณ์แม่ nvr-1 น่าจะขัดข้อง: กล้อง 4 จาก 4 ตัว"), opened
                 row = await parent_row()

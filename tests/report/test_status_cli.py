@@ -44,6 +44,7 @@ def test_fleet_and_camera_status(kind: str, tmp_path: Path) -> None:
         head, cams = fleet.stdout.split(" with problems", 1)
         assert "1 parent device(s) suspected down" in head and "  NVR-1            since " in head
         assert "8 cameras behind  Parent NVR-1 suspected down: 3 of 8 cameras" in head
+        assert "  [NVR ตลาด]" in head  # its name, as the parents sheet gives it
         assert [p["id"] for p in data["parents_down"]] == ["NVR-1"]
         # every broken camera listed with its reason, broken before degraded
         listed = [line.split()[0] for line in cams.splitlines() if line.startswith("  ")]
