@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only cameras in this camcheck state (repeatable)")
     parser.add_argument("--district", help="only cameras of this district")
     parser.add_argument("--agency", help="only cameras of this owner agency")
+    parser.add_argument("--parents", action="store_true",
+                        help="write the parent devices (NVRs, switches, sites) instead, as `import --parents` reads them")
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -41,6 +43,12 @@ async def _run(args: argparse.Namespace) -> int:
         if store is None:
             return 2
         try:
+            if args.parents:
+                from camcheck.registry.parent_sheet import export_parents
+
+                count = await export_parents(args.file, store, lang=args.lang, fmt=args.format)
+                print(f"{count} parent devices written to {args.file}")
+                return 0
             filters = CameraFilter(status=args.status, district=args.district, agency=args.agency)
             count = await export_file(args.file, store, lang=args.lang, fmt=args.format, filters=filters,
                                       progress=lambda n: print(f"  {n} cameras written", file=sys.stderr))

@@ -22,7 +22,7 @@ from camcheck.registry import normalize as n
 from camcheck.registry.columns import Column, header_lookup, map_headers
 from camcheck.registry.importer import Issue, ImportReport
 from camcheck.registry.models import ParentKind
-from camcheck.registry.sheets import SheetFormat, detect_format, read_sheet
+from camcheck.registry.sheets import SheetFormat, detect_format, read_sheet, write_sheet
 
 _KIND_WORDS: dict[ParentKind, tuple[str, ...]] = {
     ParentKind.NVR: ("nvr", "dvr", "xvr", "recorder", "videorecorder", "เครื่องบันทึก", "เครื่องบันทึกภาพ",
@@ -54,9 +54,35 @@ PARENT_COLUMNS: tuple[Column, ...] = (
            ("upstream", "upstream parent", "uplink id", "behind", "อุปกรณ์ต้นทาง", "อยู่หลัง")),
     Column("district", "district", "อำเภอ", ("amphoe", "เขต", "อำเภอ/เขต")),
     Column("province", "province", "จังหวัด", ("changwat",)),
+    # --- written by export (what camcheck knows of it), ignored on import ---
+    Column("cameras", "cameras behind", "จำนวนกล้องที่ต่อผ่าน", (), export_only=True),
+    Column("status", "status", "สถานะ", (), export_only=True),
+    Column("status_since", "status since", "สถานะตั้งแต่", (), export_only=True),
 )
 _LOOKUP = header_lookup(PARENT_COLUMNS)
-FIELDS = tuple(c.key for c in PARENT_COLUMNS if c.key != "id")
+# The kind as a Thai sheet writes it (the import reads these and the codes alike).
+KIND_TH = {ParentKind.NVR.value: "เครื่องบันทึก", ParentKind.SWITCH.value: "สวิตช์", ParentKind.SITE.value: "จุดติดตั้ง",
+           ParentKind.OTHER.value: "อื่นๆ"}
+SUSPECTED_DOWN = {"th": "น่าจะขัดข้อง", "en": "suspected down"}
+
+
+async def export_parents(path: str | os.PathLike[str], store: Any, *, lang: str = "th",
+                         fmt: SheetFormat | None = None) -> int:
+    """Write the parents (kind, name, address, upstream device, place; cameras behind and whether
+    suspected down) as a sheet `import --parents` reads back unchanged. Returns the rows written."""
+    from camcheck.registry.exporter import _ts
+
+    cameras = await store.cameras_per_parent()
+    rows = []
+    for r in await store.list_parent_rows():
+        status = SUSPECTED_DOWN[lang] if r["status"] == "suspected_down" else None
+        values = {"id": r["id"], "kind": KIND_TH.get(r["kind"], r["kind"]) if lang == "th" else r["kind"],
+                  "name": r["name"], "host": r["host"], "parent_of": r["parent_id"], "district": r["district"],
+                  "province": r["province"], "cameras": cameras.get(r["id"], 0), "status": status,
+                  "status_since": _ts(r["status_since"]) if status else None}
+        rows.append([values[c.key] for c in PARENT_COLUMNS])
+    headers = [c.th if lang == "th" else c.en for c in PARENT_COLUMNS]
+    return write_sheet(path, detect_format(path, fmt), headers, rows, sheet_title="parents")
 
 
 def parse_host(text: str) -> tuple[str, bool]:
@@ -95,6 +121,8 @@ def _row(line: int, cells: list[str], colmap: dict[int, Column], headers: list[s
     fields: dict[str, Any] = {}
     header_of: dict[str, str] = {}
     for idx, col in colmap.items():
+        if col.export_only:
+            continue
         text = n.clean_text(cells[idx] if idx < len(cells) else "")
         if not text or (col.key != "id" and n.is_placeholder(text)):
             fields.setdefault(col.key, None)  # an empty cell in a column the sheet has: cleared

@@ -289,6 +289,13 @@ class Store:
         async with self.engine.begin() as conn:
             await conn.execute(stmt)
 
+    async def cameras_per_parent(self) -> dict[str, int]:
+        """How many cameras are registered behind each parent (parents with none are left out)."""
+        q = (sa.select(cameras.c.parent_id, sa.func.count()).where(cameras.c.parent_id.is_not(None))
+             .group_by(cameras.c.parent_id))
+        async with self.engine.connect() as conn:
+            return {pid: n for pid, n in (await conn.execute(q)).all()}
+
     async def list_parent_rows(self) -> list[dict[str, Any]]:
         async with self.engine.connect() as conn:
             return [dict(r) for r in (await conn.execute(sa.select(parents).order_by(parents.c.id))).mappings()]

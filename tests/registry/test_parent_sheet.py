@@ -103,6 +103,18 @@ def test_a_thai_parents_sheet_with_bad_cells(kind: str, tmp_path: Path, capsys: 
 
         assert asyncio.run(shown()) == ("nvr", "NVR สถานีตำรวจภูธรเมือง", "เมือง", "SITE-A", 2)
 
+        # exported in either language, the sheet reads back unchanged, without a warning
+        for lang, fmt in (("th", "xlsx"), ("en", "csv")):
+            out = tmp_path / f"back-{lang}.{fmt}"
+            assert main(["export", str(out), "--parents", "--lang", lang, "--db", url]) == 0
+            assert capsys.readouterr().out.startswith("7 parent devices written")
+            assert main(["import", str(out), "--parents", "--db", url]) == 0
+            cap = capsys.readouterr()
+            assert "0 parent devices were added, 0 updated, 7 unchanged." in cap.out and cap.err == "", cap.err
+        lines = (tmp_path / "back-en.csv").read_text(encoding="utf-8-sig").splitlines()
+        assert lines[0] == "parent id,kind,name,address,upstream parent id,district,province,cameras behind,status,status since"
+        assert "NVR-1,nvr,NVR สถานีตำรวจภูธรเมือง,10.20.0.5,SITE-A,เมือง,ตัวอย่าง,2,," in lines
+
 
 def test_a_sheet_without_an_id_column_imports_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sheet = tmp_path / "p.csv"
