@@ -137,7 +137,7 @@ def test_overview_names_the_parents_suspected_down_and_links_their_cameras(brows
     # a camera behind it says so on its page, above its own status; one elsewhere does not
     d.get(srv.url + "/ui/cameras/GEN-0000?lang=th")
     note = d.find_element(By.ID, "parent-down")
-    assert "กล้องนี้ต่อผ่าน NVR-1 ซึ่งน่าจะขัดข้อง" in note.text and nvr["reason_text"]["th"] in note.text
+    assert "กล้องนี้ต่อผ่าน NVR-1 (NVR ตลาด) ซึ่งน่าจะขัดข้อง" in note.text and nvr["reason_text"]["th"] in note.text
     d.get(srv.url + "/ui/cameras/GEN-0008?lang=th")
     assert d.find_element(By.TAG_NAME, "h1").text.startswith("GEN-0008") and not d.find_elements(By.ID, "parent-down")
     no_errors(d, "parents suspected down")
