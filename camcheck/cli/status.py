@@ -53,6 +53,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "checked_of": ("{last}; ยืนยันว่าใช้งานได้ล่าสุด {ok}", "{last}; last verified working {ok}"),
     "measured": ("ค่าที่วัดได้", "measured"),
     "repair": ("ซ่อมบำรุง", "repair"),
+    "parent": ("อุปกรณ์แม่", "parent"),
+    "parent_down": ("น่าจะขัดข้องตั้งแต่ {since}: ตรวจสอบอุปกรณ์นั้นก่อน", "suspected down since {since}: look there first"),
     "until": ("ถึง", "until"),
     "checks": ("การตรวจ {n} ครั้งล่าสุด (ล่าสุดก่อน):", "last {n} checks, newest first:"),
     "changes": ("การเปลี่ยนสถานะล่าสุด (ล่าสุดก่อน):", "last changes, newest first:"),
@@ -60,7 +62,7 @@ WORDS: dict[str, tuple[str, str]] = {
 
 
 # A camera's detail lines: label, then the value, the values in one column in either language.
-LABELS = ("status", "label", "why", "findings", "checked", "measured", "repair")
+LABELS = ("status", "label", "why", "findings", "checked", "measured", "repair", "parent")
 
 
 def _w(key: str, lang: str, **kw: object) -> str:
@@ -192,6 +194,8 @@ async def _camera(store: Any, args: argparse.Namespace) -> int:
         print(f"  {_label('measured', lang)} {measured}")
     for w in state.maintenance:
         print(f"  {_label('repair', lang)} {w.reason} ({w.owner}) {_w('until', lang)} {_when(w.expires_at, lang)}")
+    if cam.parent_id:
+        print(f"  {_label('parent', lang)} {await _parent_line(store, cam.parent_id, lang)}")
     if checks:
         print("\n" + _w("checks", lang, n=len(checks)))
         for c in checks:
@@ -206,6 +210,20 @@ async def _camera(store: Any, args: argparse.Namespace) -> int:
             print(f"  {_when(t.at, lang)}  {_state(t.from_state.value, lang)} -> {_state(t.to_state.value, lang)}: "
                   f"{why}")
     return 0
+
+
+async def _parent_line(store: Any, parent_id: str, lang: str) -> str:
+    """The parent the camera is behind, by id and name, and whether it is suspected down now."""
+    from camcheck.exporters.api import queries, views
+
+    rows = await queries.list_parents(store, parent_id=parent_id)
+    if not rows:
+        return parent_id
+    p = views.parent(rows[0])
+    line = f"{p.id} ({p.name})" if p.name else p.id
+    if p.status == "suspected_down":
+        line += " — " + _w("parent_down", lang, since=_when(p.status_since, lang))
+    return line
 
 
 def _when(t: datetime | None, lang: str = "en") -> str:

@@ -86,6 +86,12 @@ def test_fleet_and_camera_status(kind: str, tmp_path: Path) -> None:
         assert len({_value_column(line, after=2) for line in listing}) == 1, listing
         assert "ภาพค้าง" in one_th.split("ข้อบกพร่อง", 1)[1].splitlines()[0]  # the finding in Thai words
         assert "การตรวจ 5 ครั้งล่าสุด (ล่าสุดก่อน):" in one_th and f"ใช้งานได้ -> เสีย: {thai(FROZEN_REASON)}" in one_th
+        # a camera behind the parent suspected down says so (look there first); one behind none does not
+        behind = status("--db", url, "GEN-0001").stdout
+        assert "  parent    NVR-1 (NVR ตลาด) — suspected down since " in behind, behind
+        assert re.search(r"  อุปกรณ์แม่ +NVR-1 \(NVR ตลาด\) — น่าจะขัดข้องตั้งแต่ \d\d/\d\d/25\d\d ",
+                         status("--db", url, "GEN-0001", "--lang", "th").stdout)
+        assert "parent" not in status("--db", url, "GEN-0009").stdout
         assert status("--db", url, "--lang", "fr").returncode != 0
         missing = status("--db", url, "NO-SUCH-CAMERA")
         assert missing.returncode == 2 and "no camera 'NO-SUCH-CAMERA'" in missing.stderr
