@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -230,30 +231,37 @@ class Store:
             stmt = ins.on_conflict_do_nothing(index_elements=[cameras.c.id])
         stmt = stmt.returning(cameras.c.id, cameras.c.created_at)
         parent_ids = sorted({r.parent_id for r in records if r.parent_id})
+        async with self._transaction(dry_run=dry_run) as conn:
+            if parent_ids:
+                await self._ensure_parents(conn, parent_ids, now)
+            for start in range(0, len(records), batch_size):
+                chunk = records[start : start + batch_size]
+                rows = []
+                for rec in chunk:
+                    row = _record_row(rec)
+                    row["created_at"] = now
+                    row["updated_at"] = now
+                    rows.append(row)
+                res = await conn.execute(stmt, rows)
+                for cam_id, created_at in res.all():
+                    if created_at == now:
+                        result.inserted_ids.append(cam_id)
+                    else:
+                        result.updated_ids.append(cam_id)
+                if progress:
+                    progress(min(start + batch_size, len(records)), len(records))
+            result.inserted = len(result.inserted_ids)
+            result.updated = len(result.updated_ids)
+            result.unchanged = len(records) - result.inserted - result.updated
+        return result
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self, *, dry_run: bool = False) -> AsyncIterator[AsyncConnection]:
+        """One transaction: committed, or rolled back on an error or for a dry run."""
         async with self.engine.connect() as conn:
             trans = await conn.begin()
             try:
-                if parent_ids:
-                    await self._ensure_parents(conn, parent_ids, now)
-                for start in range(0, len(records), batch_size):
-                    chunk = records[start : start + batch_size]
-                    rows = []
-                    for rec in chunk:
-                        row = _record_row(rec)
-                        row["created_at"] = now
-                        row["updated_at"] = now
-                        rows.append(row)
-                    res = await conn.execute(stmt, rows)
-                    for cam_id, created_at in res.all():
-                        if created_at == now:
-                            result.inserted_ids.append(cam_id)
-                        else:
-                            result.updated_ids.append(cam_id)
-                    if progress:
-                        progress(min(start + batch_size, len(records)), len(records))
-                result.inserted = len(result.inserted_ids)
-                result.updated = len(result.updated_ids)
-                result.unchanged = len(records) - result.inserted - result.updated
+                yield conn
             except BaseException:
                 await trans.rollback()
                 raise
@@ -261,7 +269,6 @@ class Store:
                 await trans.rollback()
             else:
                 await trans.commit()
-        return result
 
     async def _ensure_parents(self, conn: AsyncConnection, parent_ids: Sequence[str], now: datetime) -> None:
         ins = self._insert(parents).on_conflict_do_nothing(index_elements=[parents.c.id])
@@ -307,41 +314,32 @@ class Store:
         column = {"parent_of": "parent_id"}
         result = UpsertResult()
         now = now_utc()
-        async with self.engine.connect() as conn:
-            trans = await conn.begin()
-            try:
-                existing = {r["id"]: dict(r) for r in (await conn.execute(sa.select(parents))).mappings()}
-                upstream = sorted({f["parent_of"] for f in rows.values() if f.get("parent_of")}
-                                  - set(existing) - set(rows))
-                if upstream:
-                    await self._ensure_parents(conn, upstream, now)
-                    result.created_upstream = upstream
-                new = [pid for pid in rows if pid not in existing]
-                if new:  # bare first, so upstream references between new rows hold
-                    await self._ensure_parents(conn, new, now)
-                for pid, fields in rows.items():
-                    values = {column.get(k, k): v for k, v in fields.items()}
-                    if "kind" in values and values["kind"] is None:
-                        values["kind"] = ParentKind.OTHER.value
-                    before = existing.get(pid)
-                    if before is not None and all(before.get(k) == v for k, v in values.items()):
-                        result.unchanged += 1
-                        continue
-                    await conn.execute(sa.update(parents).where(parents.c.id == pid)
-                                       .values(**values, updated_at=now))
-                    if before is None:
-                        result.inserted += 1
-                        result.inserted_ids.append(pid)
-                    else:
-                        result.updated += 1
-                        result.updated_ids.append(pid)
-            except BaseException:
-                await trans.rollback()
-                raise
-            if dry_run:
-                await trans.rollback()
-            else:
-                await trans.commit()
+        async with self._transaction(dry_run=dry_run) as conn:
+            existing = {r["id"]: dict(r) for r in (await conn.execute(sa.select(parents))).mappings()}
+            upstream = sorted({f["parent_of"] for f in rows.values() if f.get("parent_of")}
+                              - set(existing) - set(rows))
+            if upstream:
+                await self._ensure_parents(conn, upstream, now)
+                result.created_upstream = upstream
+            new = [pid for pid in rows if pid not in existing]
+            if new:  # bare first, so upstream references between new rows hold
+                await self._ensure_parents(conn, new, now)
+            for pid, fields in rows.items():
+                values = {column.get(k, k): v for k, v in fields.items()}
+                if "kind" in values and values["kind"] is None:
+                    values["kind"] = ParentKind.OTHER.value
+                before = existing.get(pid)
+                if before is not None and all(before.get(k) == v for k, v in values.items()):
+                    result.unchanged += 1
+                    continue
+                await conn.execute(sa.update(parents).where(parents.c.id == pid)
+                                   .values(**values, updated_at=now))
+                if before is None:
+                    result.inserted += 1
+                    result.inserted_ids.append(pid)
+                else:
+                    result.updated += 1
+                    result.updated_ids.append(pid)
         return result
 
     async def get_parent(self, parent_id: str) -> dict[str, Any] | None:
