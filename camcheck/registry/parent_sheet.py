@@ -1,4 +1,4 @@
-"""Importing a sheet of parent devices: the NVRs, switches and sites cameras sit behind.
+"""The sheet of parent devices, in and out: the NVRs, switches and sites cameras sit behind.
 
 A camera sheet names each camera's parent by id only ("รหัสอุปกรณ์แม่"), so an incident said
 "Parent NVR-3 suspected down" and nothing more. This sheet gives a parent its kind, its name
@@ -70,8 +70,6 @@ async def export_parents(path: str | os.PathLike[str], store: Any, *, lang: str 
                          fmt: SheetFormat | None = None) -> int:
     """Write the parents (kind, name, address, upstream device, place; cameras behind and whether
     suspected down) as a sheet `import --parents` reads back unchanged. Returns the rows written."""
-    from camcheck.registry.exporter import _ts
-
     cameras = await store.cameras_per_parent()
     rows = []
     for r in await store.list_parent_rows():
@@ -79,7 +77,8 @@ async def export_parents(path: str | os.PathLike[str], store: Any, *, lang: str 
         values = {"id": r["id"], "kind": KIND_TH.get(r["kind"], r["kind"]) if lang == "th" else r["kind"],
                   "name": r["name"], "host": r["host"], "parent_of": r["parent_id"], "district": r["district"],
                   "province": r["province"], "cameras": cameras.get(r["id"], 0), "status": status,
-                  "status_since": _ts(r["status_since"]) if status else None}
+                  "status_since": r["status_since"].isoformat(timespec="seconds") if status and r["status_since"]
+                  else None}
         rows.append([values[c.key] for c in PARENT_COLUMNS])
     headers = [c.th if lang == "th" else c.en for c in PARENT_COLUMNS]
     return write_sheet(path, detect_format(path, fmt), headers, rows, sheet_title="parents")
