@@ -123,3 +123,12 @@ def test_a_sheet_without_an_id_column_imports_nothing(tmp_path: Path, capsys: py
     cap = capsys.readouterr()
     assert "no parent id column (expected 'รหัสอุปกรณ์แม่' or 'parent id'): nothing imported" in cap.err
     assert "1 rows read: 0 imported (0 with rejected cells left empty), 1 rejected." in cap.out
+
+
+def test_the_example_parents_sheet_imports_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    example = Path(__file__).resolve().parents[2] / "config" / "parents-example.csv"
+    assert main(["import", str(example), "--parents", "--db", str(tmp_path / "r.db")]) == 0
+    cap = capsys.readouterr()
+    assert "4 parent devices were added" in cap.out and "0 errors, 0 warnings." in cap.out and cap.err == ""
+    rows = _rows(f"sqlite:///{tmp_path / 'r.db'}")
+    assert (rows["NVR-MARKET"]["kind"], rows["NVR-MARKET"]["parent_id"]) == ("nvr", "SITE-MUEANG-01")
