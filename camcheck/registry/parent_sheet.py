@@ -156,7 +156,7 @@ def _row(line: int, cells: list[str], colmap: dict[int, Column], headers: list[s
     return fields, header_of
 
 
-def _upstream_loops(rows: dict[str, dict[str, Any]], known: dict[str, str | None], pid: str) -> bool:
+def upstream_loops(rows: dict[str, dict[str, Any]], known: dict[str, str | None], pid: str) -> bool:
     """Whether `pid`'s upstream chain, with this sheet's rows over the registry's, comes back to it."""
     up = {**known, **{k: r["parent_of"] for k, r in rows.items() if "parent_of" in r}}
     seen = {pid}
@@ -204,7 +204,7 @@ async def import_parents(path: str | os.PathLike[str], store: Any | None, *, fmt
     known = {} if store is None else {r["id"]: r["parent_id"] for r in await store.list_parent_rows()}
     for pid, fields in rows.items():
         up = fields.get("parent_of")
-        if up is not None and (up == pid or _upstream_loops(rows, known, pid)):
+        if up is not None and (up == pid or upstream_loops(rows, known, pid)):
             report.issues.append(Issue(lines[pid], heads[pid].get("parent_of"), "error",
                                        "the upstream device would be behind this one (a loop): field not set", up))
             fields.pop("parent_of")

@@ -72,6 +72,38 @@ def test_parents_and_their_incidents(reader: CheckedClient) -> None:
     _problem(reader.get("/parents?status=down"), 400)
 
 
+def test_put_a_parent(client: CheckedClient, reader: CheckedClient) -> None:
+    """An integrator's asset list sets a parent's kind, name, address and upstream device (as
+    `camcheck import --parents` does from a sheet): created, replaced, and every bad field a 422."""
+    _problem(reader.request("PUT", "/parents/API-SITE", json={"kind": "site"}), 403)
+    r = client.request("PUT", "/parents/API-SITE", json={"kind": "site", "name": "ตู้สื่อสารหน้าตลาด"})
+    assert r.status_code == 201, r.text
+    assert client.request("PUT", "/parents/API-SITE", json={"kind": "site", "name": "ตู้สื่อสารหน้าตลาด"}).status_code == 200
+    nvr = {"kind": "nvr", "name": "NVR ตลาด ชั้น 2", "host": "10.9.0.5:8000", "parent_id": "API-SITE", "district": "เมือง"}
+    r = client.request("PUT", "/parents/API-NVR", json=nvr)
+    assert r.status_code == 201, r.text
+    got = r.json()
+    assert {k: got[k] for k in ("kind", "name", "parent_id", "district", "cameras", "status")} == {
+        "kind": "nvr", "name": "NVR ตลาด ชั้น 2", "parent_id": "API-SITE", "district": "เมือง", "cameras": 0,
+        "status": None}
+    assert reader.get("/parents/API-NVR").json() == got
+    # a loop, credentials, a typing error, an unknown upstream device, an unknown kind or field
+    assert "loop" in _problem(client.request("PUT", "/parents/API-SITE", json={"kind": "site", "parent_id": "API-NVR"}), 422)["detail"]
+    assert "loop" in _problem(client.request("PUT", "/parents/API-NVR", json={**nvr, "parent_id": "API-NVR"}), 422)["detail"]
+    leak = client.request("PUT", "/parents/API-NVR", json={**nvr, "host": "http://admin:hunter2@10.9.0.5/"})
+    assert "credentials" in _problem(leak, 422)["detail"] and "hunter2" not in leak.text
+    _problem(client.request("PUT", "/parents/API-NVR", json={**nvr, "host": "10.9.0.300"}), 422)
+    _problem(client.request("PUT", "/parents/API-NVR", json={**nvr, "parent_id": "NO-SUCH-PARENT"}), 422)
+    _problem(client.request("PUT", "/parents/API-NVR", json={**nvr, "kind": "router"}), 422)
+    _problem(client.request("PUT", "/parents/API-NVR", json={**nvr, "colour": "blue"}), 422)
+    assert reader.get("/parents/API-NVR").json() == got  # none of those changed it
+    # PUT replaces: what is not given is cleared
+    r = client.request("PUT", "/parents/API-NVR", json={"kind": "nvr"})
+    assert r.status_code == 200 and (r.json()["name"], r.json()["parent_id"]) == (None, None)
+    entries = client.get("/audit?limit=500").json()["items"]
+    assert {("parent.create", "API-NVR"), ("parent.replace", "API-NVR")} <= {(a["action"], a["target"]) for a in entries}
+
+
 def test_unknown_paths_and_methods_are_problems(client: CheckedClient) -> None:
     _problem(client.get("/no-such-thing", validate=False), 404)
     r = client.request("DELETE", "/summary", validate=False)

@@ -177,6 +177,20 @@ class ParentList(_Out):
     total: int
 
 
+class ParentIn(BaseModel):
+    """A parent device or site as an integrator's asset list gives it (PUT: what is not given is cleared)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["nvr", "switch", "site", "other"] = "other"
+    name: str | None = Field(None, max_length=500, description="what and where it is, as people know it")
+    host: str | None = Field(None, max_length=300, description="IP address or host name, optional :port; no credentials")
+    parent_id: str | None = Field(None, min_length=1, max_length=128,
+                                  description="the device this one is behind (an NVR's site); must exist")
+    district: str | None = Field(None, max_length=500)
+    province: str | None = Field(None, max_length=500)
+
+
 class MaintenanceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

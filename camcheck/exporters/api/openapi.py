@@ -179,7 +179,10 @@ def _paths() -> dict[str, Any]:
         "/parents/{parent_id}": {
             "parameters": [_path("parent_id", "parent device or site id (as registered)")],
             "get": _op("getParent", "One parent device or site and its latest incident", {"200": _json(m.ParentOut), **READ},
-                       tags=["fleet"])},
+                       tags=["fleet"]),
+            "put": _op("putParent", "Create or replace a parent device or site (kind, name, address, upstream device)",
+                       {"200": _json(m.ParentOut), "201": _json(m.ParentOut, "Created"), **WRITE},
+                       body=json_body(m.ParentIn), tags=["fleet"])},
         "/maintenance": {
             "get": _op("listMaintenance", "Maintenance windows", {"200": _json(m.MaintenanceList), **_problems(400, 401)},
                        params=[_q("active", {"type": "boolean"}, "only windows active (true) / not active (false) now"),

@@ -663,6 +663,41 @@ async def get_parent(request: web.Request, api: Api, who: Principal) -> web.Stre
     return json_response(views.parent(rows[0]))
 
 
+async def put_parent(request: web.Request, api: Api, who: Principal) -> web.StreamResponse:
+    """Create or replace a parent device or site (as `camcheck import --parents` does for a sheet)."""
+    from camcheck.registry.parent_sheet import parse_host, upstream_loops
+
+    _query(request, set())
+    pid = request.match_info["parent_id"]
+    if not 0 < len(pid) <= 128 or not pid.isprintable():
+        raise Problem(404, "parent ids are 1 to 128 printable characters")
+    body = m.ParentIn.model_validate(await read_json(request, api.limits.max_json_bytes))
+    host = None
+    if body.host:
+        try:
+            host, had_credentials = parse_host(body.host)
+        except ValueError as exc:
+            raise Problem(422, "not an address", errors=[{"field": "host", "message": str(exc)}]) from None
+        if had_credentials:  # never stored, never echoed
+            raise Problem(422, "an address must not carry credentials",
+                          errors=[{"field": "host", "message": "remove user:password@"}])
+    known = {r["id"]: r["parent_id"] for r in await api.store.list_parent_rows()}
+    if body.parent_id is not None:
+        if body.parent_id not in known:
+            raise Problem(422, "no such upstream parent", errors=[{"field": "parent_id", "message": "register it first"}])
+        if upstream_loops({pid: {"parent_of": body.parent_id}}, known, pid):
+            raise Problem(422, "the upstream device would be behind this one (a loop)",
+                          errors=[{"field": "parent_id", "message": "a loop"}])
+    row = {"kind": body.kind, "name": body.name, "host": host, "parent_of": body.parent_id,
+           "district": body.district, "province": body.province}
+    res = await api.store.upsert_parent_rows({pid: row})
+    created = bool(res.inserted)
+    await api.store.audit(who.actor, "parent.create" if created else "parent.replace", pid,
+                          {"changed": bool(res.inserted or res.updated)})
+    (saved,) = await queries.list_parents(api.store, parent_id=pid)
+    return json_response(views.parent(saved), status=201 if created else 200)
+
+
 # (method, path, handler, role) — role None: no authentication (the OpenAPI document only)
 ROUTES: tuple[tuple[str, str, Handler, Role | None], ...] = (
     ("GET", "/openapi.json", openapi_doc, None),
@@ -687,6 +722,7 @@ ROUTES: tuple[tuple[str, str, Handler, Role | None], ...] = (
     ("GET", "/evidence/{evidence_id}", evidence_image, "read"),
     ("GET", "/parents", list_parents, "read"),
     ("GET", "/parents/{parent_id}", get_parent, "read"),
+    ("PUT", "/parents/{parent_id}", put_parent, "write"),
     ("GET", "/maintenance", list_maintenance, "read"),
     ("POST", "/maintenance", create_maintenance, "write"),
     ("GET", "/maintenance/{window_id}", get_maintenance, "read"),
