@@ -155,6 +155,7 @@ class Daemon:
         self._active_windows: set[str] = set()
         self._window_targets: dict[str, str] = {}
         self._incidents: dict[str, ParentIncident] = {}
+        self._parent_names: dict[str, str] = {}  # as the parents sheet gives them (refreshed with the topology)
         self._dirty_parents: set[str] = set()
         self._wake_groups = asyncio.Event()
         self._groups_lock = asyncio.Lock()
@@ -785,8 +786,10 @@ class Daemon:
         assert self.store is not None
         async with self.store.engine.connect() as conn:
             cam_rows = (await conn.execute(sa.select(cameras.c.id, cameras.c.parent_id))).all()
-            parent_rows = (await conn.execute(sa.select(parents.c.id, parents.c.parent_id, parents.c.incident))).all()
-        up = {pid: ppid for pid, ppid, _ in parent_rows}
+            parent_rows = (await conn.execute(
+                sa.select(parents.c.id, parents.c.parent_id, parents.c.incident, parents.c.name))).all()
+        up = {pid: ppid for pid, ppid, _, _ in parent_rows}
+        self._parent_names = {pid: name for pid, _, _, name in parent_rows if name}
         self._parent_of = {cid: pid for cid, pid in cam_rows}
         chains: dict[str, list[str]] = {}
         for cid, pid in cam_rows:
@@ -796,7 +799,7 @@ class Daemon:
                 pid = up.get(pid)
             chains[cid] = chain
         self._parent_chain = chains
-        incidents = {pid: ParentIncident.model_validate(inc) for pid, _, inc in parent_rows if inc}
+        incidents = {pid: ParentIncident.model_validate(inc) for pid, _, inc, _ in parent_rows if inc}
         self._incidents = {k: v for k, v in incidents.items() if _current(v)}
 
     async def _refresh_groups(self) -> None:
@@ -906,10 +909,12 @@ class Daemon:
             self._told_after_close.popitem(last=False)
         return True
 
-    def open_incidents(self) -> list[tuple[str, int, float]]:
-        """(parent id, cameras affected, since) of the parents' incidents open now, for /metrics (any
-        thread: the dict is copied in one step)."""
-        return [(pid, len(inc.affected), inc.started_at) for pid, inc in dict(self._incidents).items() if inc.open]
+    def open_incidents(self) -> list[tuple[str, int, float, str | None]]:
+        """(parent id, cameras affected, since, name) of the parents' incidents open now, for /metrics
+        (any thread: the dicts are copied in one step)."""
+        names = dict(self._parent_names)
+        return [(pid, len(inc.affected), inc.started_at, names.get(pid))
+                for pid, inc in dict(self._incidents).items() if inc.open]
 
     async def _save_incident(self, parent_id: str, before: ParentIncident | None, after: ParentIncident) -> bool:
         assert self.store is not None

@@ -425,23 +425,26 @@ class _MiniRegistry:
 
 class ParentIncidentCollector(Collector):
     """The parents (NVRs, switches, sites) whose incident is open now: most cameras behind each
-    stopped delivering together. `incidents` returns (parent id, cameras affected, since) tuples."""
+    stopped delivering together. `incidents` returns (parent id, cameras affected, since, name)
+    tuples; the name (as the parents sheet gives it, else empty) is a label of the first series, so
+    that an alert says where the device is."""
 
-    def __init__(self, incidents: Callable[[], Iterable[tuple[str, int, float]]], label_value_max: int = 128) -> None:
+    def __init__(self, incidents: Callable[[], Iterable[tuple[str, int, float, str | None]]],
+                 label_value_max: int = 128) -> None:
         self.incidents = incidents
         self.label_value_max = label_value_max
 
     def collect(self) -> Iterator[Metric]:
         down = GaugeMetricFamily("camcheck_parent_suspected_down",
                                  "1 for each parent device or site whose cameras stopped delivering together",
-                                 labels=["parent_id"])
+                                 labels=["parent_id", "name"])
         affected = GaugeMetricFamily("camcheck_parent_cameras_affected",
                                      "Cameras behind the parent failing in its open incident", labels=["parent_id"])
         since = GaugeMetricFamily("camcheck_parent_suspected_down_since_timestamp_seconds",
                                   "UNIX time the parent's open incident began", labels=["parent_id"])
-        for parent_id, n, started in sorted(self.incidents()):
+        for parent_id, n, started, name in sorted(self.incidents(), key=lambda x: x[0]):
             key = [clean_label_value(parent_id, self.label_value_max)]
-            down.add_metric(key, 1)
+            down.add_metric([*key, clean_label_value(name or "", self.label_value_max)], 1)
             affected.add_metric(key, n)
             since.add_metric(key, started)
         yield down

@@ -136,7 +136,7 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
                 assert (shown.id, shown.cameras, shown.incident.affected) == ("nvr-1", 4, CHILDREN)
                 assert shown.reason_text.th == opened["reason_th"] and shown.reason_text.en == opened["reason"]
                 # and Prometheus (alert CamcheckParentSuspectedDown)
-                assert 'camcheck_parent_suspected_down{parent_id="nvr-1"} 1.0' in await _metrics(port)
+                assert 'camcheck_parent_suspected_down{name="NVR ศาลากลาง ชั้น 2",parent_id="nvr-1"} 1.0' in await _metrics(port)
                 assert 'camcheck_parent_cameras_affected{parent_id="nvr-1"} 4.0' in await _metrics(port)
 
                 await wait_for(lambda: _is(statuses, {"broken"}), 60, "every child broken")
