@@ -156,9 +156,8 @@ def _row(line: int, cells: list[str], colmap: dict[int, Column], headers: list[s
     return fields, header_of
 
 
-def upstream_loops(rows: dict[str, dict[str, Any]], known: dict[str, str | None], pid: str) -> bool:
-    """Whether `pid`'s upstream chain, with this sheet's rows over the registry's, comes back to it."""
-    up = {**known, **{k: r["parent_of"] for k, r in rows.items() if "parent_of" in r}}
+def upstream_loops(up: dict[str, str | None], pid: str) -> bool:
+    """Whether `pid`'s chain of upstream devices (`up`: id -> the device it is behind) comes back to it."""
     seen = {pid}
     cur = up.get(pid)
     while cur is not None:
@@ -202,12 +201,13 @@ async def import_parents(path: str | os.PathLike[str], store: Any | None, *, fmt
             continue
         rows[pid], lines[pid], heads[pid] = fields, line, header_of
     known = {} if store is None else {r["id"]: r["parent_id"] for r in await store.list_parent_rows()}
+    up = {**known, **{k: r["parent_of"] for k, r in rows.items() if "parent_of" in r}}  # this sheet over the registry
     for pid, fields in rows.items():
-        up = fields.get("parent_of")
-        if up is not None and (up == pid or upstream_loops(rows, known, pid)):
+        if fields.get("parent_of") is not None and upstream_loops(up, pid):
             report.issues.append(Issue(lines[pid], heads[pid].get("parent_of"), "error",
-                                       "the upstream device would be behind this one (a loop): field not set", up))
-            fields.pop("parent_of")
+                                       "the upstream device would be behind this one (a loop): field not set",
+                                       fields.pop("parent_of")))
+            up[pid] = known.get(pid)  # as the registry has it
     report.rows_imported = len(rows)
     with_errors = {i.line for i in report.errors}
     report.rows_with_errors = sum(1 for pid in rows if lines[pid] in with_errors)

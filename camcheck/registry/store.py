@@ -324,6 +324,8 @@ class Store:
             new = [pid for pid in rows if pid not in existing]
             if new:  # bare first, so upstream references between new rows hold
                 await self._ensure_parents(conn, new, now)
+            # One executemany per set of columns given (a sheet gives every row the same set).
+            batches: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for pid, fields in rows.items():
                 values = {column.get(k, k): v for k, v in fields.items()}
                 if "kind" in values and values["kind"] is None:
@@ -332,14 +334,13 @@ class Store:
                 if before is not None and all(before.get(k) == v for k, v in values.items()):
                     result.unchanged += 1
                     continue
-                await conn.execute(sa.update(parents).where(parents.c.id == pid)
-                                   .values(**values, updated_at=now))
-                if before is None:
-                    result.inserted += 1
-                    result.inserted_ids.append(pid)
-                else:
-                    result.updated += 1
-                    result.updated_ids.append(pid)
+                batches.setdefault(tuple(sorted(values)), []).append({"_id": pid, "updated_at": now, **values})
+                (result.inserted_ids if before is None else result.updated_ids).append(pid)
+            for keys, params in batches.items():
+                stmt = (sa.update(parents).where(parents.c.id == sa.bindparam("_id"))
+                        .values({k: sa.bindparam(k) for k in (*keys, "updated_at")}))
+                await conn.execute(stmt, params)
+            result.inserted, result.updated = len(result.inserted_ids), len(result.updated_ids)
         return result
 
     async def get_parent(self, parent_id: str) -> dict[str, Any] | None:

@@ -685,7 +685,7 @@ async def put_parent(request: web.Request, api: Api, who: Principal) -> web.Stre
     if body.parent_id is not None:
         if body.parent_id not in known:
             raise Problem(422, "no such upstream parent", errors=[{"field": "parent_id", "message": "register it first"}])
-        if upstream_loops({pid: {"parent_of": body.parent_id}}, known, pid):
+        if upstream_loops({**known, pid: body.parent_id}, pid):
             raise Problem(422, "the upstream device would be behind this one (a loop)",
                           errors=[{"field": "parent_id", "message": "a loop"}])
     row = {"kind": body.kind, "name": body.name, "host": host, "parent_of": body.parent_id,
