@@ -846,8 +846,7 @@ class Daemon:
         if g.incident is not None and (g.opened or g.closed or g.incident != current):
             won = await self._save_incident(pid, current, g.incident)
             if won and (g.opened or g.closed):
-                row = await self.store.get_parent(pid)  # its name, as the parents sheet gave it
-                self._announce_incident(g.incident, opened=g.opened, name=(row or {}).get("name"))
+                self._announce_incident(g.incident, opened=g.opened, name=self._parent_names.get(pid))
             if won and g.closed:
                 await self._announce_still_failing(g.incident)
         incident = g.incident or latest
