@@ -220,7 +220,7 @@ async def _parent_line(store: Any, parent_id: str, lang: str) -> str:
     if not rows:
         return parent_id
     p = views.parent(rows[0])
-    line = f"{p.id} ({p.name})" if p.name else p.id
+    line = p.title()
     if p.status == "suspected_down":
         line += " — " + _w("parent_down", lang, since=_when(p.status_since, lang))
     return line

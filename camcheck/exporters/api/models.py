@@ -171,6 +171,10 @@ class ParentOut(_Out):
     reason_text: Text | None = None  # the same in Thai and English
     incident: Incident | None = None  # the open incident, or the latest one
 
+    def title(self) -> str:
+        """The parent as people know it: its id, and its name where one was registered."""
+        return f"{self.id} ({self.name})" if self.name else self.id
+
 
 class ParentList(_Out):
     items: list[ParentOut]

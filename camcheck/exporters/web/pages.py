@@ -128,17 +128,12 @@ def _incident_html(p: m.ParentOut, lang: str) -> str:
             f'<a href="/ui/cameras?{urlencode({"parent": p.id})}">{e(t("cameras_behind", lang, n=p.cameras))}</a>')
 
 
-def _parent_label(p: m.ParentOut) -> str:
-    """A parent as people know it: its id, and its name where the parents sheet gave one."""
-    return f"{p.id} ({p.name})" if p.name else p.id
-
-
 def _parents_down(down: list[m.ParentOut], lang: str) -> str:
     """The parents whose incident is open: first on the overview, since their cameras' own statuses
     only say they fail, not why."""
     if not down:
         return ""
-    items = "".join(f'<li data-parent="{e(p.id)}"><b>{e(_parent_label(p))}</b> '
+    items = "".join(f'<li data-parent="{e(p.id)}"><b>{e(p.title())}</b> '
                     f'{_incident_html(p, lang)}</li>' for p in down)
     return (f'<section class="card warn" id="parents-down"><h2>{e(t("parents_down", lang))}</h2>'
             f'<p class="muted">{e(t("parents_down_help", lang))}</p><ul>{items}</ul></section>')
@@ -148,7 +143,7 @@ def _behind_parent_down(p: m.ParentOut | None, lang: str) -> str:
     """On a camera's page: the parent it is behind is suspected down (look there first)."""
     if p is None or p.status != "suspected_down":
         return ""
-    return (f'<p class="card warn" id="parent-down"><strong>{e(t("behind_parent_down", lang, parent=_parent_label(p)))}</strong> '
+    return (f'<p class="card warn" id="parent-down"><strong>{e(t("behind_parent_down", lang, parent=p.title()))}</strong> '
             f'{_incident_html(p, lang)}</p>')
 
 
