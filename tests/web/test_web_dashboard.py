@@ -133,7 +133,8 @@ def test_overview_names_the_parents_suspected_down_and_links_their_cameras(brows
     wait_for(lambda: "/ui/cameras" in d.current_url, what="the cameras page")
     wait_for(lambda: _count(d) == nvr["cameras"] == api(srv, "/cameras", parent="NVR-1", limit=1)["total"],
              what="the parent's cameras")
-    assert Select(d.find_element(By.ID, "f-parent")).first_selected_option.get_attribute("value") == "NVR-1"
+    chosen = Select(d.find_element(By.ID, "f-parent")).first_selected_option
+    assert (chosen.get_attribute("value"), chosen.text) == ("NVR-1", "NVR-1 (NVR ตลาด)")  # the name people know
     # a camera behind it says so on its page, above its own status; one elsewhere does not
     d.get(srv.url + "/ui/cameras/GEN-0000?lang=th")
     note = d.find_element(By.ID, "parent-down")

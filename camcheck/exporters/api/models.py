@@ -173,7 +173,11 @@ class ParentOut(_Out):
 
     def title(self) -> str:
         """The parent as people know it: its id, and its name where one was registered."""
-        return f"{self.id} ({self.name})" if self.name else self.id
+        return parent_title(self.id, self.name)
+
+
+def parent_title(parent_id: str, name: str | None) -> str:
+    return f"{parent_id} ({name})" if name else parent_id
 
 
 class ParentList(_Out):

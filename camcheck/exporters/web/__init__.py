@@ -130,7 +130,8 @@ def add_dashboard_routes(app: web.Application, *, store: Store, settings: Dashbo
     async def cameras(request: web.Request, who: Principal, lang: str) -> web.StreamResponse:
         f = await queries.facets(store)
         facets = m.Facets(states=[s.value for s in CameraState], labels=[], purposes=list(Purpose), **f)
-        return _html(request, pages.cameras_page(facets, lang, who), settings)
+        names = {r["id"]: r["name"] for r in await store.list_parent_rows() if r["name"]}
+        return _html(request, pages.cameras_page(facets, lang, who, parent_names=names), settings)
 
     async def map_(request: web.Request, who: Principal, lang: str) -> web.StreamResponse:
         return _html(request, pages.map_page(lang, who, tile_url=settings.tile_url,

@@ -197,13 +197,14 @@ def _options(values: list[tuple[str, str]], lang: str) -> str:
         f'<option value="{e(v)}">{e(text)}</option>' for v, text in values)
 
 
-def cameras_page(f: m.Facets, lang: str, who: Principal) -> str:
+def cameras_page(f: m.Facets, lang: str, who: Principal, *, parent_names: dict[str, str] | None = None) -> str:
     states = _options([(s, state_text(s, lang)) for s in f.states], lang)
     districts = _options([(d, d) for d in f.districts], lang)
     agencies = _options([(a, a) for a in f.agencies], lang)
     purposes = _options([(p.value, purpose_text(p.value, lang)) for p in f.purposes], lang)
     tags = _options([(x, x) for x in f.tags], lang)
-    parents = _options([(x, x) for x in f.parents], lang)
+    names = parent_names or {}
+    parents = _options([(x, m.parent_title(x, names.get(x))) for x in f.parents], lang)
     body = f"""<h1>{e(t("cameras", lang))}</h1>
 <form id="filters" class="filters card">
   <label>{e(t("search", lang))} <input type="search" name="q" id="f-q" placeholder="{e(t("search_ph", lang))}" maxlength="200"></label>
