@@ -145,6 +145,31 @@ def test_overview_names_the_parents_suspected_down_and_links_their_cameras(brows
     d.get(srv.url + "/ui/?lang=th")
 
 
+def test_parents_page_lists_every_parent_down_first_and_links_their_cameras(browser: Any, srv: Live) -> None:
+    d = browser
+    login(d, srv, READ_TOKEN)
+    d.get(srv.url + "/ui/?lang=th")
+    d.find_element(By.LINK_TEXT, "อุปกรณ์แม่").click()  # in the navigation
+    wait_for(lambda: "/ui/parents" in d.current_url, what="the parents page")
+    listed = api(srv, "/parents")["items"]
+    rows = d.find_elements(By.CSS_SELECTOR, "#parents-table tbody tr")
+    order = [r.get_attribute("data-parent") for r in rows]
+    assert order[0] == "NVR-1" and sorted(order) == sorted(p["id"] for p in listed)  # the one down first
+    cells = [c.text for c in rows[0].find_elements(By.TAG_NAME, "td")]
+    assert cells[:3] == ["NVR-1", "NVR ตลาด", "เครื่องบันทึก"] and cells[5] == "เมือง" and cells[6] == "8"
+    assert cells[7].startswith("น่าจะขัดข้อง ตั้งแต่ ")
+    switch = next(r for r in rows if r.get_attribute("data-parent") == "SW-9")
+    assert [c.text for c in switch.find_elements(By.TAG_NAME, "td")][2:] == ["สวิตช์", "", "", "", "0", "—"]
+    d.find_element(By.ID, "lang-switch").click()
+    wait_for(lambda: d.find_element(By.TAG_NAME, "h1").text == "Parent devices", what="English")
+    shot(d, "parents-en")
+    rows[0] = d.find_element(By.CSS_SELECTOR, '#parents-table tr[data-parent="NVR-1"]')
+    assert "recorder (NVR)" in rows[0].text and "suspected down since" in rows[0].text
+    rows[0].find_element(By.LINK_TEXT, "8").click()
+    wait_for(lambda: "/ui/cameras" in d.current_url and _count(d) == 8, what="the parent's 8 cameras")
+    no_errors(d, "parents page")
+
+
 def _count(d: Any) -> int:
     el = wait_for(lambda: d.find_element(By.ID, "count") if not d.execute_script(
         "return document.body.hasAttribute('data-loading')") else None, what="table loaded")

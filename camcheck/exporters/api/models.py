@@ -161,7 +161,8 @@ class ParentOut(_Out):
     id: str
     kind: Literal["nvr", "switch", "site", "other"]
     name: str | None = None
-    parent_id: str | None = None
+    host: str | None = None  # its address (IP or host name[:port]), to look it up
+    parent_id: str | None = None  # the device it is behind
     district: str | None = None
     province: str | None = None
     cameras: int  # cameras registered behind it

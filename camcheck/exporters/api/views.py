@@ -191,7 +191,8 @@ def parent(row: dict[str, Any]) -> m.ParentOut:
             cameras_behind=int(inc.get("children_total") or 0), affected=list(inc.get("affected") or []),
             still_failing_at_end=list(inc.get("still_failing_at_end") or []))
     return m.ParentOut(
-        id=row["id"], kind=row.get("kind") or "other", name=row.get("name"), parent_id=row.get("parent_id"),
+        id=row["id"], kind=row.get("kind") or "other", name=row.get("name"), host=row.get("host"),
+        parent_id=row.get("parent_id"),
         district=row.get("district"), province=row.get("province"), cameras=int(row.get("cameras") or 0),
         status="suspected_down" if row.get("status") == "suspected_down" else None,
         status_since=row.get("status_since") if row.get("status") == "suspected_down" else None,

@@ -133,6 +133,10 @@ def add_dashboard_routes(app: web.Application, *, store: Store, settings: Dashbo
         names = {r["id"]: r["name"] for r in await store.list_parent_rows() if r["name"]}
         return _html(request, pages.cameras_page(facets, lang, who, parent_names=names), settings)
 
+    async def parents_(request: web.Request, who: Principal, lang: str) -> web.StreamResponse:
+        rows = await queries.list_parents(store, limit=100_000)
+        return _html(request, pages.parents_page([views.parent(r) for r in rows], lang, who), settings)
+
     async def map_(request: web.Request, who: Principal, lang: str) -> web.StreamResponse:
         return _html(request, pages.map_page(lang, who, tile_url=settings.tile_url,
                                              attribution=settings.tile_attribution), settings)
@@ -199,6 +203,7 @@ def add_dashboard_routes(app: web.Application, *, store: Store, settings: Dashbo
     app.router.add_get("/ui", root)
     app.router.add_get("/ui/cameras", page(cameras))
     app.router.add_get("/ui/cameras/{camera_id}", page(camera))
+    app.router.add_get("/ui/parents", page(parents_))
     app.router.add_get("/ui/map", page(map_))
     app.router.add_get("/ui/login", login_get)
     app.router.add_post("/ui/login", login_post)

@@ -41,7 +41,8 @@ def layout(*, title: str, lang: str, page: str, who: Principal | None, body: str
     other = "en" if lang == "th" else "th"
     nav = "".join(
         f'<a href="{href}" class="{"active" if key == page else ""}">{e(t(key, lang))}</a>'
-        for key, href in (("overview", "/ui/"), ("cameras", "/ui/cameras"), ("map", "/ui/map"))
+        for key, href in (("overview", "/ui/"), ("cameras", "/ui/cameras"), ("parents", "/ui/parents"),
+                          ("map", "/ui/map"))
     )
     user = ""
     if who is not None:
@@ -227,6 +228,35 @@ def cameras_page(f: m.Facets, lang: str, who: Principal, *, parent_names: dict[s
   <th>{e(t("findings", lang))}</th></tr></thead><tbody></tbody></table>
 </section>"""
     return layout(title=t("cameras", lang), lang=lang, page="cameras", who=who, body=body, path="/ui/cameras")
+
+
+# --- parents --------------------------------------------------------------------------------------
+
+def parents_page(parents: list[m.ParentOut], lang: str, who: Principal) -> str:
+    """Every parent device, those suspected down first: what and where it is, what it is behind,
+    and the cameras behind it (a link to them)."""
+    down = [p for p in parents if p.status == "suspected_down"]
+    rows = []
+    for p in down + [p for p in parents if p.status != "suspected_down"]:
+        status = (t("suspected_down_since", lang, since=fmt_time(p.status_since, lang))
+                  if p.status == "suspected_down" else "—")
+        cams = (f'<a href="/ui/cameras?{urlencode({"parent": p.id})}">{p.cameras}</a>' if p.cameras else "0")
+        rows.append(
+            f'<tr data-parent="{e(p.id)}" class="{"warn" if p.status else ""}"><td>{e(p.id)}</td>'
+            f'<td>{e(p.name or "")}</td><td>{e(t("kind_" + p.kind, lang))}</td><td>{e(p.host or "")}</td>'
+            f'<td>{e(p.parent_id or "")}</td><td>{e(p.district or "")}</td><td class="num">{cams}</td>'
+            f'<td>{e(status)}</td></tr>')
+    heads = "".join(f"<th>{e(t(k, lang))}</th>" for k in ("parent_id", "name", "kind", "address", "upstream",
+                                                          "district", "n_cameras", "status"))
+    table = (f'<table class="grid" id="parents-table"><thead><tr>{heads}</tr></thead><tbody>{"".join(rows)}</tbody>'
+             '</table>' if rows else f'<p class="muted">{e(t("no_parents", lang))}</p>')
+    body = f"""{_parents_down(down, lang)}
+<section class="card">
+<h1>{e(t("parents", lang))}</h1>
+<p class="muted">{e(t("parents_help", lang))}</p>
+{table}
+</section>"""
+    return layout(title=t("parents", lang), lang=lang, page="parents", who=who, body=body, path="/ui/parents")
 
 
 # --- map ------------------------------------------------------------------------------------------
