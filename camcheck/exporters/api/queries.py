@@ -135,8 +135,9 @@ async def parent_exists(store: Store, parent_id: str) -> bool:
 
 
 async def list_parents(store: Store, *, parent_id: str | None = None, suspected_down: bool | None = None,
-                       limit: int = 1000) -> list[dict[str, Any]]:
-    """Parents (NVRs, switches, sites) with how many cameras are registered behind each, by id."""
+                       limit: int = 100_000) -> list[dict[str, Any]]:
+    """Parents (NVRs, switches, sites) with how many cameras are registered behind each, by id (all
+    of them: a province registers thousands at most, and GET /parents reports their total)."""
     behind = (sa.select(cameras.c.parent_id, sa.func.count().label("n")).where(cameras.c.parent_id.is_not(None))
               .group_by(cameras.c.parent_id).subquery())
     q = (sa.select(parents, sa.func.coalesce(behind.c.n, 0).label("cameras"))

@@ -134,7 +134,7 @@ def add_dashboard_routes(app: web.Application, *, store: Store, settings: Dashbo
         return _html(request, pages.cameras_page(facets, lang, who, parent_names=names), settings)
 
     async def parents_(request: web.Request, who: Principal, lang: str) -> web.StreamResponse:
-        rows = await queries.list_parents(store, limit=100_000)
+        rows = await queries.list_parents(store)
         return _html(request, pages.parents_page([views.parent(r) for r in rows], lang, who), settings)
 
     async def map_(request: web.Request, who: Principal, lang: str) -> web.StreamResponse:
