@@ -343,6 +343,23 @@ class Store:
             result.inserted, result.updated = len(result.inserted_ids), len(result.updated_ids)
         return result
 
+    async def delete_parent(self, parent_id: str, *, actor: str) -> str | None:
+        """Delete a parent nothing depends on (no camera, no device behind it, no open incident), audited.
+        None when deleted; else why not: "missing", "cameras", "devices" or "incident"."""
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(sa.select(parents.c.status).where(parents.c.id == parent_id))).first()
+            if row is None:
+                return "missing"
+            if row.status == "suspected_down":
+                return "incident"
+            if (await conn.execute(sa.select(cameras.c.id).where(cameras.c.parent_id == parent_id).limit(1))).first():
+                return "cameras"
+            if (await conn.execute(sa.select(parents.c.id).where(parents.c.parent_id == parent_id).limit(1))).first():
+                return "devices"
+            await conn.execute(sa.delete(parents).where(parents.c.id == parent_id))
+            await self._audit(conn, actor, "parent.delete", parent_id, None)
+        return None
+
     async def get_parent(self, parent_id: str) -> dict[str, Any] | None:
         async with self.engine.connect() as conn:
             row = (await conn.execute(sa.select(parents).where(parents.c.id == parent_id))).mappings().first()

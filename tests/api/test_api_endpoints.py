@@ -100,8 +100,21 @@ def test_put_a_parent(client: CheckedClient, reader: CheckedClient) -> None:
     # PUT replaces: what is not given is cleared
     r = client.request("PUT", "/parents/API-NVR", json={"kind": "nvr"})
     assert r.status_code == 200 and (r.json()["name"], r.json()["parent_id"]) == (None, None)
+    # deleted only when nothing depends on it: a device behind it, cameras behind it, an open incident
+    assert client.request("PUT", "/parents/API-NVR", json={"kind": "nvr", "parent_id": "API-SITE"}).status_code == 200
+    assert "devices" in _problem(client.request("DELETE", "/parents/API-SITE"), 409)["detail"]
+    assert "suspected down" in _problem(client.request("DELETE", "/parents/NVR-1"), 409)["detail"]
+    assert client.post("/cameras", json={"id": "API-CAM-1", "parent_id": "API-NVR"}).status_code == 201
+    assert "cameras" in _problem(client.request("DELETE", "/parents/API-NVR"), 409)["detail"]
+    assert client.request("DELETE", "/cameras/API-CAM-1").status_code == 204
+    _problem(reader.request("DELETE", "/parents/API-NVR"), 403)
+    assert client.request("DELETE", "/parents/API-NVR").status_code == 204
+    assert client.request("DELETE", "/parents/API-SITE").status_code == 204  # nothing behind it any more
+    _problem(client.request("DELETE", "/parents/API-SITE"), 404)
+    _problem(reader.get("/parents/API-NVR"), 404)
     entries = client.get("/audit?limit=500").json()["items"]
-    assert {("parent.create", "API-NVR"), ("parent.replace", "API-NVR")} <= {(a["action"], a["target"]) for a in entries}
+    assert {("parent.create", "API-NVR"), ("parent.replace", "API-NVR"), ("parent.delete", "API-NVR"),
+            ("parent.delete", "API-SITE")} <= {(a["action"], a["target"]) for a in entries}
 
 
 def test_unknown_paths_and_methods_are_problems(client: CheckedClient) -> None:

@@ -182,7 +182,10 @@ def _paths() -> dict[str, Any]:
                        tags=["fleet"]),
             "put": _op("putParent", "Create or replace a parent device or site (kind, name, address, upstream device)",
                        {"200": _json(m.ParentOut), "201": _json(m.ParentOut, "Created"), **WRITE},
-                       body=json_body(m.ParentIn), tags=["fleet"])},
+                       body=json_body(m.ParentIn), tags=["fleet"]),
+            "delete": _op("deleteParent", "Delete a parent device nothing depends on (no camera or device behind it, "
+                          "not suspected down)", {"204": {"description": "Deleted"}, **WRITE, **_problems(409)},
+                          tags=["fleet"])},
         "/maintenance": {
             "get": _op("listMaintenance", "Maintenance windows", {"200": _json(m.MaintenanceList), **_problems(400, 401)},
                        params=[_q("active", {"type": "boolean"}, "only windows active (true) / not active (false) now"),

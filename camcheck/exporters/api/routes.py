@@ -698,6 +698,23 @@ async def put_parent(request: web.Request, api: Api, who: Principal) -> web.Stre
     return json_response(views.parent(saved), status=201 if created else 200)
 
 
+_KEPT = {"cameras": "cameras are registered behind it: move or delete them first",
+         "devices": "other devices are registered behind it: change their upstream device first",
+         "incident": "it is suspected down now: its incident must close first"}
+
+
+async def delete_parent(request: web.Request, api: Api, who: Principal) -> web.StreamResponse:
+    """Delete a parent device nothing depends on (a decommissioned recorder)."""
+    _query(request, set())
+    pid = request.match_info["parent_id"]
+    why = await api.store.delete_parent(pid, actor=who.actor)  # the store audits the delete
+    if why == "missing":
+        raise Problem(404, "no such parent device or site")
+    if why is not None:
+        raise Problem(409, f"parent {pid!r} is kept: {_KEPT[why]}")
+    return web.Response(status=204)
+
+
 # (method, path, handler, role) — role None: no authentication (the OpenAPI document only)
 ROUTES: tuple[tuple[str, str, Handler, Role | None], ...] = (
     ("GET", "/openapi.json", openapi_doc, None),
@@ -723,6 +740,7 @@ ROUTES: tuple[tuple[str, str, Handler, Role | None], ...] = (
     ("GET", "/parents", list_parents, "read"),
     ("GET", "/parents/{parent_id}", get_parent, "read"),
     ("PUT", "/parents/{parent_id}", put_parent, "write"),
+    ("DELETE", "/parents/{parent_id}", delete_parent, "write"),
     ("GET", "/maintenance", list_maintenance, "read"),
     ("POST", "/maintenance", create_maintenance, "write"),
     ("GET", "/maintenance/{window_id}", get_maintenance, "read"),
