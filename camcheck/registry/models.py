@@ -100,6 +100,22 @@ class ParentKind(str, enum.Enum):
     SITE = "site"
     OTHER = "other"
 
+    @property
+    def label_th(self) -> str:
+        """As a Thai parents sheet writes it (the import reads these and the codes alike)."""
+        return _PARENT_KIND_LABELS[self][0]
+
+    def label(self, lang: str) -> str:
+        return self.label_th if lang == "th" else _PARENT_KIND_LABELS[self][1]
+
+
+_PARENT_KIND_LABELS: dict[ParentKind, tuple[str, str]] = {
+    ParentKind.NVR: ("เครื่องบันทึก", "recorder (NVR)"),
+    ParentKind.SWITCH: ("สวิตช์", "switch"),
+    ParentKind.SITE: ("จุดติดตั้ง", "site"),
+    ParentKind.OTHER: ("อื่นๆ", "other"),
+}
+
 
 class EvidenceKind(str, enum.Enum):
     AT_CHANGE = "at_change"  # snapshot taken when the status changed

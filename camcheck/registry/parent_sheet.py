@@ -60,9 +60,6 @@ PARENT_COLUMNS: tuple[Column, ...] = (
     Column("status_since", "status since", "สถานะตั้งแต่", (), export_only=True),
 )
 _LOOKUP = header_lookup(PARENT_COLUMNS)
-# The kind as a Thai sheet writes it (the import reads these and the codes alike).
-KIND_TH = {ParentKind.NVR.value: "เครื่องบันทึก", ParentKind.SWITCH.value: "สวิตช์", ParentKind.SITE.value: "จุดติดตั้ง",
-           ParentKind.OTHER.value: "อื่นๆ"}
 SUSPECTED_DOWN = {"th": "น่าจะขัดข้อง", "en": "suspected down"}
 
 
@@ -74,7 +71,7 @@ async def export_parents(path: str | os.PathLike[str], store: Any, *, lang: str 
     rows = []
     for r in await store.list_parent_rows():
         status = SUSPECTED_DOWN[lang] if r["status"] == "suspected_down" else None
-        values = {"id": r["id"], "kind": KIND_TH.get(r["kind"], r["kind"]) if lang == "th" else r["kind"],
+        values = {"id": r["id"], "kind": ParentKind(r["kind"]).label_th if lang == "th" else r["kind"],
                   "name": r["name"], "host": r["host"], "parent_of": r["parent_id"], "district": r["district"],
                   "province": r["province"], "cameras": cameras.get(r["id"], 0), "status": status,
                   "status_since": r["status_since"].isoformat(timespec="seconds") if status and r["status_since"]

@@ -15,7 +15,7 @@ from camcheck.exporters.api.summary import LABEL_ORDER
 from camcheck.exporters.api.reason_words import reason_text
 from camcheck.exporters.api.words import finding_text, fmt_time, in_lang, label_text, purpose_text, state_text
 from camcheck.exporters.web.i18n import UI, t
-from camcheck.registry.models import Measured, StoredCamera, TransitionRecord
+from camcheck.registry.models import Measured, ParentKind, StoredCamera, TransitionRecord
 from camcheck.secrets import mask_url
 
 STATIC = "/ui/static"
@@ -243,7 +243,7 @@ def parents_page(parents: list[m.ParentOut], lang: str, who: Principal) -> str:
         cams = (f'<a href="/ui/cameras?{urlencode({"parent": p.id})}">{p.cameras}</a>' if p.cameras else "0")
         rows.append(
             f'<tr data-parent="{e(p.id)}" class="{"warn" if p.status else ""}"><td>{e(p.id)}</td>'
-            f'<td>{e(p.name or "")}</td><td>{e(t("kind_" + p.kind, lang))}</td><td>{e(p.host or "")}</td>'
+            f'<td>{e(p.name or "")}</td><td>{e(ParentKind(p.kind).label(lang))}</td><td>{e(p.host or "")}</td>'
             f'<td>{e(p.parent_id or "")}</td><td>{e(p.district or "")}</td><td class="num">{cams}</td>'
             f'<td>{e(status)}</td></tr>')
     heads = "".join(f"<th>{e(t(k, lang))}</th>" for k in ("parent_id", "name", "kind", "address", "upstream",
