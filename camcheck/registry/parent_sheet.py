@@ -67,13 +67,12 @@ async def export_parents(path: str | os.PathLike[str], store: Any, *, lang: str 
                          fmt: SheetFormat | None = None) -> int:
     """Write the parents (kind, name, address, upstream device, place; cameras behind and whether
     suspected down) as a sheet `import --parents` reads back unchanged. Returns the rows written."""
-    cameras = await store.cameras_per_parent()
     rows = []
-    for r in await store.list_parent_rows():
+    for r in await store.list_parents():
         status = SUSPECTED_DOWN[lang] if r["status"] == "suspected_down" else None
         values = {"id": r["id"], "kind": ParentKind(r["kind"]).label_th if lang == "th" else r["kind"],
                   "name": r["name"], "host": r["host"], "parent_of": r["parent_id"], "district": r["district"],
-                  "province": r["province"], "cameras": cameras.get(r["id"], 0), "status": status,
+                  "province": r["province"], "cameras": r["cameras"], "status": status,
                   "status_since": r["status_since"].isoformat(timespec="seconds") if status and r["status_since"]
                   else None}
         rows.append([values[c.key] for c in PARENT_COLUMNS])
@@ -197,7 +196,7 @@ async def import_parents(path: str | os.PathLike[str], store: Any | None, *, fmt
             report.rows_rejected += 1
             continue
         rows[pid], lines[pid], heads[pid] = fields, line, header_of
-    known = {} if store is None else {r["id"]: r["parent_id"] for r in await store.list_parent_rows()}
+    known = {} if store is None else {r["id"]: r["parent_id"] for r in await store.list_parents()}
     up = {**known, **{k: r["parent_of"] for k, r in rows.items() if "parent_of" in r}}  # this sheet over the registry
     for pid, fields in rows.items():
         if fields.get("parent_of") is not None and upstream_loops(up, pid):

@@ -296,16 +296,20 @@ class Store:
         async with self.engine.begin() as conn:
             await conn.execute(stmt)
 
-    async def cameras_per_parent(self) -> dict[str, int]:
-        """How many cameras are registered behind each parent (parents with none are left out)."""
-        q = (sa.select(cameras.c.parent_id, sa.func.count()).where(cameras.c.parent_id.is_not(None))
-             .group_by(cameras.c.parent_id))
+    async def list_parents(self, *, parent_id: str | None = None, suspected_down: bool | None = None,
+                           limit: int = 100_000) -> list[dict[str, Any]]:
+        """Parents (NVRs, switches, sites) by id, each row with how many cameras are registered behind
+        it (`cameras`); all of them by default: a province registers thousands at most."""
+        behind = (sa.select(cameras.c.parent_id, sa.func.count().label("n")).where(cameras.c.parent_id.is_not(None))
+                  .group_by(cameras.c.parent_id).subquery())
+        q = (sa.select(parents, sa.func.coalesce(behind.c.n, 0).label("cameras"))
+             .select_from(parents.outerjoin(behind, behind.c.parent_id == parents.c.id)).order_by(parents.c.id))
+        if parent_id is not None:
+            q = q.where(parents.c.id == parent_id)
+        if suspected_down is not None:
+            q = q.where(parents.c.status == "suspected_down" if suspected_down else parents.c.status.is_(None))
         async with self.engine.connect() as conn:
-            return {pid: n for pid, n in (await conn.execute(q)).all()}
-
-    async def list_parent_rows(self) -> list[dict[str, Any]]:
-        async with self.engine.connect() as conn:
-            return [dict(r) for r in (await conn.execute(sa.select(parents).order_by(parents.c.id))).mappings()]
+            return [dict(r) for r in (await conn.execute(q.limit(limit))).mappings().all()]
 
     async def upsert_parent_rows(self, rows: dict[str, dict[str, Any]], *, dry_run: bool = False) -> UpsertResult:
         """Parents by id with the fields each row gives (kind, name, host, parent_of, district,

@@ -33,7 +33,7 @@ def _rows(url: str) -> dict[str, dict]:
     async def read() -> dict[str, dict]:
         store = await open_store(url)
         try:
-            return {r["id"]: r for r in await store.list_parent_rows()}
+            return {r["id"]: r for r in await store.list_parents()}
         finally:
             await store.close()
 

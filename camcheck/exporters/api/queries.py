@@ -136,15 +136,6 @@ async def parent_exists(store: Store, parent_id: str) -> bool:
 
 async def list_parents(store: Store, *, parent_id: str | None = None, suspected_down: bool | None = None,
                        limit: int = 100_000) -> list[dict[str, Any]]:
-    """Parents (NVRs, switches, sites) with how many cameras are registered behind each, by id (all
-    of them: a province registers thousands at most, and GET /parents reports their total)."""
-    behind = (sa.select(cameras.c.parent_id, sa.func.count().label("n")).where(cameras.c.parent_id.is_not(None))
-              .group_by(cameras.c.parent_id).subquery())
-    q = (sa.select(parents, sa.func.coalesce(behind.c.n, 0).label("cameras"))
-         .select_from(parents.outerjoin(behind, behind.c.parent_id == parents.c.id)).order_by(parents.c.id))
-    if parent_id is not None:
-        q = q.where(parents.c.id == parent_id)
-    if suspected_down is not None:
-        q = q.where(parents.c.status == "suspected_down" if suspected_down else parents.c.status.is_(None))
-    async with store.engine.connect() as conn:
-        return [dict(r) for r in (await conn.execute(q.limit(limit))).mappings().all()]
+    """Parents with the cameras behind each (Store.list_parents: all of them, as GET /parents reports
+    their total)."""
+    return await store.list_parents(parent_id=parent_id, suspected_down=suspected_down, limit=limit)

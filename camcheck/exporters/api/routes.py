@@ -681,7 +681,7 @@ async def put_parent(request: web.Request, api: Api, who: Principal) -> web.Stre
         if had_credentials:  # never stored, never echoed
             raise Problem(422, "an address must not carry credentials",
                           errors=[{"field": "host", "message": "remove user:password@"}])
-    known = {r["id"]: r["parent_id"] for r in await api.store.list_parent_rows()}
+    known = {r["id"]: r["parent_id"] for r in await api.store.list_parents()}
     if body.parent_id is not None:
         if body.parent_id not in known:
             raise Problem(422, "no such upstream parent", errors=[{"field": "parent_id", "message": "register it first"}])

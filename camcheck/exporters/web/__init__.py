@@ -130,7 +130,7 @@ def add_dashboard_routes(app: web.Application, *, store: Store, settings: Dashbo
     async def cameras(request: web.Request, who: Principal, lang: str) -> web.StreamResponse:
         f = await queries.facets(store)
         facets = m.Facets(states=[s.value for s in CameraState], labels=[], purposes=list(Purpose), **f)
-        names = {r["id"]: r["name"] for r in await store.list_parent_rows() if r["name"]}
+        names = {r["id"]: r["name"] for r in await store.list_parents() if r["name"]}
         return _html(request, pages.cameras_page(facets, lang, who, parent_names=names), settings)
 
     async def parents_(request: web.Request, who: Principal, lang: str) -> web.StreamResponse:
