@@ -16,7 +16,14 @@ Call ``tick()`` when a maintenance window starts or ends and on a slow timer (fl
 
 from camcheck.verdict.availability import Availability, availability, availability_days
 from camcheck.verdict.claims import ClaimFinding, ClaimTolerance, MeasuredFacts, RegisteredClaims, compare_claims
-from camcheck.verdict.grouping import GroupEvaluation, GroupPolicy, ParentIncident, evaluate_group, suppress
+from camcheck.verdict.grouping import (
+    DeviceChild,
+    GroupEvaluation,
+    GroupPolicy,
+    ParentIncident,
+    evaluate_group,
+    suppress,
+)
 from camcheck.verdict.labels import NationalLabel, label_for, label_for_status
 from camcheck.verdict.maintenance import MaintenanceInfo, MaintenanceWindow, active_window
 from camcheck.verdict.policy import StatusPolicy
@@ -39,6 +46,7 @@ __all__ = [
     "Availability",
     "CameraState",
     "CheckOutcome",
+    "DeviceChild",
     "ClaimFinding",
     "ClaimTolerance",
     "Evaluation",

@@ -37,7 +37,8 @@ CODES: dict[str, tuple[str, ...]] = {
     "flapping": ("changes", "window_s", "from_status", "to_status", "stable_s"),
     "status": ("status",),
     # a parent device's (recorder, switch, site) incident: grouping.py
-    "parent_down": ("parent", "failing", "total", "window_s"),
+    # behind: what its children are ("cameras", "devices" or "both"); cameras: behind the failing ones
+    "parent_down": ("parent", "failing", "total", "window_s", "behind", "cameras"),
     "parent_recovered": ("parent", "still_failing"),
 }
 
@@ -129,7 +130,10 @@ def english(r: Reason) -> str:
                     f"(now {a['from_status']} -> {a['to_status']}); notifications paused until stable for "
                     f"{a['stable_s'] / 60:g} min.")
         case "parent_down":
-            return (f"Parent {a['parent']} suspected down: {a['failing']} of {a['total']} cameras behind it "
+            behind = a.get("behind", "cameras")  # absent in incidents kept before devices nested
+            what = {"devices": "devices", "both": "devices and cameras"}.get(behind, "cameras")
+            cams = f" ({a['cameras']} cameras)" if behind != "cameras" else ""
+            return (f"Parent {a['parent']} suspected down: {a['failing']} of {a['total']} {what} behind it{cams} "
                     f"stopped delivering within {a['window_s'] / 60:g} min.")
         case "parent_recovered":
             return f"Parent {a['parent']} recovered; still failing: {', '.join(a['still_failing']) or 'none'}."

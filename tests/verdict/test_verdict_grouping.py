@@ -10,6 +10,7 @@ from verdict_helpers import T0, bad, good
 
 from camcheck.verdict import (
     CameraState,
+    DeviceChild,
     GroupPolicy,
     ParentIncident,
     Status,
@@ -181,3 +182,72 @@ def test_group_rules_directly() -> None:
         evaluate_group("other", together, T0 + 300, p, g.incident)
     with pytest.raises(ValidationError, match="close_fraction"):
         GroupPolicy(min_fraction=0.5, close_fraction=0.6)
+
+
+def _down(parent: str, since: float, cameras: int) -> DeviceChild:
+    """A recorder whose own incident is open since `since`, its cameras all checked then."""
+    inc = ParentIncident(parent_id=parent, started_at=since, children_total=cameras,
+                         affected=[f"{parent}-ch{i}" for i in range(cameras)], reason="down")
+    return DeviceChild(incident=inc, cameras=cameras, checked_at=since + 30)
+
+
+def _up(cameras: int, checked_at: float) -> DeviceChild:
+    return DeviceChild(incident=None, cameras=cameras, checked_at=checked_at)
+
+
+def test_a_site_is_down_when_most_devices_behind_it_are_and_counts_their_cameras() -> None:
+    """A site's uplink: its recorders' incidents open together and the site's opens over them,
+    counting the recorders and the cameras behind them (one incident, not one per recorder)."""
+    p = GroupPolicy()
+    two_of_three = {"nvr-a": _down("nvr-a", T0, 8), "nvr-b": _down("nvr-b", T0 + 40, 6),
+                    "nvr-c": _up(8, T0 + 60)}
+    assert evaluate_group("site-1", {}, T0 + 100, p, None, two_of_three).incident is None  # 67 % < 80 %
+    three = {**two_of_three, "nvr-c": _down("nvr-c", T0 + 70, 8)}
+    g = evaluate_group("site-1", {}, T0 + 100, p, None, three)
+    assert g.opened and g.incident is not None
+    assert (g.incident.affected, g.incident.cameras, g.incident.started_at) == (["nvr-a", "nvr-b", "nvr-c"], 22, T0)
+    assert g.incident.reason == ("Parent site-1 suspected down: 3 of 3 devices behind it (22 cameras) "
+                                 "stopped delivering within 6 min.")
+    # two recorders are enough (each is already a group's judgement); one alone is its own incident
+    assert evaluate_group("site-1", {}, T0 + 100, p, None,
+                          {"nvr-a": _down("nvr-a", T0, 8), "nvr-b": _down("nvr-b", T0, 2)}).opened
+    assert evaluate_group("site-1", {}, T0 + 100, p, None, {"nvr-a": _down("nvr-a", T0, 8)}).incident is None
+    # devices with no camera behind them are not counted; a recorder down with cameras on the site itself
+    empty = {**three, "sw-spare": _up(0, None)}
+    assert evaluate_group("site-1", {}, T0 + 100, p, None, empty).incident.children_total == 3  # type: ignore[union-attr]
+
+    def failing(cid: str, t: float) -> CameraState:
+        return evaluate(new_state(cid), bad(t), t, StatusPolicy(), None).state
+
+    ok = evaluate(new_state("cam-ok"), good(T0 + 50), T0 + 50, StatusPolicy(), None).state
+    mixed = evaluate_group("site-2", {"cam-x": failing("cam-x", T0 + 10), "cam-y": failing("cam-y", T0 + 20)},
+                           T0 + 100, p, None, {"nvr-a": _down("nvr-a", T0, 8)})
+    assert mixed.opened and mixed.incident is not None and mixed.incident.cameras == 10
+    assert "3 of 3 devices and cameras behind it (10 cameras)" in mixed.incident.reason
+    assert evaluate_group("site-2", {"cam-x": failing("cam-x", T0 + 10), "cam-ok": ok}, T0 + 100, p, None,
+                          {"nvr-a": _down("nvr-a", T0, 8)}).incident is None  # 2 of 3 failing
+
+
+def test_one_recorder_down_gets_its_siblings_cameras_checked_and_the_site_waits_for_them() -> None:
+    p = GroupPolicy()
+    stale = {"nvr-a": _down("nvr-a", T0, 8), "nvr-b": _up(8, T0 - 200), "nvr-c": _up(8, T0 + 50)}
+    g = evaluate_group("site-1", {}, T0 + 100, p, None, stale)
+    # nvr-b's cameras were last all checked before nvr-a went down: check them now (those not since T0)
+    assert (g.incident, g.probe_children, g.probe_since) == (None, ["nvr-b"], T0)
+    fresh = {**stale, "nvr-b": _up(8, T0 + 60)}
+    g = evaluate_group("site-1", {}, T0 + 100, p, None, fresh)
+    assert (g.incident, g.probe_children) == (None, [])  # checked and delivering: nvr-a is down on its own
+
+
+def test_a_site_closes_when_its_devices_are_back_and_names_those_still_down() -> None:
+    p = GroupPolicy()
+    three = {d: _down(d, T0, 8) for d in ("nvr-a", "nvr-b", "nvr-c")}
+    g = evaluate_group("site-1", {}, T0 + 100, p, None, three)
+    assert g.opened and g.incident is not None
+    back = {"nvr-a": _up(8, T0 + 900), "nvr-b": _up(8, T0 + 900), "nvr-c": _down("nvr-c", T0, 8)}
+    # nvr-c still down, and its cameras not looked at since the site came back: look first
+    g2 = evaluate_group("site-1", {}, T0 + 1000, p, g.incident, back)
+    assert (g2.closed, g2.probe_children, g2.probe_since) == (False, ["nvr-c"], T0 + 1000)
+    looked = {**back, "nvr-c": DeviceChild(incident=back["nvr-c"].incident, cameras=8, checked_at=T0 + 1010)}
+    g3 = evaluate_group("site-1", {}, T0 + 1020, p, g2.incident, looked)
+    assert g3.closed and g3.incident is not None and g3.incident.still_failing_at_end == ["nvr-c"]

@@ -164,6 +164,22 @@ def test_each_code_renders_from_its_documented_arguments(code: str) -> None:
                "scope": "site", "target": "site-A", "why": "road works", "owner": "district", "until": T0 + 3600,
                "status": "working", "stable_s": 1800.0, "changes": 5, "window_s": 3600.0,
                "from_status": "working", "to_status": "broken", "parent": "nvr-1", "failing": 4, "total": 5,
-               "still_failing": ["ch-2"]}
+               "still_failing": ["ch-2"], "behind": "both", "cameras": 17}
     r = Reason(code=code, args={k: samples[k] for k in CODES[code]})
     assert english(r) and THAI.search(thai(r))
+
+
+def test_a_site_down_counts_the_devices_and_the_cameras_behind_them() -> None:
+    def said(behind: str) -> tuple[str, str]:
+        r = Reason(code="parent_down", args={"parent": "site-1", "failing": 3, "total": 3, "window_s": 360.0,
+                                             "behind": behind, "cameras": 24})
+        return english(r), thai(r)
+
+    assert said("devices") == (
+        "Parent site-1 suspected down: 3 of 3 devices behind it (24 cameras) stopped delivering within 6 min.",
+        "อุปกรณ์แม่ site-1 น่าจะขัดข้อง: อุปกรณ์ 3 จาก 3 ตัวที่ต่อผ่านอุปกรณ์นี้ (กล้อง 24 ตัว) หยุดส่งภาพภายใน 6 นาที")
+    assert said("both")[0].startswith("Parent site-1 suspected down: 3 of 3 devices and cameras behind it (24 cameras)")
+    # an incident kept before devices nested (no `behind`) reads as it did
+    old = Reason(code="parent_down", args={"parent": "nvr-1", "failing": 4, "total": 4, "window_s": 360.0})
+    assert english(old) == "Parent nvr-1 suspected down: 4 of 4 cameras behind it stopped delivering within 6 min."
+    assert thai(old) == "อุปกรณ์แม่ nvr-1 น่าจะขัดข้อง: กล้อง 4 จาก 4 ตัวที่ต่อผ่านอุปกรณ์นี้ หยุดส่งภาพภายใน 6 นาที"

@@ -108,8 +108,11 @@ def thai(r: Reason) -> str:
         case "status":
             return f"สถานะ: {state_text(a['status'], 'th')}"
         case "parent_down":
-            return (f"อุปกรณ์แม่ {a['parent']} น่าจะขัดข้อง: กล้อง {a['failing']} จาก {a['total']} "
-                    f"ตัวที่ต่อผ่านอุปกรณ์นี้ หยุดส่งภาพภายใน {_minutes(a['window_s'])}")
+            behind = a.get("behind", "cameras")
+            what = {"devices": "อุปกรณ์", "both": "อุปกรณ์และกล้อง"}.get(behind, "กล้อง")
+            cams = f" (กล้อง {a['cameras']} ตัว)" if behind != "cameras" else ""
+            return (f"อุปกรณ์แม่ {a['parent']} น่าจะขัดข้อง: {what} {a['failing']} จาก {a['total']} "
+                    f"ตัวที่ต่อผ่านอุปกรณ์นี้{cams} หยุดส่งภาพภายใน {_minutes(a['window_s'])}")
         case "parent_recovered":
             still = ", ".join(a["still_failing"]) or "ไม่มี"
             return f"อุปกรณ์แม่ {a['parent']} กลับมาใช้งานได้แล้ว กล้องที่ยังขัดข้อง: {still}"
