@@ -56,7 +56,7 @@ from camcheck.daemon.targets import (
 )
 from camcheck.daemon.views import camera_view, state_findings
 from camcheck.daemon.workers import WorkerPool
-from camcheck.exporters.events import CameraView, Exporter, TransitionEvent
+from camcheck.exporters.events import CameraView, Exporter, OpenIncident, TransitionEvent
 from camcheck.probe.observation import Observation, RtspSettings
 from camcheck.probe.onvif import OnvifObservation, match_profile, sub_stream_url
 from camcheck.probe.onvif_client import warm_wsdls
@@ -69,6 +69,8 @@ from camcheck.secrets import mask_text, mask_url
 from camcheck.systemd import notify, watchdog_interval
 from camcheck.verdict import (
     CameraState,
+    DeviceChild,
+    GroupEvaluation,
     GroupPolicy,
     MaintenanceInfo,
     MaintenanceWindow,
@@ -100,6 +102,36 @@ RUN_PICTURE_CHECK = 3
 WORKER_REPLAY_EVERY_S = 1.5  # how soon the primary publishes a transition a worker committed
 WORKER_CHECKS_BATCH = 5000  # the workers' checks counted per round at most (the rest: next round)
 WORKER_STOP_TIMEOUT_S = 150.0  # a worker drains its checks in flight (up to 120 s) before exiting
+
+
+MAX_UPSTREAM_HOPS = 8  # a recorder, its switch, its site, ...: deeper chains are not registered
+MAX_DEVICES_JUDGED = 256  # parents judged in one tree at most (a site's recorders; bounds a misregistered chain)
+
+
+@dataclass
+class _Judged:
+    """One parent as its judgement left it: its incident (open or just closed), who tells it, the
+    device it is behind, and every camera behind it (nested devices' too) with its latest check."""
+
+    incident: ParentIncident | None
+    told: str | None
+    upstream: str | None
+    cameras: dict[str, float | None]
+
+    def as_child(self, sample: int) -> DeviceChild:
+        """As its upstream device counts it: looked at when `sample` of its cameras (or all, if fewer)
+        were checked since. A few cameras delivering say a recorder is up; checking all of a site's
+        cameras whenever one recorder fails would not scale."""
+        checks = sorted((c if c is not None else 0.0 for c in self.cameras.values()), reverse=True)
+        k = min(sample, len(checks))
+        return DeviceChild(incident=self.incident, cameras=len(checks), checked_at=checks[k - 1] or None if k else None)
+
+    def to_probe(self, since: float, sample: int) -> list[str]:
+        """The cameras to check now for its upstream's judgement: enough of those not checked since
+        `since`, the least recently checked first, to make `sample` checked since."""
+        fresh = sum(1 for at in self.cameras.values() if (at or 0.0) >= since)
+        stale = sorted((at or 0.0, cid) for cid, at in self.cameras.items() if (at or 0.0) < since)
+        return [cid for _, cid in stale[: max(0, sample - fresh)]]
 
 
 @dataclass
@@ -151,6 +183,7 @@ class Daemon:
         self._reclaimed: dict[str, Lease] = {}  # claimed again while the previous check was finishing
         self._parent_of: dict[str, str | None] = {}
         self._parent_chain: dict[str, list[str]] = {}
+        self._upstream: dict[str, str] = {}  # parent device -> the device it is behind
         self._windows: list[MaintenanceWindow] = []
         self._active_windows: set[str] = set()
         self._window_targets: dict[str, str] = {}
@@ -789,6 +822,7 @@ class Daemon:
             parent_rows = (await conn.execute(
                 sa.select(parents.c.id, parents.c.parent_id, parents.c.incident, parents.c.name))).all()
         up = {pid: ppid for pid, ppid, _, _ in parent_rows}
+        self._upstream = {pid: ppid for pid, ppid in up.items() if ppid}
         self._parent_names = {pid: name for pid, _, _, name in parent_rows if name}
         self._parent_of = {cid: pid for cid, pid in cam_rows}
         chains: dict[str, list[str]] = {}
@@ -806,7 +840,9 @@ class Daemon:
         """Parent incidents: evaluated for parents with failing children, persisted on the parent row;
         the node whose update opens (or closes) the incident is the one that announces it."""
         assert self.store is not None
-        dirty = self._dirty_parents | {pid for pid, inc in self._incidents.items() if inc.open}
+        down = {pid for pid, inc in self._incidents.items() if inc.open}
+        # ... and the devices they are behind: a site is judged while a recorder behind it is down
+        dirty = self._dirty_parents | down | {up for pid in down if (up := self._upstream.get(pid))}
         self._dirty_parents = set()
         if self.pool is not None:
             # Cameras the workers check do not mark their parents dirty here: ask the registry.
@@ -827,34 +863,138 @@ class Daemon:
             return await self._judge_parent_now(pid, fresh)
 
     async def _judge_parent_now(self, pid: str, fresh: dict[str, CameraState] | None) -> ParentIncident | None:
+        judged = await self._judge_tree(pid, fresh, set())
+        for _ in range(MAX_UPSTREAM_HOPS):
+            if judged.told != "held" or judged.upstream is None:
+                break
+            # Its upstream device decides who tells it (judging it judges this one again, as its child);
+            # that one's incident may wait for its own upstream in turn.
+            judged = await self._judge_tree(judged.upstream, fresh, set())
+        return self._incidents.get(pid)
+
+    async def _judge_tree(self, pid: str, fresh: dict[str, CameraState] | None, seen: set[str]) -> _Judged:
+        """Judge one parent from its cameras and the devices behind it (each judged first, so a site
+        sees its recorders' incidents as they stand now), open or close its incident, and settle who
+        tells the incidents of the devices behind it that wait for it."""
         assert self.store is not None and self.leases is not None
+        seen.add(pid)
         async with self.store.engine.connect() as conn:
             rows = (await conn.execute(
                 sa.select(cameras.c.id, cameras.c.verdict_state).where(cameras.c.parent_id == pid,
                                                                        cameras.c.enabled.is_(True))
             )).all()
-            stored = (await conn.execute(sa.select(parents.c.incident).where(parents.c.id == pid))).scalar_one_or_none()
+            row = (await conn.execute(sa.select(parents.c.incident, parents.c.incident_told, parents.c.parent_id)
+                                      .where(parents.c.id == pid))).one_or_none()
+            below = (await conn.execute(sa.select(parents.c.id).where(parents.c.parent_id == pid))).scalars().all()
+        stored, told, upstream = row if row is not None else (None, None, None)
         children = {cid: (CameraState.from_json(js) if js else new_state(cid)) for cid, js in rows}
         children.update({cid: st for cid, st in (fresh or {}).items() if cid in children})
+        looked = {cid: (s.last_check_at if (s := st.sources.get("stream")) is not None else None)
+                  for cid, st in children.items()}
+        nested: dict[str, _Judged] = {}
+        for d in sorted(below):
+            if d not in seen and len(seen) < MAX_DEVICES_JUDGED:
+                nested[d] = await self._judge_tree(d, fresh, seen)
+        devices = {d: j.as_child(self.group_policy.min_children) for d, j in nested.items()}
         latest = ParentIncident.model_validate(stored) if stored else None
         current = latest if latest is not None and latest.open else None
-        g = evaluate_group(pid, children, time.time(), self.group_policy, current)
-        for cid in g.probe_children:
-            await self.leases.reschedule(cid, now_utc(), priority=1)
-        if g.probe_children:
-            self._wake_claim.set()
-        if g.incident is not None and (g.opened or g.closed or g.incident != current):
-            won = await self._save_incident(pid, current, g.incident)
-            if won and (g.opened or g.closed):
-                self._announce_incident(g.incident, opened=g.opened, name=self._parent_names.get(pid))
-            if won and g.closed:
-                await self._announce_still_failing(g.incident)
+        now = time.time()
+        g = evaluate_group(pid, children, now, self.group_policy, current, devices)
+        await self._probe(g, nested)
         incident = g.incident or latest
+        if g.incident is not None and (g.opened or g.closed or g.incident != current):
+            incident, told = await self._record_judgement(pid, g, current, told, held=upstream is not None, now=now)
         if incident is not None and _current(incident):
             self._incidents[pid] = incident
         else:
             self._incidents.pop(pid, None)
-        return self._incidents.get(pid)
+        for d, j in nested.items():
+            if j.told == "held" and j.incident is not None and j.incident.open:
+                await self._settle(j.incident, pid, g, now)
+        for j in nested.values():
+            looked.update(j.cameras)
+        return _Judged(incident=incident, told=told, upstream=upstream, cameras=looked)
+
+    async def _probe(self, g: GroupEvaluation, nested: dict[str, _Judged]) -> None:
+        """Check at once the children the evaluation names (a device: its cameras not checked since)."""
+        assert self.leases is not None
+        due: list[str] = []
+        for c in g.probe_children:
+            if c in nested:
+                due += nested[c].to_probe(g.probe_since or time.time(), self.group_policy.min_children)
+            else:
+                due.append(c)
+        for cid in due:
+            await self.leases.reschedule(cid, now_utc(), priority=1)
+        if due:
+            self._wake_claim.set()
+
+    async def _record_judgement(self, pid: str, g: GroupEvaluation, current: ParentIncident | None,
+                                told: str | None, *, held: bool, now: float) -> tuple[ParentIncident | None, str | None]:
+        """Store the parent's incident as judged and announce what is this node's to announce; the
+        incident and its told state as this node knows them after (a lost race: as judged, until the
+        next judgement reads the registry again)."""
+        assert g.incident is not None
+        name = self._parent_names.get(pid)
+        if g.opened:
+            # Behind an upstream device: held until that one is judged (a site's uplink is one incident).
+            hold = held and self.group_policy.hold_s > 0
+            inc = g.incident.model_copy(update={"held_since": now}) if hold else g.incident
+            if not await self._save_incident(pid, None, inc, told="held" if hold else "told"):
+                return g.incident, told
+            if not hold:
+                self._announce_incident(inc, opened=True, name=name)
+            return inc, "held" if hold else "told"
+        # Only while its told state is as read: a stale copy never undoes another node's cover.
+        if not await self._save_incident(pid, current, g.incident, expect_told=told) or not g.closed:
+            return g.incident, told
+        if told in (None, "told"):  # announced as its own: so is its end (held or covered: nobody's)
+            self._announce_incident(g.incident, opened=False, name=name)
+        await self._announce_still_failing(g.incident)
+        await self._tell_uncovered(g.incident)
+        return g.incident, told
+
+    async def _settle(self, inc: ParentIncident, upstream: str, g: GroupEvaluation, now: float) -> None:
+        """A device's incident held for its upstream device's judgement `g`: covered by the upstream's
+        open incident, still waiting while the upstream's other children are being checked (at most
+        `hold_s`), or told as its own."""
+        if g.incident is not None and g.incident.open:
+            covered = inc.model_copy(update={"covered_by": upstream, "held_since": None})
+            if await self._retell(inc.parent_id, "held", "covered", covered):
+                self._incidents[inc.parent_id] = covered
+                log.info("incident: parent %s is behind %s's incident", inc.parent_id, upstream)
+            return
+        if g.probe_children and now - (inc.held_since or now) < self.group_policy.hold_s:
+            return
+        own = inc.model_copy(update={"held_since": None})
+        if await self._retell(inc.parent_id, "held", "told", own):
+            self._incidents[inc.parent_id] = own
+            self._announce_incident(own, opened=True, name=self._parent_names.get(inc.parent_id))
+
+    async def _tell_uncovered(self, inc: ParentIncident) -> None:
+        """The upstream device is back but these devices behind it are not: their own incidents now,
+        kept untold while the upstream's covered them, are announced (once: the registry arbitrates)."""
+        assert self.store is not None
+        if not inc.still_failing_at_end:
+            return
+        async with self.store.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(parents.c.id, parents.c.incident).where(
+                parents.c.id.in_(inc.still_failing_at_end), parents.c.incident_told == "covered"))).all()
+        for did, stored in rows:
+            own = ParentIncident.model_validate(stored).model_copy(update={"covered_by": None})
+            if own.open and await self._retell(did, "covered", "told", own):
+                self._incidents[did] = own
+                log.info("incident: parent %s still down after %s recovered", did, inc.parent_id)
+                self._announce_incident(own, opened=True, name=self._parent_names.get(did))
+
+    async def _retell(self, pid: str, was: str, told: str, incident: ParentIncident) -> bool:
+        """Move an open incident's told state from `was` to `told`: True for the one caller that did."""
+        assert self.store is not None
+        async with self.store.engine.begin() as conn:
+            r = await conn.execute(sa.update(parents).where(
+                parents.c.id == pid, parents.c.status == "suspected_down", parents.c.incident_told == was,
+            ).values(incident=incident.model_dump(mode="json"), incident_told=told))
+        return r.rowcount == 1
 
     async def _cover_by_parent(self, cam: StoredCamera, results: list[CheckResult]) -> list[CheckResult]:
         """A camera behind a parent whose check changes its status: the parent is judged first, with
@@ -908,16 +1048,19 @@ class Daemon:
             self._told_after_close.popitem(last=False)
         return True
 
-    def open_incidents(self) -> list[tuple[str, int, float, str | None]]:
-        """(parent id, cameras affected, since, name) of the parents' incidents open now, for /metrics
-        (any thread: the dicts are copied in one step)."""
+    def open_incidents(self) -> list[OpenIncident]:
+        """The parents' incidents open now, for /metrics (any thread: the dicts are copied in one step)."""
         names = dict(self._parent_names)
-        return [(pid, len(inc.affected), inc.started_at, names.get(pid))
+        return [OpenIncident(parent_id=pid, cameras=inc.cameras, since=inc.started_at, name=names.get(pid),
+                             covered_by=inc.covered_by)
                 for pid, inc in dict(self._incidents).items() if inc.open]
 
-    async def _save_incident(self, parent_id: str, before: ParentIncident | None, after: ParentIncident) -> bool:
+    async def _save_incident(self, parent_id: str, before: ParentIncident | None, after: ParentIncident, *,
+                             told: str = "told", expect_told: str | None | object = ...) -> bool:
+        """Store the parent's incident; True for the one caller whose update landed. Opening sets who
+        tells it (`told`); `expect_told` (closing) requires the told state read when it was judged."""
         assert self.store is not None
-        values = {
+        values: dict[str, Any] = {
             "incident": after.model_dump(mode="json"),
             "status": "suspected_down" if after.open else None,
             "status_since": datetime.fromtimestamp(after.started_at if after.open else (after.ended_at or time.time()), tz=timezone.utc),
@@ -926,10 +1069,15 @@ class Daemon:
         if before is None:
             # Another node may have opened the same incident first: only one announces it.
             cond = sa.or_(parents.c.incident.is_(None), parents.c.status.is_(None))
+            values["incident_told"] = told
         else:
             # Only while it is still open in the registry: of two nodes (or checks) closing it, one
             # announces the end, and a stale update never reopens an incident another node closed.
             cond = parents.c.status == "suspected_down"
+            if expect_told is None:
+                cond = sa.and_(cond, parents.c.incident_told.is_(None))
+            elif isinstance(expect_told, str):  # its end is told as it was: not while that changes
+                cond = sa.and_(cond, parents.c.incident_told == expect_told)
         async with self.store.engine.begin() as conn:
             r = await conn.execute(sa.update(parents).where(parents.c.id == parent_id, cond).values(**values))
         return r.rowcount == 1

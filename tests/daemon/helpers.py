@@ -11,8 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -235,3 +235,59 @@ def pg_database(prefix: str = "camcheck_mn") -> Iterator[str]:
     """A brand-new PostgreSQL database (asyncpg URL), dropped afterwards even if the test failed."""
     with shared_pg_database(prefix) as url:
         yield url
+
+
+@asynccontextmanager
+async def running_daemon(cfg: dict[str, Any], workers: int, tmp_path: Path) -> AsyncIterator[int]:
+    """The daemon running (in this process, or as `camcheck run --workers N`); yields its HTTP port."""
+    from camcheck.daemon.app import build_daemon
+
+    if workers == 1:
+        daemon = build_daemon(parse_config(cfg), state_dir=tmp_path)
+        task = asyncio.create_task(daemon.run_forever())
+        try:
+            await asyncio.wait_for(daemon.started.wait(), 30)
+            assert daemon.http is not None
+            yield daemon.http.port
+        finally:
+            daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
+            await asyncio.wait_for(task, 60)
+        return
+    proc = DaemonProcess(write_yaml(tmp_path / "camcheck.yaml", cfg), tmp_path / "daemon.log",
+                         extra_args=["--workers", str(workers)])
+    try:
+        yield await asyncio.to_thread(proc.wait_ready)  # the simulator runs in this loop: never block it
+        assert "Traceback" not in proc.log_text(), proc.log_text()[-3000:]
+    finally:
+        await asyncio.to_thread(proc.stop)
+
+
+async def metrics_text(port: int) -> str:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/metrics") as r:
+        assert r.status == 200
+        return await r.text()
+
+
+async def incident_story(store: Store, sub: Any, prefix: str, tmp_path: Path, parent_ids: list[str]) -> str:
+    """The transitions as committed (who, covered by, announced when), the events as received (`sub`:
+    an MQTT Subscriber), the parents' incidents and the daemon's log (a worker run's), for a failure's
+    message: enough to tell a race from a slow run."""
+    import sqlalchemy as sa
+
+    from camcheck.registry.schema import parents, transitions
+
+    async with store.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(
+            transitions.c.id, transitions.c.camera_id, transitions.c.at, transitions.c.from_state,
+            transitions.c.to_state, transitions.c.suppressed_by, transitions.c.notified_at, transitions.c.node_id,
+        ).order_by(transitions.c.id))).all()
+        incidents = (await conn.execute(sa.select(parents.c.id, parents.c.incident_told, parents.c.incident)
+                                        .where(parents.c.id.in_(parent_ids)))).all()
+    told = [(t, json.loads(p).get("event_id"), json.loads(p).get("from_status"), json.loads(p).get("to_status"))
+            for t, p, _ in sub.messages if t.endswith("/events")]
+    log = tmp_path / "daemon.log"
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-80:]) if log.exists() else "(in-process: see the log)"
+    return ("transitions:\n" + "\n".join(map(str, rows)) + "\nincidents:\n" + "\n".join(map(str, incidents))
+            + "\nevents: " + "\n".join(map(str, told)) + f"\ndaemon log:\n{tail}").replace(prefix, "<prefix>")

@@ -7,20 +7,14 @@ judge the parent before it does)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from camcheck.config.model import parse_config
-from camcheck.daemon.app import build_daemon
 from camcheck.exporters.api import queries, views
 from camcheck.registry.parent_sheet import import_parents
 from camcheck.registry.schema import check_results, parents, transitions
@@ -29,12 +23,13 @@ from camcheck.simulator.testing import running_fleet
 from tests.daemon.helpers import (
     FAST_STATUS,
     PASSWORD,
-    DaemonProcess,
     daemon_config_dict,
     fleet_config,
+    incident_story,
+    metrics_text,
     register,
+    running_daemon,
     wait_for,
-    write_yaml,
 )
 from tests.exporters.exporter_peers import Subscriber
 
@@ -43,48 +38,8 @@ pytestmark = pytest.mark.timeout(240)
 CHILDREN = ["nvr-ch1", "nvr-ch2", "nvr-ch3", "nvr-ch4"]
 
 
-@contextlib.asynccontextmanager
-async def _daemon(cfg: dict[str, Any], workers: int, tmp_path: Path) -> AsyncIterator[int]:
-    """The daemon running (in this process, or as `camcheck run --workers N`); yields its HTTP port."""
-    if workers == 1:
-        daemon = build_daemon(parse_config(cfg), state_dir=tmp_path)
-        task = asyncio.create_task(daemon.run_forever())
-        try:
-            await asyncio.wait_for(daemon.started.wait(), 30)
-            assert daemon.http is not None
-            yield daemon.http.port
-        finally:
-            daemon._stop.set()  # noqa: SLF001 - what SIGTERM does
-            await asyncio.wait_for(task, 60)
-        return
-    proc = DaemonProcess(write_yaml(tmp_path / "camcheck.yaml", cfg), tmp_path / "daemon.log",
-                         extra_args=["--workers", str(workers)])
-    try:
-        yield await asyncio.to_thread(proc.wait_ready)  # the simulator runs in this loop: never block it
-        assert "Traceback" not in proc.log_text(), proc.log_text()[-3000:]
-    finally:
-        await asyncio.to_thread(proc.stop)
-
-
 async def _equal(got: Any, want: Any) -> bool:
     return (await got) == want
-
-
-async def _story(store: Any, sub: Subscriber, prefix: str, tmp_path: Path) -> str:
-    """The transitions as committed (who, covered by, announced when), the events as received, the
-    parent's incident and the daemon's log (a worker run's), for a failure's message."""
-    async with store.engine.connect() as conn:
-        rows = (await conn.execute(sa.select(
-            transitions.c.id, transitions.c.camera_id, transitions.c.at, transitions.c.from_state,
-            transitions.c.to_state, transitions.c.suppressed_by, transitions.c.notified_at, transitions.c.node_id,
-        ).order_by(transitions.c.id))).all()
-        incident = (await conn.execute(sa.select(parents.c.incident).where(parents.c.id == "nvr-1"))).scalar()
-    told = [(t, json.loads(p).get("event_id"), json.loads(p).get("from_status"), json.loads(p).get("to_status"))
-            for t, p, _ in sub.messages if t.endswith("/events")]
-    log = tmp_path / "daemon.log"
-    tail = "\n".join(log.read_text(errors="replace").splitlines()[-80:]) if log.exists() else "(in-process: see the log)"
-    return ("transitions:\n" + "\n".join(map(str, rows)) + f"\nincident: {incident}\nevents: "
-            + "\n".join(map(str, told)) + f"\ndaemon log:\n{tail}").replace(prefix, "<prefix>")
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -118,7 +73,7 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
                 return dict((await conn.execute(sa.select(parents).where(parents.c.id == "nvr-1"))).mappings().one())
 
         try:
-            async with _daemon(cfg, workers, tmp_path) as port:
+            async with running_daemon(cfg, workers, tmp_path) as port:
                 await wait_for(lambda: all(events(c) for c in CHILDREN), 60, "every child's first event (working)")
 
                 for cid in CHILDREN:  # the recorder behind them loses power
@@ -136,8 +91,8 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
                 assert (shown.id, shown.cameras, shown.incident.affected) == ("nvr-1", 4, CHILDREN)
                 assert shown.reason_text.th == opened["reason_th"] and shown.reason_text.en == opened["reason"]
                 # and Prometheus (alert CamcheckParentSuspectedDown)
-                assert 'camcheck_parent_suspected_down{name="NVR ศาลากลาง ชั้น 2",parent_id="nvr-1"} 1.0' in await _metrics(port)
-                assert 'camcheck_parent_cameras_affected{parent_id="nvr-1"} 4.0' in await _metrics(port)
+                assert 'camcheck_parent_suspected_down{name="NVR ศาลากลาง ชั้น 2",parent_id="nvr-1"} 1.0' in await metrics_text(port)
+                assert 'camcheck_parent_cameras_affected{parent_id="nvr-1"} 4.0' in await metrics_text(port)
 
                 await wait_for(lambda: _is(statuses, {"broken"}), 60, "every child broken")
                 # each child's own change is kept, marked as covered by the parent, and not notified
@@ -174,14 +129,14 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
                                 still: [("unknown", "working"), ("working", "broken"), ("broken", "working")]}, told
                 assert len(events("nvr-1")) == 2
                 assert (await parent_row())["status"] is None
-                assert "camcheck_parent_suspected_down{" not in await _metrics(port)
+                assert "camcheck_parent_suspected_down{" not in await metrics_text(port)
                 assert PASSWORD.encode() not in b"".join(p for _, p, _ in sub.messages)
                 if workers > 1:  # both processes checked the cameras (which changes each commits varies)
                     async with store.engine.connect() as conn:
                         nodes = set((await conn.execute(sa.select(check_results.c.node_id).distinct())).scalars())
                     assert len(nodes) == 2, nodes
         except AssertionError as exc:  # what the registry and the broker saw, to tell a race from a slow run
-            raise AssertionError(f"{exc}\n{await _story(store, sub, prefix, tmp_path)}") from None
+            raise AssertionError(f"{exc}\n{await incident_story(store, sub, prefix, tmp_path, ['nvr-1'])}") from None
         finally:
             await store.close()
     # retained messages of this unique prefix are left on the shared broker: clear them
@@ -194,9 +149,3 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
 
 async def _is(statuses, want: set[str]) -> bool:  # noqa: ANN001
     return await statuses() == want
-
-
-async def _metrics(port: int) -> str:
-    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/metrics") as r:
-        assert r.status == 200
-        return await r.text()
