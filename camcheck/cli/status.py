@@ -55,6 +55,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "repair": ("ซ่อมบำรุง", "repair"),
     "parent": ("อุปกรณ์แม่", "parent"),
     "parent_down": ("น่าจะขัดข้องตั้งแต่ {since}: ตรวจสอบอุปกรณ์นั้นก่อน", "suspected down since {since}: look there first"),
+    "parent_covered": ("อยู่หลัง {upstream}", "behind {upstream}"),
     "until": ("ถึง", "until"),
     "checks": ("การตรวจ {n} ครั้งล่าสุด (ล่าสุดก่อน):", "last {n} checks, newest first:"),
     "changes": ("การเปลี่ยนสถานะล่าสุด (ล่าสุดก่อน):", "last changes, newest first:"),
@@ -148,10 +149,11 @@ async def _fleet(store: Any, args: argparse.Namespace) -> int:
     print(_w("count", lang, n=total, counts=listed) if total else _w("empty", lang))
     if down:
         print("\n" + _w("parents", lang, n=len(down)))
-        for p in down:
+        for p in sorted(down, key=_covered_by):  # a site before the recorders its incident tells
             why = in_lang(p.reason_text, lang) if p.reason_text else (p.reason or "")
+            up = _covered_by(p)
             print(f"  {ljust(p.id, idw)} {_w('since', lang)} {_when(p.status_since, lang)}  {_w('behind', lang, n=p.cameras)}  "
-                  f"{why}" + (f"  [{p.name}]" if p.name else ""))
+                  f"{why}" + (f"  [{p.name}]" if p.name else "") + (f"  ({_w('parent_covered', lang, upstream=up)})" if up else ""))
     if not problems:
         return 0
     print("\n" + _w("problems", lang, n=len(problems))
@@ -212,7 +214,12 @@ async def _camera(store: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _parent_line(store: Any, parent_id: str, lang: str) -> str:
+def _covered_by(p: Any) -> str:
+    """The device whose incident tells this parent's ("" if its own)."""
+    return (p.incident.covered_by or "") if p.incident is not None else ""
+
+
+async def _parent_line(store: Any, parent_id: str, lang: str, depth: int = 0) -> str:
     """The parent the camera is behind, by id and name, and whether it is suspected down now."""
     from camcheck.exporters.api import queries, views
 
@@ -223,6 +230,9 @@ async def _parent_line(store: Any, parent_id: str, lang: str) -> str:
     line = p.title()
     if p.status == "suspected_down":
         line += " — " + _w("parent_down", lang, since=_when(p.status_since, lang))
+        if p.incident is not None and p.incident.covered_by and depth < 4:  # the site it is behind is down too
+            up = await _parent_line(store, p.incident.covered_by, lang, depth + 1)
+            line += "; " + _w("parent_covered", lang, upstream=up)
     return line
 
 

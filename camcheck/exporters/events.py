@@ -84,6 +84,17 @@ class TransitionEvent:
         )
 
 
+@dataclass(frozen=True)
+class OpenIncident:
+    """A parent device's (recorder, switch, site) incident open now, as /metrics shows it."""
+
+    parent_id: str
+    cameras: int  # cameras behind the failing children
+    since: float  # UNIX time it began
+    name: str | None = None  # as the parents sheet gives it
+    covered_by: str | None = None  # the upstream device whose incident tells it (a site's uplink)
+
+
 @runtime_checkable
 class Exporter(Protocol):
     async def start(self) -> None: ...

@@ -31,7 +31,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
-from camcheck.exporters.events import STATUSES, CameraView
+from camcheck.exporters.events import STATUSES, CameraView, OpenIncident
 
 ViewsFn = Callable[[], Iterable[CameraView]]
 StatsFn = Callable[[], Any]
@@ -425,12 +425,11 @@ class _MiniRegistry:
 
 class ParentIncidentCollector(Collector):
     """The parents (NVRs, switches, sites) whose incident is open now: most cameras behind each
-    stopped delivering together. `incidents` returns (parent id, cameras affected, since, name)
-    tuples; the name (as the parents sheet gives it, else empty) is a label of the first series, so
-    that an alert says where the device is."""
+    stopped delivering together. The name (as the parents sheet gives it, else empty) is a label of
+    the first series, so that an alert says where the device is; a recorder behind a site whose own
+    incident tells it is marked by camcheck_parent_incident_covered (one alert for the site)."""
 
-    def __init__(self, incidents: Callable[[], Iterable[tuple[str, int, float, str | None]]],
-                 label_value_max: int = 128) -> None:
+    def __init__(self, incidents: Callable[[], Iterable[OpenIncident]], label_value_max: int = 128) -> None:
         self.incidents = incidents
         self.label_value_max = label_value_max
 
@@ -442,11 +441,20 @@ class ParentIncidentCollector(Collector):
                                      "Cameras behind the parent failing in its open incident", labels=["parent_id"])
         since = GaugeMetricFamily("camcheck_parent_suspected_down_since_timestamp_seconds",
                                   "UNIX time the parent's open incident began", labels=["parent_id"])
-        for parent_id, n, started, name in sorted(self.incidents(), key=lambda x: x[0]):
-            key = [clean_label_value(parent_id, self.label_value_max)]
-            down.add_metric([*key, clean_label_value(name or "", self.label_value_max)], 1)
-            affected.add_metric(key, n)
-            since.add_metric(key, started)
+        covered = GaugeMetricFamily("camcheck_parent_incident_covered",
+                                    "1 for a parent whose incident the incident of the device it is behind "
+                                    "(`upstream_id`) tells", labels=["parent_id", "upstream_id"])
+        def clean(v: str) -> str:
+            return clean_label_value(v, self.label_value_max)
+
+        for inc in sorted(self.incidents(), key=lambda x: x.parent_id):
+            key = [clean(inc.parent_id)]
+            down.add_metric([*key, clean(inc.name or "")], 1)
+            affected.add_metric(key, inc.cameras)
+            since.add_metric(key, inc.since)
+            if inc.covered_by:
+                covered.add_metric([*key, clean(inc.covered_by)], 1)
         yield down
         yield affected
         yield since
+        yield covered

@@ -222,6 +222,26 @@ async def _open_incident(store: Any, parent_id: str, children: list[str]) -> Non
             status_reason=inc.reason))
 
 
+async def cover_incident(store: Any, parent_id: str, upstream: str, *, covered: bool = True) -> None:
+    """The device `upstream` (registered, nothing behind it in the seed) suspected down too and
+    telling `parent_id`'s open incident, as the daemon leaves them when a site's uplink fails;
+    `covered=False` puts the seed back."""
+    import sqlalchemy as sa
+
+    from camcheck.registry.schema import parents
+
+    async with store.engine.begin() as conn:
+        inc = (await conn.execute(sa.select(parents.c.incident).where(parents.c.id == parent_id))).scalar_one()
+        await conn.execute(sa.update(parents).where(parents.c.id == parent_id).values(
+            incident={**inc, "covered_by": upstream if covered else None},
+            incident_told="covered" if covered else None))
+        down = {"incident": {**inc, "parent_id": upstream, "affected": [parent_id]}, "status": "suspected_down",
+                "status_since": NOW - timedelta(hours=2), "status_reason": f"Parent {upstream} suspected down",
+                "incident_told": "told"}
+        await conn.execute(sa.update(parents).where(parents.c.id == upstream).values(
+            **(down if covered else dict.fromkeys(down))))
+
+
 # --- databases ------------------------------------------------------------------------------------
 
 @contextmanager

@@ -18,6 +18,7 @@ import pytest
 from exporter_peers import make_view
 
 from camcheck.exporters.config import MqttConfig
+from camcheck.exporters.events import OpenIncident
 from camcheck.exporters.mqtt import MqttExporter
 from camcheck.exporters.outbox import Outbox, OutboxCollector
 from camcheck.exporters.prometheus import CameraMetricsCollector, ParentIncidentCollector
@@ -115,7 +116,9 @@ def test_every_metric_named_in_rules_and_dashboards_exists(tmp_path: Path):
         lambda: {"in_flight": 1, "queue_depth": 0, "cycle_lag": 0, "started": 1, "completed": 1, "errors": 0, "overruns": 0},
         labels=["district", "agency"],
         extra_collectors=[OutboxCollector(outbox), MqttExporter(MqttConfig(), outbox).collector(),
-                          ParentIncidentCollector(lambda: [("nvr-1", 4, 1_780_000_000.0, "NVR ศาลากลาง")])],
+                          ParentIncidentCollector(lambda: [
+                              OpenIncident("nvr-1", 4, 1_780_000_000.0, "NVR ศาลากลาง", covered_by="site-1"),
+                              OpenIncident("site-1", 4, 1_780_000_000.0)])],
     )
     col.observe_check("c", 1.0, "working")
     exposed = set(re.findall(r"^(\w+)[{ ]", col.render().decode(), re.M)) | {"up"}

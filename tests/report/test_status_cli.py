@@ -3,6 +3,7 @@ fleet's counts and its problem cameras with their reasons, one camera's detail, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -10,13 +11,14 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from camcheck.cli.textwidth import width
 from camcheck.exporters.api.reason_words import thai
 from camcheck.verdict.reasons import english
-from tests.api.fleet_seed import FROZEN_REASON, ROOT, database, seed_url
+from tests.api.fleet_seed import FROZEN_REASON, ROOT, cover_incident, database, seed_url
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -92,9 +94,28 @@ def test_fleet_and_camera_status(kind: str, tmp_path: Path) -> None:
         assert re.search(r"  อุปกรณ์แม่ +NVR-1 \(NVR ตลาด\) — น่าจะขัดข้องตั้งแต่ \d\d/\d\d/25\d\d ",
                          status("--db", url, "GEN-0001", "--lang", "th").stdout)
         assert "parent" not in status("--db", url, "GEN-0009").stdout
+        # the recorder is down because the switch it is behind is: said after it, with the switch's state
+        asyncio.run(_with_store(url, lambda store: cover_incident(store, "NVR-1", "SW-9")))
+        covered = status("--db", url, "GEN-0001").stdout
+        assert re.search(r"  parent    NVR-1 \(NVR ตลาด\) — suspected down since [^;]+; behind SW-9 "
+                         r"\(switch with nothing behind it\) — suspected down since ", covered), covered
+        assert "; อยู่หลัง SW-9 " in status("--db", url, "GEN-0001", "--lang", "th").stdout
+        listing = status("--db", url).stdout.split(" with problems", 1)[0]
+        sw, nvr = [line for line in listing.splitlines() if line.startswith(("  SW-9 ", "  NVR-1 "))]
+        assert sw.startswith("  SW-9 ") and nvr.endswith("[NVR ตลาด]  (behind SW-9)"), listing
         assert status("--db", url, "--lang", "fr").returncode != 0
         missing = status("--db", url, "NO-SUCH-CAMERA")
         assert missing.returncode == 2 and "no camera 'NO-SUCH-CAMERA'" in missing.stderr
+
+
+async def _with_store(url: str, fn: Any) -> None:
+    from camcheck.registry.store import open_store
+
+    store = await open_store(url)
+    try:
+        await fn(store)
+    finally:
+        await store.close()
 
 
 def _value_column(line: str, after: int = 1) -> int:

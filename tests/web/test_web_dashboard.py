@@ -14,7 +14,16 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from camcheck.exporters.api.reason_words import thai
-from tests.api.fleet_seed import ARTIFACTS, FROZEN_REASON, READ_TOKEN, WRITE_TOKEN, Live, database, live_server
+from tests.api.fleet_seed import (
+    ARTIFACTS,
+    FROZEN_REASON,
+    READ_TOKEN,
+    WRITE_TOKEN,
+    Live,
+    cover_incident,
+    database,
+    live_server,
+)
 from tests.web.browser import chromium, console_errors, wait_for
 
 pytestmark = pytest.mark.timeout(300)
@@ -168,6 +177,30 @@ def test_parents_page_lists_every_parent_down_first_and_links_their_cameras(brow
     rows[0].find_element(By.LINK_TEXT, "8").click()
     wait_for(lambda: "/ui/cameras" in d.current_url and _count(d) == 8, what="the parent's 8 cameras")
     no_errors(d, "parents page")
+
+
+def test_a_recorder_behind_a_site_that_is_down_says_so_after_the_site(browser: Any, srv: Live) -> None:
+    """A site's uplink down: the site's incident is listed first and the recorder behind it says its
+    outage is told as the site's (for this test only: the seeded registry is put back after)."""
+    d = browser
+    login(d, srv, READ_TOKEN)
+    srv.run(lambda: cover_incident(srv.store, "NVR-1", "SW-9"))
+    try:
+        assert api(srv, "/parents/NVR-1")["incident"]["covered_by"] == "SW-9"
+        d.get(srv.url + "/ui/?lang=en")
+        card = d.find_element(By.ID, "parents-down")
+        items = card.find_elements(By.TAG_NAME, "li")
+        assert [li.get_attribute("data-parent") for li in items] == ["SW-9", "NVR-1"]  # the one that tells first
+        assert "Down with SW-9, the device it is behind: told as that one's incident" in items[1].text
+        assert "Down with" not in items[0].text
+        d.get(srv.url + "/ui/?lang=th")
+        note = d.find_element(By.CSS_SELECTOR, '#parents-down li[data-parent="NVR-1"] .covered')
+        assert note.text == "ขัดข้องพร้อมกับ SW-9 ซึ่งอยู่ต้นทาง: แจ้งเป็นเหตุขัดข้องเดียวของอุปกรณ์นั้น"
+        shot(d, "overview-site-down-th")
+        no_errors(d, "a recorder covered by its site")
+    finally:
+        srv.run(lambda: cover_incident(srv.store, "NVR-1", "SW-9", covered=False))
+    assert api(srv, "/parents/NVR-1")["incident"]["covered_by"] is None
 
 
 def _count(d: Any) -> int:

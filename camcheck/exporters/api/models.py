@@ -155,6 +155,9 @@ class Incident(_Out):
     cameras_behind: int  # cameras counted when it opened (those in maintenance left out)
     affected: list[str]  # cameras failing when it opened, and any that failed during it
     still_failing_at_end: list[str] = Field(default_factory=list)  # their own problem: announced individually
+    cameras_affected: int = 0  # cameras behind the affected children (a site's: its recorders' cameras)
+    # the device it is behind, whose own incident tells this one (a site's uplink down, not each recorder)
+    covered_by: str | None = None
 
 
 class ParentOut(_Out):

@@ -189,7 +189,9 @@ def parent(row: dict[str, Any]) -> m.ParentOut:
         incident = m.Incident(
             started_at=_utc_ts(inc["started_at"]), ended_at=_utc_ts(inc["ended_at"]) if inc.get("ended_at") else None,
             cameras_behind=int(inc.get("children_total") or 0), affected=list(inc.get("affected") or []),
-            still_failing_at_end=list(inc.get("still_failing_at_end") or []))
+            still_failing_at_end=list(inc.get("still_failing_at_end") or []),
+            cameras_affected=int(inc.get("cameras_affected") or len(inc.get("affected") or [])),
+            covered_by=inc.get("covered_by"))
     return m.ParentOut(
         id=row["id"], kind=row.get("kind") or "other", name=row.get("name"), host=row.get("host"),
         parent_id=row.get("parent_id"),

@@ -125,8 +125,11 @@ def _incident_html(p: m.ParentOut, lang: str) -> str:
     """Since when a parent is suspected down, why (in the page's language), and a link to its cameras."""
     reason = in_lang(p.reason_text, lang) if p.reason_text else (p.reason or "")
     since = fmt_time(p.status_since, lang) if p.status_since else ""
+    up = p.incident.covered_by if p.incident is not None and p.incident.ended_at is None else None
+    covered = f'<br><span class="covered">{e(t("covered_by_upstream", lang, parent=up))}</span>' if up else ""
     return (f'<span class="muted">{e(since)}</span><br>{e(reason)} '
-            f'<a href="/ui/cameras?{urlencode({"parent": p.id})}">{e(t("cameras_behind", lang, n=p.cameras))}</a>')
+            f'<a href="/ui/cameras?{urlencode({"parent": p.id})}">{e(t("cameras_behind", lang, n=p.cameras))}</a>'
+            f'{covered}')
 
 
 def _parents_down(down: list[m.ParentOut], lang: str) -> str:
@@ -134,8 +137,10 @@ def _parents_down(down: list[m.ParentOut], lang: str) -> str:
     only say they fail, not why."""
     if not down:
         return ""
+    # the devices whose incident tells the others' first (a site before the recorders behind it)
+    ordered = sorted(down, key=lambda p: p.incident is not None and p.incident.covered_by is not None)
     items = "".join(f'<li data-parent="{e(p.id)}"><b>{e(p.title())}</b> '
-                    f'{_incident_html(p, lang)}</li>' for p in down)
+                    f'{_incident_html(p, lang)}</li>' for p in ordered)
     return (f'<section class="card warn" id="parents-down"><h2>{e(t("parents_down", lang))}</h2>'
             f'<p class="muted">{e(t("parents_down_help", lang))}</p><ul>{items}</ul></section>')
 
