@@ -61,6 +61,7 @@ from camcheck.probe.observation import Observation, RtspSettings
 from camcheck.probe.onvif import OnvifObservation, match_profile, sub_stream_url
 from camcheck.probe.onvif_client import warm_wsdls
 from camcheck.probe.rtsp_client import tls_context
+from camcheck.probe.tcp import TcpSettings, probe_tcp
 from camcheck.registry.leases import CheckCommit, Lease, LeaseLost, Leases
 from camcheck.registry.models import EvidenceKind, EvidenceRecord, StoredCamera, now_utc
 from camcheck.registry.schema import cameras, check_results, leases as leases_table, parents
@@ -104,6 +105,7 @@ WORKER_CHECKS_BATCH = 5000  # the workers' checks counted per round at most (the
 WORKER_STOP_TIMEOUT_S = 150.0  # a worker drains its checks in flight (up to 120 s) before exiting
 
 
+ADDRESS_PROBE_S = 3.0  # a parent's address asked before its incident is told (bounded by probe.timeout too)
 MAX_UPSTREAM_HOPS = 8  # a recorder, its switch, its site, ...: deeper chains are not registered
 MAX_DEVICES_JUDGED = 256  # parents judged in one tree at most (a site's recorders; bounds a misregistered chain)
 
@@ -939,7 +941,7 @@ class Daemon:
         if g.opened:
             # Behind an upstream device: held until that one is judged (a site's uplink is one incident).
             hold = held and self.group_policy.hold_s > 0
-            inc = g.incident.model_copy(update={"held_since": now}) if hold else g.incident
+            inc = g.incident.model_copy(update={"held_since": now}) if hold else await self._with_address(g.incident)
             if not await self._save_incident(pid, None, inc, told="held" if hold else "told"):
                 return g.incident, told
             if not hold:
@@ -966,7 +968,7 @@ class Daemon:
             return
         if g.probe_children and now - (inc.held_since or now) < self.group_policy.hold_s:
             return
-        own = inc.model_copy(update={"held_since": None})
+        own = await self._with_address(inc.model_copy(update={"held_since": None}))
         if await self._retell(inc.parent_id, "held", "told", own):
             self._incidents[inc.parent_id] = own
             self._announce_incident(own, opened=True, name=self._parent_names.get(inc.parent_id))
@@ -982,6 +984,8 @@ class Daemon:
                 parents.c.id.in_(inc.still_failing_at_end), parents.c.incident_told == "covered"))).all()
         for did, stored in rows:
             own = ParentIncident.model_validate(stored).model_copy(update={"covered_by": None})
+            if own.open:
+                own = await self._with_address(own)
             if own.open and await self._retell(did, "covered", "told", own):
                 self._incidents[did] = own
                 log.info("incident: parent %s still down after %s recovered", did, inc.parent_id)
@@ -993,8 +997,29 @@ class Daemon:
         async with self.store.engine.begin() as conn:
             r = await conn.execute(sa.update(parents).where(
                 parents.c.id == pid, parents.c.status == "suspected_down", parents.c.incident_told == was,
-            ).values(incident=incident.model_dump(mode="json"), incident_told=told))
+            ).values(incident=incident.model_dump(mode="json"), incident_told=told, status_reason=incident.reason))
         return r.rowcount == 1
+
+    async def _with_address(self, inc: ParentIncident) -> ParentIncident:
+        """The incident about to be told, with whether the parent's registered address answers (one
+        TCP probe, bounded): a recorder that answers is on and the fault is behind it; one that does
+        not is off or cut off. Told incidents only (a covered recorder's is its site's question)."""
+        why = inc.reason_data
+        if why is None or why.code != "parent_down" or why.args.get("address"):
+            return inc
+        host = await self._address_of(inc.parent_id)
+        if not host:
+            return inc
+        loop = asyncio.get_running_loop()
+        obs = await probe_tcp(host, TcpSettings(), loop.time() + min(ADDRESS_PROBE_S, self.config.probe.timeout))
+        log.info("incident: parent %s at %s: %s", inc.parent_id, host, obs.message)
+        why = why.model_copy(update={"args": {**why.args, "address": host, "answers": obs.answered}})
+        return inc.model_copy(update={"reason_data": why, "reason": english(why)})
+
+    async def _address_of(self, pid: str) -> str | None:
+        assert self.store is not None
+        async with self.store.engine.connect() as conn:
+            return (await conn.execute(sa.select(parents.c.host).where(parents.c.id == pid))).scalar_one_or_none()
 
     async def _cover_by_parent(self, cam: StoredCamera, results: list[CheckResult]) -> list[CheckResult]:
         """A camera behind a parent whose check changes its status: the parent is judged first, with

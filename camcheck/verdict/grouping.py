@@ -203,7 +203,7 @@ def evaluate_group(
         why = Reason(code="parent_down", args={
             "parent": parent_id, "failing": len(failing), "total": total, "window_s": policy.window_s,
             "behind": "both" if len(kinds) == 2 else "devices" if True in kinds else "cameras",
-            "cameras": sum(weight[c] for c in failing)})
+            "cameras": sum(weight[c] for c in failing), "address": None, "answers": None})
         inc = ParentIncident(
             parent_id=parent_id,
             started_at=min(failing[c] for c in cluster),

@@ -38,7 +38,8 @@ CODES: dict[str, tuple[str, ...]] = {
     "status": ("status",),
     # a parent device's (recorder, switch, site) incident: grouping.py
     # behind: what its children are ("cameras", "devices" or "both"); cameras: behind the failing ones
-    "parent_down": ("parent", "failing", "total", "window_s", "behind", "cameras"),
+    # address: the parent's registered address, answers: whether it answered when the incident was told
+    "parent_down": ("parent", "failing", "total", "window_s", "behind", "cameras", "address", "answers"),
     "parent_recovered": ("parent", "still_failing"),
 }
 
@@ -95,6 +96,14 @@ def _said(a: dict[str, Any]) -> str:
     return f" ({a['said']})" if a.get("said") else ""
 
 
+def _address(a: dict[str, Any]) -> str:
+    if not a.get("address") or a.get("answers") is None:
+        return ""
+    if a["answers"]:
+        return f" Its address {a['address']} answers: the device is on; look behind it."
+    return f" Its address {a['address']} does not answer either: its power or the network to it."
+
+
 def english(r: Reason) -> str:
     """The reason as one English sentence (what `status_reason` holds)."""
     a = r.args
@@ -134,7 +143,7 @@ def english(r: Reason) -> str:
             what = {"devices": "devices", "both": "devices and cameras"}.get(behind, "cameras")
             cams = f" ({a['cameras']} cameras)" if behind != "cameras" else ""
             return (f"Parent {a['parent']} suspected down: {a['failing']} of {a['total']} {what} behind it{cams} "
-                    f"stopped delivering within {a['window_s'] / 60:g} min.")
+                    f"stopped delivering within {a['window_s'] / 60:g} min.{_address(a)}")
         case "parent_recovered":
             return f"Parent {a['parent']} recovered; still failing: {', '.join(a['still_failing']) or 'none'}."
         case _:

@@ -7,6 +7,7 @@ judge the parent before it does)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from pathlib import Path
@@ -32,6 +33,7 @@ from tests.daemon.helpers import (
     wait_for,
 )
 from tests.exporters.exporter_peers import Subscriber
+from tests.peers import sockets
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -50,11 +52,13 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
     db = f"sqlite:///{tmp_path / 'registry.db'}"
     # the children share one clip (same streams, scene and OSD text): encoded once
     async with running_fleet(fleet_config(CHILDREN, **{c: {"osd_text": "nvr"} for c in CHILDREN})) as fleet, \
-            Subscriber(1883, [f"{prefix}/#"]) as sub:
+            Subscriber(1883, [f"{prefix}/#"]) as sub, contextlib.AsyncExitStack() as stack:
         store = await open_store(db, migrate=True)
         await register(store, fleet, CHILDREN, parent="nvr-1")
         sheet = tmp_path / "parents.csv"  # what and where the recorder is, as a province lists it
-        sheet.write_text("รหัสอุปกรณ์แม่,ประเภท,ชื่อ,ที่อยู่ไอพี\nnvr-1,เครื่องบันทึก,NVR ศาลากลาง ชั้น 2,10.20.0.5\n",
+        # the recorder's address drops connections (it has no power): asked once, before the incident is told
+        silent = stack.enter_context(sockets.full_backlog())
+        sheet.write_text(f"รหัสอุปกรณ์แม่,ประเภท,ชื่อ,ที่อยู่ไอพี\nnvr-1,เครื่องบันทึก,NVR ศาลากลาง ชั้น 2,127.0.0.1:{silent}\n",
                          encoding="utf-8")
         assert (await import_parents(sheet, store)).ok
         # A camera is broken after its 3rd failing check, 2 x 2.5 s after its first (production: 20 s, 60 s):
@@ -84,6 +88,9 @@ async def test_a_parent_down_is_one_incident_in_english_and_thai(tmp_path: Path,
                 assert opened["findings"] == ["parent_down"] and opened["camera"]["name"] == "NVR ศาลากลาง ชั้น 2"
                 assert opened["reason"].startswith("Parent nvr-1 suspected down: 4 of 4 cameras behind it "), opened
                 assert opened["reason_th"].startswith("อุปกรณ์แม่ nvr-1 น่าจะขัดข้อง: กล้อง 4 จาก 4 ตัว"), opened
+                assert opened["reason"].endswith(f"Its address 127.0.0.1:{silent} does not answer either: its power "
+                                                 "or the network to it."), opened
+                assert opened["reason_th"].endswith("ไม่ตอบสนองเช่นกัน: ตรวจสอบไฟฟ้าหรือเครือข่ายที่ไปถึงอุปกรณ์"), opened
                 row = await parent_row()
                 assert row["status"] == "suspected_down" and row["status_reason"] == opened["reason"]
                 # what the API and the dashboard show of it (GET /api/v1/parents), from what the daemon wrote

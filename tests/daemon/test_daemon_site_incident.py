@@ -7,6 +7,7 @@ and Prometheus' text; in one process and as `camcheck run --workers 2`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from pathlib import Path
@@ -30,15 +31,16 @@ from tests.daemon.helpers import (
     wait_for,
 )
 from tests.exporters.exporter_peers import Subscriber
+from tests.peers import sockets
 
 pytestmark = pytest.mark.timeout(300)
 
 BEHIND = {"nvr-a": ["pier-1", "pier-2", "pier-3"], "nvr-b": ["mkt-1", "mkt-2", "mkt-3"]}
 CAMERAS = [c for ids in BEHIND.values() for c in ids]
-SHEET = ("รหัสอุปกรณ์แม่,ประเภท,ชื่อ,รหัสอุปกรณ์ต้นทาง\n"
-         "site-1,จุดติดตั้ง,ตู้สื่อสารท่าเรือ,\n"
-         "nvr-a,เครื่องบันทึก,NVR ท่าเรือ,site-1\n"
-         "nvr-b,เครื่องบันทึก,NVR ตลาด,site-1\n")
+SHEET = ("รหัสอุปกรณ์แม่,ประเภท,ชื่อ,รหัสอุปกรณ์ต้นทาง,ที่อยู่ไอพี\n"
+         "site-1,จุดติดตั้ง,ตู้สื่อสารท่าเรือ,,127.0.0.1:{silent}\n"
+         "nvr-a,เครื่องบันทึก,NVR ท่าเรือ,site-1,127.0.0.1:{refusing}\n"
+         "nvr-b,เครื่องบันทึก,NVR ตลาด,site-1,\n")
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -48,10 +50,12 @@ async def test_a_site_uplink_down_is_one_incident_and_a_recorder_down_alone_is_i
     prefix = f"camcheck-test-{uuid.uuid4().hex[:8]}"
     db = f"sqlite:///{tmp_path / 'registry.db'}"
     async with running_fleet(fleet_config(CAMERAS, **{c: {"osd_text": "site"} for c in CAMERAS})) as fleet, \
-            Subscriber(1883, [f"{prefix}/#"]) as sub:
+            Subscriber(1883, [f"{prefix}/#"]) as sub, contextlib.AsyncExitStack() as stack:
         store = await open_store(db, migrate=True)
         sheet = tmp_path / "parents.csv"
-        sheet.write_text(SHEET, encoding="utf-8")
+        # the site's router drops connections (the uplink is cut); nvr-a's address refuses them (it is on)
+        silent, refusing = stack.enter_context(sockets.full_backlog()), stack.enter_context(sockets.closed_port())
+        sheet.write_text(SHEET.format(silent=silent, refusing=refusing), encoding="utf-8")
         assert (await import_parents(sheet, store)).ok
         for nvr, ids in BEHIND.items():
             await register(store, fleet, ids, parent=nvr)
@@ -86,6 +90,8 @@ async def test_a_site_uplink_down_is_one_incident_and_a_recorder_down_alone_is_i
                 assert opened["reason"].startswith(
                     "Parent site-1 suspected down: 2 of 2 devices behind it (6 cameras) stopped delivering"), opened
                 assert opened["reason_th"].startswith("อุปกรณ์แม่ site-1 น่าจะขัดข้อง: อุปกรณ์ 2 จาก 2 ตัว"), opened
+                assert opened["reason"].endswith(f"Its address 127.0.0.1:{silent} does not answer either: its power "
+                                                 "or the network to it."), opened
                 # both recorders are down too, told by the site's incident: stored, never announced
                 down = {"site-1": ("suspected_down", "told"), "nvr-a": ("suspected_down", "covered"),
                         "nvr-b": ("suspected_down", "covered")}
@@ -113,6 +119,8 @@ async def test_a_site_uplink_down_is_one_incident_and_a_recorder_down_alone_is_i
                 await wait_for(lambda: events("nvr-a"), 60, "the recorder's own incident")
                 (own,) = events("nvr-a")
                 assert own["reason"].startswith("Parent nvr-a suspected down: 3 of 3 cameras behind it "), own
+                assert own["reason"].endswith(f"Its address 127.0.0.1:{refusing} answers: the device is on; look "
+                                              "behind it."), own  # its cameras' switch or power, not the recorder
                 assert own["camera"]["name"] == "NVR ท่าเรือ"
                 assert (await told())["nvr-a"] == ("suspected_down", "told")
                 assert 'camcheck_parent_incident_covered{' not in await metrics_text(port)

@@ -164,7 +164,8 @@ def test_each_code_renders_from_its_documented_arguments(code: str) -> None:
                "scope": "site", "target": "site-A", "why": "road works", "owner": "district", "until": T0 + 3600,
                "status": "working", "stable_s": 1800.0, "changes": 5, "window_s": 3600.0,
                "from_status": "working", "to_status": "broken", "parent": "nvr-1", "failing": 4, "total": 5,
-               "still_failing": ["ch-2"], "behind": "both", "cameras": 17}
+               "still_failing": ["ch-2"], "behind": "both", "cameras": 17,
+               "address": "10.20.0.5", "answers": False}
     r = Reason(code=code, args={k: samples[k] for k in CODES[code]})
     assert english(r) and THAI.search(thai(r))
 
@@ -179,6 +180,17 @@ def test_a_site_down_counts_the_devices_and_the_cameras_behind_them() -> None:
         "Parent site-1 suspected down: 3 of 3 devices behind it (24 cameras) stopped delivering within 6 min.",
         "อุปกรณ์แม่ site-1 น่าจะขัดข้อง: อุปกรณ์ 3 จาก 3 ตัวที่ต่อผ่านอุปกรณ์นี้ (กล้อง 24 ตัว) หยุดส่งภาพภายใน 6 นาที")
     assert said("both")[0].startswith("Parent site-1 suspected down: 3 of 3 devices and cameras behind it (24 cameras)")
+    # told with whether the parent's address answered (the daemon asks it once, before telling)
+    def asked(answers: bool) -> tuple[str, str]:
+        r = Reason(code="parent_down", args={"parent": "nvr-1", "failing": 4, "total": 4, "window_s": 360.0,
+                                             "behind": "cameras", "cameras": 4, "address": "10.20.0.5:8000",
+                                             "answers": answers})
+        return english(r), thai(r)
+
+    assert asked(True)[0].endswith("within 6 min. Its address 10.20.0.5:8000 answers: the device is on; look behind it.")
+    assert asked(False)[0].endswith(" Its address 10.20.0.5:8000 does not answer either: its power or the network to it.")
+    assert asked(True)[1].endswith(" ที่อยู่ 10.20.0.5:8000 ยังตอบสนอง: อุปกรณ์เปิดอยู่ ให้ตรวจสอบสิ่งที่อยู่หลังอุปกรณ์")
+    assert asked(False)[1].endswith(" ที่อยู่ 10.20.0.5:8000 ไม่ตอบสนองเช่นกัน: ตรวจสอบไฟฟ้าหรือเครือข่ายที่ไปถึงอุปกรณ์")
     # an incident kept before devices nested (no `behind`) reads as it did
     old = Reason(code="parent_down", args={"parent": "nvr-1", "failing": 4, "total": 4, "window_s": 360.0})
     assert english(old) == "Parent nvr-1 suspected down: 4 of 4 cameras behind it stopped delivering within 6 min."

@@ -111,8 +111,12 @@ def thai(r: Reason) -> str:
             behind = a.get("behind", "cameras")
             what = {"devices": "อุปกรณ์", "both": "อุปกรณ์และกล้อง"}.get(behind, "กล้อง")
             cams = f" (กล้อง {a['cameras']} ตัว)" if behind != "cameras" else ""
+            said = ""
+            if a.get("address") and a.get("answers") is not None:
+                said = (f" ที่อยู่ {a['address']} ยังตอบสนอง: อุปกรณ์เปิดอยู่ ให้ตรวจสอบสิ่งที่อยู่หลังอุปกรณ์" if a["answers"]
+                        else f" ที่อยู่ {a['address']} ไม่ตอบสนองเช่นกัน: ตรวจสอบไฟฟ้าหรือเครือข่ายที่ไปถึงอุปกรณ์")
             return (f"อุปกรณ์แม่ {a['parent']} น่าจะขัดข้อง: {what} {a['failing']} จาก {a['total']} "
-                    f"ตัวที่ต่อผ่านอุปกรณ์นี้{cams} หยุดส่งภาพภายใน {_minutes(a['window_s'])}")
+                    f"ตัวที่ต่อผ่านอุปกรณ์นี้{cams} หยุดส่งภาพภายใน {_minutes(a['window_s'])}{said}")
         case "parent_recovered":
             still = ", ".join(a["still_failing"]) or "ไม่มี"
             return f"อุปกรณ์แม่ {a['parent']} กลับมาใช้งานได้แล้ว กล้องที่ยังขัดข้อง: {still}"
