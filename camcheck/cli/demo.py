@@ -188,7 +188,9 @@ async def _run(args: argparse.Namespace, fleet: FleetConfig) -> int:
             config = _daemon_config(args, fleet)
             store = await open_store(config.database.url, migrate=True)
             try:
-                await store.upsert_parent("nvr-city-hall", kind="nvr", name="NVR ศาลากลาง")
+                # a recorder behind its site's network cabinet, as a parents sheet describes them
+                await store.upsert_parent("site-city-hall", kind="site", name="ตู้สื่อสารศาลากลาง")
+                await store.upsert_parent("nvr-city-hall", kind="nvr", name="NVR ศาลากลาง", parent_of="site-city-hall")
                 await store.upsert_cameras(demo_records(sim, fleet))
                 await record_registered_views(store, fleet)
             finally:

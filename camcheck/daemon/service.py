@@ -1099,6 +1099,8 @@ class Daemon:
             # Only while it is still open in the registry: of two nodes (or checks) closing it, one
             # announces the end, and a stale update never reopens an incident another node closed.
             cond = parents.c.status == "suspected_down"
+            if not after.open:  # cleared: a node older than 0006 opening the next one leaves it NULL (told)
+                values["incident_told"] = None
             if expect_told is None:
                 cond = sa.and_(cond, parents.c.incident_told.is_(None))
             elif isinstance(expect_told, str):  # its end is told as it was: not while that changes

@@ -103,7 +103,8 @@ parents = sa.Table(
     # the daemon's open/closed parent incident (JSON), so all nodes agree on one incident (0002)
     sa.Column("incident", _json()),
     # (0006) who tells its open incident: "held" (waiting for the upstream device's judgement),
-    # "covered" (the upstream's incident tells it) or "told" (announced as its own; NULL before 0006)
+    # "covered" (the upstream's incident tells it) or "told" (announced as its own); NULL once it
+    # closed (and for one a node older than 0006 opened): told as its own
     sa.Column("incident_told", sa.String(16)),
     _ts("created_at", nullable=False),
     _ts("updated_at", nullable=False),

@@ -291,3 +291,20 @@ async def incident_story(store: Store, sub: Any, prefix: str, tmp_path: Path, pa
     tail = "\n".join(log.read_text(errors="replace").splitlines()[-80:]) if log.exists() else "(in-process: see the log)"
     return ("transitions:\n" + "\n".join(map(str, rows)) + "\nincidents:\n" + "\n".join(map(str, incidents))
             + "\nevents: " + "\n".join(map(str, told)) + f"\ndaemon log:\n{tail}").replace(prefix, "<prefix>")
+
+
+class Told:
+    """A daemon's exporter, as far as a test listens: the transitions announced."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def publish_state(self, view: Any) -> None:
+        pass
+
+    def publish_transition(self, event: Any) -> None:
+        self.events.append(event)
+
+    def said(self) -> list[tuple[str, str]]:
+        """(camera or parent id, new status) of each announcement, in order."""
+        return [(e.camera_id, e.to_status) for e in self.events]

@@ -17,6 +17,7 @@ from camcheck.registry.schema import parents
 from camcheck.registry.store import open_store
 from camcheck.verdict import ParentIncident
 from tests.api.fleet_seed import database
+from tests.daemon.helpers import Told
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -81,19 +82,6 @@ async def test_a_change_is_covered_by_the_incident_known_here_when_the_parent_ca
     assert kept.evaluation.transition is not None and kept.evaluation.transition.suppressed_by is None
 
 
-class _Told:
-    """The daemon's exporters, as far as this test listens: the transitions announced."""
-
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    def publish_state(self, view: Any) -> None:
-        pass
-
-    def publish_transition(self, event: Any) -> None:
-        self.events.append(event)
-
-
 @pytest.mark.parametrize("closer", ["this node", "another node"])
 async def test_a_change_committed_just_after_its_incident_closed_is_announced_once(tmp_path: Path,
                                                                                  closer: str) -> None:
@@ -131,11 +119,11 @@ async def test_a_change_committed_just_after_its_incident_closed_is_announced_on
                     verdict_state=failing(c, now - 80).state.to_json()))
         d = Daemon(parse_config({"database": {"url": url}, "node_id": "node-a"}))
         d.store, d.leases = store, Leases(store, "node-a", ttl=60)
-        told = _Told()
+        told = Told()
         d.exporters = [told]  # type: ignore[list-item]
         other = Daemon(parse_config({"database": {"url": url}, "node_id": "node-b"}))
         other.store, other.leases = store, Leases(store, "node-b", ttl=60)
-        told_there = _Told()
+        told_there = Told()
         other.exporters = [told_there]  # type: ignore[list-item]
         closing = d if closer == "this node" else other
         await d.leases.register(hostname="h", pid=1, capacity=4)
