@@ -62,6 +62,7 @@ from camcheck.probe.onvif import OnvifObservation, match_profile, sub_stream_url
 from camcheck.probe.onvif_client import warm_wsdls
 from camcheck.probe.rtsp_client import tls_context
 from camcheck.probe.tcp import TcpSettings, probe_tcp
+from camcheck.registry import incidents as incident_history
 from camcheck.registry.leases import CheckCommit, Lease, LeaseLost, Leases
 from camcheck.registry.models import EvidenceKind, EvidenceRecord, StoredCamera, now_utc
 from camcheck.registry.schema import cameras, check_results, leases as leases_table, parents
@@ -994,10 +995,13 @@ class Daemon:
     async def _retell(self, pid: str, was: str, told: str, incident: ParentIncident) -> bool:
         """Move an open incident's told state from `was` to `told`: True for the one caller that did."""
         assert self.store is not None
+        stored = incident.model_dump(mode="json")
         async with self.store.engine.begin() as conn:
             r = await conn.execute(sa.update(parents).where(
                 parents.c.id == pid, parents.c.status == "suspected_down", parents.c.incident_told == was,
-            ).values(incident=incident.model_dump(mode="json"), incident_told=told, status_reason=incident.reason))
+            ).values(incident=stored, incident_told=told, status_reason=incident.reason))
+            if r.rowcount == 1:
+                await incident_history.record(conn, pid, stored)
         return r.rowcount == 1
 
     async def _with_address(self, inc: ParentIncident) -> ParentIncident:
@@ -1107,6 +1111,8 @@ class Daemon:
                 cond = sa.and_(cond, parents.c.incident_told == expect_told)
         async with self.store.engine.begin() as conn:
             r = await conn.execute(sa.update(parents).where(parents.c.id == parent_id, cond).values(**values))
+            if r.rowcount == 1:  # its history, in the same transaction
+                await incident_history.record(conn, parent_id, values["incident"])
         return r.rowcount == 1
 
     def _announce_incident(self, inc: ParentIncident, *, opened: bool, name: str | None = None) -> None:

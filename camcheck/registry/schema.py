@@ -111,6 +111,22 @@ parents = sa.Table(
     sa.CheckConstraint("kind IN ('nvr','switch','site','other')", name="kind"),
 )
 
+# (0007) Every parent incident, open and past, as last stored: "which recorders failed this month,
+# and for how long" (parents.incident holds only the latest).
+parent_incidents = sa.Table(
+    "parent_incidents",
+    metadata,
+    sa.Column("id", _bigid(), primary_key=True, autoincrement=True),
+    sa.Column("parent_id", sa.String(128), sa.ForeignKey("parents.id", ondelete="CASCADE"), nullable=False),
+    _ts("started_at", nullable=False),
+    _ts("ended_at"),
+    sa.Column("cameras_affected", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("covered_by", sa.String(128)),  # the upstream device whose incident told it
+    sa.Column("incident", _json(), nullable=False),  # the ParentIncident (verdict/grouping.py)
+    sa.UniqueConstraint("parent_id", "started_at"),
+    sa.Index(None, "started_at"),
+)
+
 cameras = sa.Table(
     "cameras",
     metadata,

@@ -45,6 +45,7 @@ from camcheck.registry.schema import (
     check_results,
     evidence,
     maintenance_windows,
+    parent_incidents,
     parents,
     transitions,
 )
@@ -80,6 +81,7 @@ class PruneResult:
     evidence: int = 0
     audit_log: int = 0
     maintenance_windows: int = 0
+    parent_incidents: int = 0
 
 
 def _like_escape(text: str) -> str:
@@ -360,6 +362,8 @@ class Store:
                 return "cameras"
             if (await conn.execute(sa.select(parents.c.id).where(parents.c.parent_id == parent_id).limit(1))).first():
                 return "devices"
+            # its past outages go with it (explicitly: SQLite enforces the cascade only when asked to)
+            await conn.execute(sa.delete(parent_incidents).where(parent_incidents.c.parent_id == parent_id))
             await conn.execute(sa.delete(parents).where(parents.c.id == parent_id))
             await self._audit(conn, actor, "parent.delete", parent_id, None)
         return None
@@ -739,6 +743,9 @@ class Store:
                 mw = maintenance_windows
                 out.maintenance_windows = (await conn.execute(sa.delete(mw).where(
                     mw.c.expires_at < acut, sa.or_(mw.c.ended_at.is_(None), mw.c.ended_at < acut)))).rowcount
+                # a parent's past outages are accountability, like the audit log: kept as long
+                out.parent_incidents = (await conn.execute(sa.delete(parent_incidents).where(
+                    parent_incidents.c.ended_at < acut))).rowcount
         return out
 
 

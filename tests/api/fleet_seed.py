@@ -216,10 +216,16 @@ async def _open_incident(store: Any, parent_id: str, children: list[str]) -> Non
     began = NOW - timedelta(hours=2)
     inc = ParentIncident(parent_id=parent_id, started_at=began.timestamp(), children_total=len(children),
                          affected=children[:INCIDENT_AFFECTED], reason=english(why), reason_data=why)
+    from camcheck.registry import incidents
+
+    past = inc.model_copy(update={"started_at": (began - timedelta(days=3)).timestamp(),  # an earlier outage, over
+                                  "ended_at": (began - timedelta(days=3, hours=-1, minutes=-30)).timestamp()})
     async with store.engine.begin() as conn:
         await conn.execute(sa.update(parents).where(parents.c.id == parent_id).values(
             incident=inc.model_dump(mode="json"), status="suspected_down", status_since=began,
             status_reason=inc.reason))
+        await incidents.record(conn, parent_id, past.model_dump(mode="json"))
+        await incidents.record(conn, parent_id, inc.model_dump(mode="json"))
 
 
 async def cover_incident(store: Any, parent_id: str, upstream: str, *, covered: bool = True) -> None:

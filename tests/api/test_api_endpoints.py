@@ -68,6 +68,18 @@ def test_parents_and_their_incidents(reader: CheckedClient) -> None:
     assert [p["id"] for p in reader.get("/parents?suspected_down=true").json()["items"]] == ["NVR-1"]
     assert "NVR-1" not in [p["id"] for p in reader.get("/parents?suspected_down=false").json()["items"]]
     _problem(reader.get("/parents/NO-SUCH-PARENT"), 404)
+    # its history: the open incident, then an earlier one (3 days before, 90 minutes long)
+    now, earlier = reader.get("/parents/NVR-1/incidents").json()["items"]
+    assert {k: now[k] for k in ("started_at", "ended_at", "duration_s", "affected")} == {
+        "started_at": inc["started_at"], "ended_at": None, "duration_s": None, "affected": inc["affected"]}
+    assert now["reason"] == nvr["reason"] and now["reason_text"] == nvr["reason_text"]
+    assert earlier["duration_s"] == 5400.0 and earlier["ended_at"] is not None
+    assert earlier["started_at"] < now["started_at"]
+    assert [i["ended_at"] for i in reader.get("/parents/NVR-1/incidents?days=1").json()["items"]] == [None]
+    assert len(reader.get("/parents/NVR-1/incidents?limit=1").json()["items"]) == 1
+    assert reader.get("/parents/SW-9/incidents").json() == {"items": []}
+    _problem(reader.get("/parents/NO-SUCH-PARENT/incidents"), 404)
+    _problem(reader.get("/parents/NVR-1/incidents?days=0"), 400)
     _problem(reader.get("/parents?suspected_down=perhaps"), 400)
     _problem(reader.get("/parents?status=down"), 400)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from camcheck.registry import incidents
 from camcheck.registry.parent_sheet import import_parents
 from camcheck.registry.schema import parents, transitions
 from camcheck.registry.store import open_store
@@ -132,6 +133,13 @@ async def test_a_site_uplink_down_is_one_incident_and_a_recorder_down_alone_is_i
                     marks = set((await conn.execute(sa.select(transitions.c.camera_id, transitions.c.suppressed_by)
                                                     .where(transitions.c.to_state == "broken"))).all())
                 assert {(c, nvr) for nvr, ids in BEHIND.items() for c in ids} <= marks, marks
+                # the history keeps every incident: the site's, the recorders' it covered, nvr-a's own
+                async with store.engine.connect() as conn:
+                    past = {p: await incidents.list_for(conn, p) for p in ("site-1", *BEHIND)}
+                assert {p: [(r["covered_by"], r["ended_at"] is not None) for r in rows] for p, rows in past.items()} == {
+                    "site-1": [(None, True)], "nvr-a": [(None, True), ("site-1", True)], "nvr-b": [("site-1", True)]}
+                assert past["site-1"][0]["incident"]["reason"] == opened["reason"]
+                assert past["nvr-a"][0]["incident"]["reason"] == own["reason"]
                 assert PASSWORD.encode() not in b"".join(p for _, p, _ in sub.messages)
         except AssertionError as exc:
             story = await incident_story(store, sub, prefix, tmp_path, ["site-1", *BEHIND])

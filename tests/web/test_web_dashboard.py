@@ -5,6 +5,7 @@ screenshots go to test-artifacts/web/ for a person to look at."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+import re
 from pathlib import Path
 from typing import Any
 
@@ -168,12 +169,13 @@ def test_parents_page_lists_every_parent_down_first_and_links_their_cameras(brow
     assert cells[:3] == ["NVR-1", "NVR ตลาด", "เครื่องบันทึก"] and cells[5] == "เมือง" and cells[6] == "8"
     assert cells[7].startswith("น่าจะขัดข้อง ตั้งแต่ ")
     switch = next(r for r in rows if r.get_attribute("data-parent") == "SW-9")
-    assert [c.text for c in switch.find_elements(By.TAG_NAME, "td")][2:] == ["สวิตช์", "", "", "", "0", "—"]
+    assert [c.text for c in switch.find_elements(By.TAG_NAME, "td")][2:] == ["สวิตช์", "", "", "", "0", "—", "—"]
     d.find_element(By.ID, "lang-switch").click()
     wait_for(lambda: d.find_element(By.TAG_NAME, "h1").text == "Parent devices", what="English")
     shot(d, "parents-en")
     rows[0] = d.find_element(By.CSS_SELECTOR, '#parents-table tr[data-parent="NVR-1"]')
     assert "recorder (NVR)" in rows[0].text and "suspected down since" in rows[0].text
+    assert re.search(r"\b2, 3\.[56] h in all\b", rows[0].text), rows[0].text
     rows[0].find_element(By.LINK_TEXT, "8").click()
     wait_for(lambda: "/ui/cameras" in d.current_url and _count(d) == 8, what="the parent's 8 cameras")
     no_errors(d, "parents page")

@@ -160,6 +160,18 @@ class Incident(_Out):
     covered_by: str | None = None
 
 
+class PastIncident(Incident):
+    """One incident of a parent, open or past, with why (as told) and how long it lasted."""
+
+    reason: str | None = None  # English, as stored
+    reason_text: Text | None = None  # the same in Thai and English
+    duration_s: float | None = None  # from its start to its end (None while open)
+
+
+class IncidentList(_Out):
+    items: list[PastIncident]  # newest first
+
+
 class ParentOut(_Out):
     id: str
     kind: Literal["nvr", "switch", "site", "other"]

@@ -27,6 +27,7 @@ _MODELS: list[tuple[type[BaseModel], str]] = [
     (m.Summary, "serialization"), (m.MapData, "serialization"), (m.Facets, "serialization"),
     (m.ImportResult, "serialization"), (m.AuditList, "serialization"), (m.WhoAmI, "serialization"),
     (m.ProblemOut, "serialization"), (m.ParentList, "serialization"), (m.ParentOut, "serialization"),
+    (m.IncidentList, "serialization"),
 ]
 
 
@@ -186,6 +187,13 @@ def _paths() -> dict[str, Any]:
             "delete": _op("deleteParent", "Delete a parent device nothing depends on (no camera or device behind it, "
                           "not suspected down)", {"204": {"description": "Deleted"}, **WRITE, **_problems(409)},
                           tags=["fleet"])},
+        "/parents/{parent_id}/incidents": {
+            "parameters": [_path("parent_id", "parent device or site id (as registered)")],
+            "get": _op("listParentIncidents", "A parent's incidents, newest first: open ones and those ended in the "
+                       "last `days` days (how often and how long a recorder, switch or site was down)",
+                       {"200": _json(m.IncidentList), **READ}, tags=["fleet"],
+                       params=[_q("days", {"type": "integer", "minimum": 1, "maximum": 3660}, "ended within (default 30)"),
+                               _q("limit", HISTORY_LIMIT, "how many (default 100)")])},
         "/maintenance": {
             "get": _op("listMaintenance", "Maintenance windows", {"200": _json(m.MaintenanceList), **_problems(400, 401)},
                        params=[_q("active", {"type": "boolean"}, "only windows active (true) / not active (false) now"),

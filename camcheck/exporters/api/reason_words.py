@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from camcheck.exporters.api.models import Text
 from camcheck.exporters.api.words import finding_text, fmt_time, state_text
 from camcheck.secrets import mask_text
-from camcheck.verdict.reasons import Reason
+from camcheck.verdict.reasons import Reason, fmt_span
 
 SCOPE_TH = {"camera": "กล้อง", "parent": "อุปกรณ์แม่", "site": "จุดติดตั้ง"}
 
@@ -48,6 +48,11 @@ def _span(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:.1f} ชั่วโมง"
     return f"{seconds / 60:.0f} นาที" if seconds >= 120 else f"{seconds:.0f} วินาที"
+
+
+def span_text(seconds: float, lang: str) -> str:
+    """A duration as the reasons say it, in Thai or English."""
+    return _span(seconds) if lang == "th" else fmt_span(seconds)
 
 
 def _minutes(seconds: float) -> str:

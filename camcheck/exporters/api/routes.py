@@ -663,6 +663,20 @@ async def get_parent(request: web.Request, api: Api, who: Principal) -> web.Stre
     return json_response(views.parent(rows[0]))
 
 
+async def parent_incidents(request: web.Request, api: Api, who: Principal) -> web.StreamResponse:
+    """The parent's incidents, newest first: those open, and those that ended in the last `days` days."""
+    from camcheck.registry import incidents
+
+    q = _query(request, {"days", "limit"})
+    pid = request.match_info["parent_id"]
+    if not await queries.list_parents(api.store, parent_id=pid):
+        raise Problem(404, "no such parent device or site")
+    since = datetime.now(timezone.utc) - timedelta(days=_int(q, "days", 30, 1, 3660))
+    async with api.store.engine.connect() as conn:
+        rows = await incidents.list_for(conn, pid, since=since, limit=_int(q, "limit", 100, 1, api.limits.max_history))
+    return json_response(m.IncidentList(items=[views.past_incident(r["incident"]) for r in rows]))
+
+
 async def put_parent(request: web.Request, api: Api, who: Principal) -> web.StreamResponse:
     """Create or replace a parent device or site (as `camcheck import --parents` does for a sheet)."""
     from camcheck.registry.parent_sheet import parse_host, upstream_loops
@@ -739,6 +753,7 @@ ROUTES: tuple[tuple[str, str, Handler, Role | None], ...] = (
     ("GET", "/evidence/{evidence_id}", evidence_image, "read"),
     ("GET", "/parents", list_parents, "read"),
     ("GET", "/parents/{parent_id}", get_parent, "read"),
+    ("GET", "/parents/{parent_id}/incidents", parent_incidents, "read"),
     ("PUT", "/parents/{parent_id}", put_parent, "write"),
     ("DELETE", "/parents/{parent_id}", delete_parent, "write"),
     ("GET", "/maintenance", list_maintenance, "read"),

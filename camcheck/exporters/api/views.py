@@ -184,14 +184,7 @@ def parent(row: dict[str, Any]) -> m.ParentOut:
     inc = row.get("incident") or None
     data = inc.get("reason_data") if isinstance(inc, dict) else None
     reason = row.get("status_reason")  # the daemon writes it with an open incident, clears it at the end
-    incident = None
-    if isinstance(inc, dict) and inc.get("started_at") is not None:
-        incident = m.Incident(
-            started_at=_utc_ts(inc["started_at"]), ended_at=_utc_ts(inc["ended_at"]) if inc.get("ended_at") else None,
-            cameras_behind=int(inc.get("children_total") or 0), affected=list(inc.get("affected") or []),
-            still_failing_at_end=list(inc.get("still_failing_at_end") or []),
-            cameras_affected=int(inc.get("cameras_affected") or len(inc.get("affected") or [])),
-            covered_by=inc.get("covered_by"))
+    incident = m.Incident(**_incident_fields(inc)) if isinstance(inc, dict) and inc.get("started_at") is not None else None
     return m.ParentOut(
         id=row["id"], kind=row.get("kind") or "other", name=row.get("name"), host=row.get("host"),
         parent_id=row.get("parent_id"),
@@ -202,6 +195,27 @@ def parent(row: dict[str, Any]) -> m.ParentOut:
         reason_text=reason_pair(reason, data) if reason else None,
         incident=incident,
     )
+
+
+def _incident_fields(inc: dict[str, Any]) -> dict[str, Any]:
+    """A stored ParentIncident (JSON) as the API's Incident fields."""
+    return {
+        "started_at": _utc_ts(inc["started_at"]), "ended_at": _utc_ts(inc["ended_at"]) if inc.get("ended_at") else None,
+        "cameras_behind": int(inc.get("children_total") or 0), "affected": list(inc.get("affected") or []),
+        "still_failing_at_end": list(inc.get("still_failing_at_end") or []),
+        "cameras_affected": int(inc.get("cameras_affected") or len(inc.get("affected") or [])),
+        "covered_by": inc.get("covered_by"),
+    }
+
+
+def past_incident(inc: dict[str, Any]) -> m.PastIncident:
+    """One entry of a parent's incident history (registry.incidents): why, in Thai and English."""
+    reason = inc.get("reason")
+    ended = inc.get("ended_at")
+    return m.PastIncident(
+        **_incident_fields(inc), reason=mask_text(reason) if reason else None,
+        reason_text=reason_pair(reason, inc.get("reason_data")) if reason else None,
+        duration_s=round(float(ended) - float(inc["started_at"]), 3) if ended is not None else None)
 
 
 def _utc_ts(ts: float) -> datetime:

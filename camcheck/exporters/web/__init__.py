@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,6 +35,7 @@ from camcheck.secrets import mask_text
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+OUTAGE_DAYS = 30  # the parents page counts each device's outages over this many days
 RECENT_CHECKS = 20  # the camera page's check table; the API's /checks goes further back
 mimetypes.add_type("font/woff2", ".woff2")  # not in every mime.types; browsers want the right type
 
@@ -134,8 +136,13 @@ def add_dashboard_routes(app: web.Application, *, store: Store, settings: Dashbo
         return _html(request, pages.cameras_page(facets, lang, who, parent_names=names), settings)
 
     async def parents_(request: web.Request, who: Principal, lang: str) -> web.StreamResponse:
+        from camcheck.registry import incidents
+
         rows = await queries.list_parents(store)
-        return _html(request, pages.parents_page([views.parent(r) for r in rows], lang, who), settings)
+        async with store.engine.connect() as conn:  # how often and how long each was down lately
+            outages = await incidents.outages_since(conn, datetime.now(timezone.utc) - timedelta(days=OUTAGE_DAYS))
+        return _html(request, pages.parents_page([views.parent(r) for r in rows], lang, who, outages=outages),
+                     settings)
 
     async def map_(request: web.Request, who: Principal, lang: str) -> web.StreamResponse:
         return _html(request, pages.map_page(lang, who, tile_url=settings.tile_url,

@@ -73,6 +73,8 @@ UI: dict[str, tuple[str, str]] = {
     "parents_down_help": ("กล้องที่ต่อผ่านอุปกรณ์เหล่านี้หยุดส่งภาพพร้อมกัน: ตรวจสอบอุปกรณ์แม่ก่อนตัวกล้อง",
                           "The cameras behind these stopped delivering together: look at the device before the cameras"),
     "cameras_behind": ("ดูกล้องที่ต่อผ่าน {n} ตัว", "see the {n} cameras behind it"),
+    "outages_30d": ("ขัดข้องใน 30 วัน", "Outages, 30 days"),
+    "outages_n": ("{n} ครั้ง รวม {span}", "{n}, {span} in all"),
     "covered_by_upstream": ("ขัดข้องพร้อมกับ {parent} ซึ่งอยู่ต้นทาง: แจ้งเป็นเหตุขัดข้องเดียวของอุปกรณ์นั้น",
                             "Down with {parent}, the device it is behind: told as that one's incident"),
     "behind_parent_down": ("กล้องนี้ต่อผ่าน {parent} ซึ่งน่าจะขัดข้อง: ตรวจสอบอุปกรณ์นั้นก่อน",

@@ -12,7 +12,7 @@ from camcheck.exporters.api import models as m
 from camcheck.exporters.api.auth import Principal
 from camcheck.exporters.api.queries import Picture
 from camcheck.exporters.api.summary import LABEL_ORDER
-from camcheck.exporters.api.reason_words import reason_text
+from camcheck.exporters.api.reason_words import reason_text, span_text
 from camcheck.exporters.api.words import finding_text, fmt_time, in_lang, label_text, purpose_text, state_text
 from camcheck.exporters.web.i18n import UI, t
 from camcheck.registry.models import Measured, ParentKind, StoredCamera, TransitionRecord
@@ -237,9 +237,17 @@ def cameras_page(f: m.Facets, lang: str, who: Principal, *, parent_names: dict[s
 
 # --- parents --------------------------------------------------------------------------------------
 
-def parents_page(parents: list[m.ParentOut], lang: str, who: Principal) -> str:
+def _outages(seen: tuple[int, float] | None, lang: str) -> str:
+    if not seen:
+        return "—"
+    return t("outages_n", lang, n=seen[0], span=span_text(seen[1], lang))
+
+
+def parents_page(parents: list[m.ParentOut], lang: str, who: Principal,
+                 outages: dict[str, tuple[int, float]] | None = None) -> str:
     """Every parent device, those suspected down first: what and where it is, what it is behind,
-    and the cameras behind it (a link to them)."""
+    the cameras behind it (a link to them), and its outages lately (`outages`: count and seconds)."""
+    outages = outages or {}
     down = [p for p in parents if p.status == "suspected_down"]
     rows = []
     for p in down + [p for p in parents if p.status != "suspected_down"]:
@@ -250,9 +258,9 @@ def parents_page(parents: list[m.ParentOut], lang: str, who: Principal) -> str:
             f'<tr data-parent="{e(p.id)}" class="{"warn" if p.status else ""}"><td>{e(p.id)}</td>'
             f'<td>{e(p.name or "")}</td><td>{e(ParentKind(p.kind).label(lang))}</td><td>{e(p.host or "")}</td>'
             f'<td>{e(p.parent_id or "")}</td><td>{e(p.district or "")}</td><td class="num">{cams}</td>'
-            f'<td>{e(status)}</td></tr>')
+            f'<td>{e(status)}</td><td class="outages">{e(_outages(outages.get(p.id), lang))}</td></tr>')
     heads = "".join(f"<th>{e(t(k, lang))}</th>" for k in ("parent_id", "name", "kind", "address", "upstream",
-                                                          "district", "n_cameras", "status"))
+                                                          "district", "n_cameras", "status", "outages_30d"))
     table = (f'<table class="grid" id="parents-table"><thead><tr>{heads}</tr></thead><tbody>{"".join(rows)}</tbody>'
              '</table>' if rows else f'<p class="muted">{e(t("no_parents", lang))}</p>')
     body = f"""{_parents_down(down, lang)}
