@@ -844,8 +844,11 @@ class Daemon:
         the node whose update opens (or closes) the incident is the one that announces it."""
         assert self.store is not None
         down = {pid for pid, inc in self._incidents.items() if inc.open}
-        # ... and the devices they are behind: a site is judged while a recorder behind it is down
-        dirty = self._dirty_parents | down | {up for pid in down if (up := self._upstream.get(pid))}
+        dirty = self._dirty_parents | down
+        if self.group_policy.hold_s <= 0:
+            # Nothing waits for its site: the site is judged while a recorder behind it is down (with
+            # a wait, a recorder's incident that opens has its site judged at once, as it waits).
+            dirty |= {up for pid in down if (up := self._upstream.get(pid))}
         self._dirty_parents = set()
         if self.pool is not None:
             # Cameras the workers check do not mark their parents dirty here: ask the registry.

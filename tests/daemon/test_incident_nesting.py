@@ -169,3 +169,32 @@ async def test_a_recorder_waits_for_its_site_at_most_hold_s_then_is_its_own(tmp_
         assert len(told.events) == 1
     finally:
         await store.close()
+
+
+async def test_without_a_wait_recorders_are_told_at_once_and_their_site_still_opens(tmp_path: Path) -> None:
+    """hold_s = 0: nothing waits for its site; the recorders' incidents are told as they open, and
+    the site, judged on the timer while recorders behind it are down, opens over them."""
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    store = await open_store(url, migrate=True)
+    try:
+        await store.upsert_parent("site-1", kind="site")
+        for nvr, ids in NVRS.items():
+            await store.upsert_parent(nvr, kind="nvr", parent_of="site-1")
+            await store.upsert_cameras([CameraRecord(id=c, name=c, parent_id=nvr) for c in ids])
+        a, told = _node(url, "node-a", store, hold_s=0)
+        await a.leases.sync(spread=0)  # type: ignore[union-attr]
+        await a._refresh_topology()  # noqa: SLF001
+        now = time.time()
+        async with store.engine.begin() as conn:
+            for ids in NVRS.values():
+                for cid in ids:
+                    st = _checked(cid, (now - 300, True), (now - 80, False))
+                    await conn.execute(sa.update(cameras).where(cameras.c.id == cid).values(
+                        verdict_state=st.to_json(), consecutive_failures=1))
+        for nvr in NVRS:
+            await a._judge_parent(nvr)  # noqa: SLF001
+        assert told.said() == [(nvr, "broken") for nvr in NVRS]  # each at once
+        await a._refresh_groups()  # noqa: SLF001
+        assert told.said()[3:] == [("site-1", "broken")]
+    finally:
+        await store.close()
