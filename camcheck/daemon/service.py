@@ -895,8 +895,9 @@ class Daemon:
         stored, told, upstream = row if row is not None else (None, None, None)
         children = {cid: (CameraState.from_json(js) if js else new_state(cid)) for cid, js in rows}
         children.update({cid: st for cid, st in (fresh or {}).items() if cid in children})
+        # what its upstream counts of it: cameras in maintenance are left out, as in its own count
         looked = {cid: (s.last_check_at if (s := st.sources.get("stream")) is not None else None)
-                  for cid, st in children.items()}
+                  for cid, st in children.items() if st.status != Status.maintenance}
         nested: dict[str, _Judged] = {}
         for d in sorted(below):
             if d not in seen and len(seen) < MAX_DEVICES_JUDGED:

@@ -238,10 +238,24 @@ def pg_database(prefix: str = "camcheck_mn") -> Iterator[str]:
 
 
 @asynccontextmanager
-async def running_daemon(cfg: dict[str, Any], workers: int, tmp_path: Path) -> AsyncIterator[int]:
-    """The daemon running (in this process, or as `camcheck run --workers N`); yields its HTTP port."""
+async def running_daemon(cfg: dict[str, Any], workers: int, tmp_path: Path, *, nodes: int = 1) -> AsyncIterator[int]:
+    """The daemon running (in this process, or as `camcheck run --workers N`, or as `nodes` separate
+    `camcheck run` nodes sharing the registry, each judging parents: logs daemon.log, daemon-2.log...);
+    yields the (first) HTTP port."""
     from camcheck.daemon.app import build_daemon
 
+    if nodes > 1:
+        procs = [DaemonProcess(write_yaml(tmp_path / f"camcheck-{k}.yaml", {**cfg, "node_id": f"node-{k}"}),
+                               tmp_path / ("daemon.log" if k == 1 else f"daemon-{k}.log")) for k in range(1, nodes + 1)]
+        try:
+            ports = [await asyncio.to_thread(p.wait_ready) for p in procs]
+            yield ports[0]
+            for p in procs:
+                assert "Traceback" not in p.log_text(), p.log_text()[-3000:]
+        finally:
+            for p in procs:
+                await asyncio.to_thread(p.stop)
+        return
     if workers == 1:
         daemon = build_daemon(parse_config(cfg), state_dir=tmp_path)
         task = asyncio.create_task(daemon.run_forever())

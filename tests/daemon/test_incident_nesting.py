@@ -198,3 +198,37 @@ async def test_without_a_wait_recorders_are_told_at_once_and_their_site_still_op
         assert told.said()[3:] == [("site-1", "broken")]
     finally:
         await store.close()
+
+
+async def test_a_recorder_under_maintenance_is_left_out_of_its_sites_count(tmp_path: Path) -> None:
+    """nvr-c is being repaired (its cameras in maintenance) when the site's uplink fails: the site's
+    two other recorders are all it has to go by, and they are down: one incident, the site's."""
+    from camcheck.verdict import MaintenanceWindow, active_window, tick
+
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    store = await open_store(url, migrate=True)
+    try:
+        await store.upsert_parent("site-1", kind="site")
+        for nvr, ids in NVRS.items():
+            await store.upsert_parent(nvr, kind="nvr", parent_of="site-1")
+            await store.upsert_cameras([CameraRecord(id=c, name=c, parent_id=nvr) for c in ids])
+        a, told = _node(url, "node-a", store)
+        await a.leases.sync(spread=0)  # type: ignore[union-attr]
+        await a._refresh_topology()  # noqa: SLF001
+        now = time.time()
+        w = MaintenanceWindow(id="mw-1", scope="parent", target_id="nvr-c", reason="disk swap", owner="district",
+                              starts_at=now - 600, expires_at=now + 3600)
+        repaired = {c: tick(_checked(c, (now - 900, True)), now - 500, StatusPolicy(),
+                            active_window(c, ["nvr-c", "site-1"], [w], now - 500)).state for c in NVRS["nvr-c"]}
+        assert {st.status.value for st in repaired.values()} == {"maintenance"}
+        down = {c: _checked(c, (now - 300, True), (now - 80, False)) for c in NVRS["nvr-a"] + NVRS["nvr-b"]}
+        async with store.engine.begin() as conn:
+            for cid, st in {**repaired, **down}.items():
+                await conn.execute(sa.update(cameras).where(cameras.c.id == cid).values(
+                    verdict_state=st.to_json(), consecutive_failures=st.sources["stream"].consecutive_failures))
+        await a._judge_parent("nvr-a")  # noqa: SLF001
+        await a._judge_parent("nvr-b")  # noqa: SLF001
+        assert told.said() == [("site-1", "broken")], told.said()
+        assert told.events[0].reason.startswith("Parent site-1 suspected down: 2 of 2 devices behind it (6 cameras)")
+    finally:
+        await store.close()
