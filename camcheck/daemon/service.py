@@ -911,6 +911,11 @@ class Daemon:
         incident = g.incident or latest
         if g.incident is not None and (g.opened or g.closed or g.incident != current):
             incident, told = await self._record_judgement(pid, g, current, told, held=upstream is not None, now=now)
+        if told == "held" and incident is not None and incident.open and (
+                upstream is None or now - (incident.held_since or now) > 2 * self.group_policy.hold_s):
+            # Nobody left to decide (its upstream device was unregistered, or cannot be judged):
+            # its own, rather than never told.
+            incident, told = await self._release(incident)
         if incident is not None and _current(incident):
             self._incidents[pid] = incident
         else:
@@ -973,10 +978,16 @@ class Daemon:
             return
         if g.probe_children and now - (inc.held_since or now) < self.group_policy.hold_s:
             return
+        await self._release(inc)
+
+    async def _release(self, inc: ParentIncident) -> tuple[ParentIncident, str]:
+        """A held incident told as its own (once: the registry arbitrates); it and its told state after."""
         own = await self._with_address(inc.model_copy(update={"held_since": None}))
-        if await self._retell(inc.parent_id, "held", "told", own):
-            self._incidents[inc.parent_id] = own
-            self._announce_incident(own, opened=True, name=self._parent_names.get(inc.parent_id))
+        if not await self._retell(inc.parent_id, "held", "told", own):
+            return inc, "held"  # another node or task moved it first: read again at the next judgement
+        self._incidents[inc.parent_id] = own
+        self._announce_incident(own, opened=True, name=self._parent_names.get(inc.parent_id))
+        return own, "told"
 
     async def _tell_uncovered(self, inc: ParentIncident) -> None:
         """The upstream device is back but these devices behind it are not: their own incidents now,

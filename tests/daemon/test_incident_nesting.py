@@ -232,3 +232,29 @@ async def test_a_recorder_under_maintenance_is_left_out_of_its_sites_count(tmp_p
         assert told.events[0].reason.startswith("Parent site-1 suspected down: 2 of 2 devices behind it (6 cameras)")
     finally:
         await store.close()
+
+
+async def test_a_waiting_recorder_whose_site_is_unregistered_is_told_as_its_own(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    store = await open_store(url, migrate=True)
+    try:
+        await store.upsert_parent("site-1", kind="site")
+        for nvr, ids in NVRS.items():
+            await store.upsert_parent(nvr, kind="nvr", parent_of="site-1")
+            await store.upsert_cameras([CameraRecord(id=c, name=c, parent_id=nvr) for c in ids])
+        a, told = _node(url, "node-a", store)
+        await a.leases.sync(spread=0)  # type: ignore[union-attr]
+        now = time.time()
+        async with store.engine.begin() as conn:
+            for ids in NVRS.values():
+                for cid in ids:
+                    st = _checked(cid, (now - 300, True), *([(now - 80, False)] if cid in NVRS["nvr-a"] else []))
+                    await conn.execute(sa.update(cameras).where(cameras.c.id == cid).values(
+                        verdict_state=st.to_json(), consecutive_failures=st.sources["stream"].consecutive_failures))
+        await a._judge_parent("nvr-a")  # noqa: SLF001
+        assert told.said() == []  # waiting for its site (its siblings' cameras asked for)
+        await store.upsert_parent("nvr-a", kind="nvr")  # the site is taken out of the sheet meanwhile
+        await a._judge_parent("nvr-a")  # noqa: SLF001
+        assert told.said() == [("nvr-a", "broken")]
+    finally:
+        await store.close()
