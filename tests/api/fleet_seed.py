@@ -241,7 +241,8 @@ async def cover_incident(store: Any, parent_id: str, upstream: str, *, covered: 
         await conn.execute(sa.update(parents).where(parents.c.id == parent_id).values(
             incident={**inc, "covered_by": upstream if covered else None},
             incident_told="covered" if covered else None))
-        down = {"incident": {**inc, "parent_id": upstream, "affected": [parent_id]}, "status": "suspected_down",
+        down = {"incident": {**inc, "parent_id": upstream, "affected": [parent_id], "reason_data": None,
+                             "reason": f"Parent {upstream} suspected down"}, "status": "suspected_down",
                 "status_since": NOW - timedelta(hours=2), "status_reason": f"Parent {upstream} suspected down",
                 "incident_told": "told"}
         await conn.execute(sa.update(parents).where(parents.c.id == upstream).values(

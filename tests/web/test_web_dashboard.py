@@ -181,6 +181,37 @@ def test_parents_page_lists_every_parent_down_first_and_links_their_cameras(brow
     no_errors(d, "parents page")
 
 
+def test_a_parent_page_tells_its_outages_and_links_its_cameras(browser: Any, srv: Live) -> None:
+    d = browser
+    login(d, srv, READ_TOKEN)
+    d.get(srv.url + "/ui/parents?lang=th")
+    d.find_element(By.CSS_SELECTOR, '#parents-table tr[data-parent="NVR-1"] a[href="/ui/parents/NVR-1"]').click()
+    wait_for(lambda: d.current_url.endswith("/ui/parents/NVR-1"), what="the parent's page")
+    assert d.find_element(By.TAG_NAME, "h1").text == "NVR-1 (NVR ตลาด)"
+    facts = d.find_element(By.ID, "parent-facts").text
+    assert "เครื่องบันทึก" in facts and "เมือง" in facts
+    assert d.find_element(By.ID, "parent-down").text.startswith("น่าจะขัดข้อง ตั้งแต่ ")
+    rows = [[c.text for c in r.find_elements(By.TAG_NAME, "td")]
+            for r in d.find_elements(By.CSS_SELECTOR, "#outages tbody tr")]
+    nvr = api(srv, "/parents/NVR-1")
+    assert [r[1:4] for r in rows] == [["—", "ยังขัดข้องอยู่", "3"], [rows[1][1], "1.5 ชั่วโมง", "3"]], rows
+    assert rows[0][5] == nvr["reason_text"]["th"] and rows[1][1] != "—"
+    shot(d, "parent-th")
+    d.find_element(By.ID, "lang-switch").click()
+    wait_for(lambda: "Outages in the last 90 days" in d.find_element(By.TAG_NAME, "body").text, what="English")
+    assert d.find_element(By.CSS_SELECTOR, "#outages tbody tr td:nth-child(3)").text == "ongoing"
+    d.find_element(By.CSS_SELECTOR, '#parent-facts a[href*="/ui/cameras?parent=NVR-1"]').click()
+    wait_for(lambda: "/ui/cameras" in d.current_url and _count(d) == 8, what="the parent's 8 cameras")
+    d.get(srv.url + "/ui/parents/SW-9?lang=en")
+    assert d.find_element(By.ID, "outages").text == "No outage in this period"
+    assert not d.find_elements(By.ID, "parent-down")
+    no_errors(d, "a parent's page")
+    d.get(srv.url + "/ui/parents/NO-SUCH?lang=en")
+    assert "NO-SUCH" in d.find_element(By.TAG_NAME, "body").text
+    errs = console_errors(d)  # the page's own 404, and nothing else
+    assert len(errs) == 1 and "/ui/parents/NO-SUCH" in errs[0] and "404" in errs[0], errs
+
+
 def test_a_recorder_behind_a_site_that_is_down_says_so_after_the_site(browser: Any, srv: Live) -> None:
     """A site's uplink down: the site's incident is listed first and the recorder behind it says its
     outage is told as the site's (for this test only: the seeded registry is put back after)."""

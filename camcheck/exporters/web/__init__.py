@@ -36,6 +36,7 @@ from camcheck.secrets import mask_text
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 OUTAGE_DAYS = 30  # the parents page counts each device's outages over this many days
+HISTORY_DAYS = 90  # a parent's page lists its outages over this many days
 RECENT_CHECKS = 20  # the camera page's check table; the API's /checks goes further back
 mimetypes.add_type("font/woff2", ".woff2")  # not in every mime.types; browsers want the right type
 
@@ -144,6 +145,20 @@ def add_dashboard_routes(app: web.Application, *, store: Store, settings: Dashbo
         return _html(request, pages.parents_page([views.parent(r) for r in rows], lang, who, outages=outages),
                      settings)
 
+    async def parent(request: web.Request, who: Principal, lang: str) -> web.StreamResponse:
+        from camcheck.registry import incidents
+
+        pid = request.match_info["parent_id"]
+        rows = await queries.list_parents(store, parent_id=pid)
+        if not rows:
+            return _html(request, pages.not_found_page(lang, who, pid), settings, status=404)
+        behind = [views.parent(r) for r in await queries.list_parents(store) if r["parent_id"] == pid]
+        async with store.engine.connect() as conn:
+            past = await incidents.list_for(conn, pid, since=datetime.now(timezone.utc) - timedelta(days=HISTORY_DAYS))
+        return _html(request, pages.parent_page(views.parent(rows[0]), behind,
+                                                [views.past_incident(r["incident"]) for r in past], HISTORY_DAYS,
+                                                lang, who), settings)
+
     async def map_(request: web.Request, who: Principal, lang: str) -> web.StreamResponse:
         return _html(request, pages.map_page(lang, who, tile_url=settings.tile_url,
                                              attribution=settings.tile_attribution), settings)
@@ -211,6 +226,7 @@ def add_dashboard_routes(app: web.Application, *, store: Store, settings: Dashbo
     app.router.add_get("/ui/cameras", page(cameras))
     app.router.add_get("/ui/cameras/{camera_id}", page(camera))
     app.router.add_get("/ui/parents", page(parents_))
+    app.router.add_get("/ui/parents/{parent_id}", page(parent))
     app.router.add_get("/ui/map", page(map_))
     app.router.add_get("/ui/login", login_get)
     app.router.add_post("/ui/login", login_post)

@@ -121,15 +121,17 @@ def _count_table(rows: list[m.CountRow], lang: str, head: str, *, link: str | No
             f'<tbody>{"".join(trs)}</tbody></table></div>')
 
 
-def _incident_html(p: m.ParentOut, lang: str) -> str:
-    """Since when a parent is suspected down, why (in the page's language), and a link to its cameras."""
+def _incident_html(p: m.ParentOut, lang: str, *, since_shown: bool = False) -> str:
+    """Since when a parent is suspected down (unless the caller said it), why (in the page's
+    language), and a link to its cameras."""
     reason = in_lang(p.reason_text, lang) if p.reason_text else (p.reason or "")
-    since = fmt_time(p.status_since, lang) if p.status_since else ""
+    since = fmt_time(p.status_since, lang) if p.status_since and not since_shown else ""
     up = p.incident.covered_by if p.incident is not None and p.incident.ended_at is None else None
     covered = f'<br><span class="covered">{e(t("covered_by_upstream", lang, parent=up))}</span>' if up else ""
-    return (f'<span class="muted">{e(since)}</span><br>{e(reason)} '
-            f'<a href="/ui/cameras?{urlencode({"parent": p.id})}">{e(t("cameras_behind", lang, n=p.cameras))}</a>'
-            f'{covered}')
+    # a site with recorders only has no camera of its own to link: they are listed on its page
+    cams = (f'<a href="/ui/cameras?{urlencode({"parent": p.id})}">{e(t("cameras_behind", lang, n=p.cameras))}</a>'
+            if p.cameras else "")
+    return f'{f"<span class=muted>{e(since)}</span><br>" if since else ""}{e(reason)} {cams}{covered}'
 
 
 def _parents_down(down: list[m.ParentOut], lang: str) -> str:
@@ -139,7 +141,7 @@ def _parents_down(down: list[m.ParentOut], lang: str) -> str:
         return ""
     # the devices whose incident tells the others' first (a site before the recorders behind it)
     ordered = sorted(down, key=lambda p: p.incident is not None and p.incident.covered_by is not None)
-    items = "".join(f'<li data-parent="{e(p.id)}"><b>{e(p.title())}</b> '
+    items = "".join(f'<li data-parent="{e(p.id)}"><b><a href="/ui/parents/{quote(p.id, safe="")}">{e(p.title())}</a></b> '
                     f'{_incident_html(p, lang)}</li>' for p in ordered)
     return (f'<section class="card warn" id="parents-down"><h2>{e(t("parents_down", lang))}</h2>'
             f'<p class="muted">{e(t("parents_down_help", lang))}</p><ul>{items}</ul></section>')
@@ -237,6 +239,47 @@ def cameras_page(f: m.Facets, lang: str, who: Principal, *, parent_names: dict[s
 
 # --- parents --------------------------------------------------------------------------------------
 
+def _parent_link(pid: str | None) -> str:
+    return f'<a href="/ui/parents/{quote(pid, safe="")}">{e(pid)}</a>' if pid else ""
+
+
+def parent_page(p: m.ParentOut, behind: list[m.ParentOut], history: list[m.PastIncident], days: int, lang: str,
+                who: Principal) -> str:
+    """One parent device: what and where it is, what it is behind and what is behind it, its incident
+    now, and its outages over the last `days` days (why, how long, how many cameras)."""
+    facts = [("kind", e(ParentKind(p.kind).label(lang))), ("address", e(p.host or "—")),
+             ("upstream", _parent_link(p.parent_id) or "—"), ("district", e(p.district or "—")),
+             ("devices_behind", ", ".join(_parent_link(d.id) for d in behind) or "—"),
+             ("n_cameras", f'<a href="/ui/cameras?{urlencode({"parent": p.id})}">{p.cameras}</a>' if p.cameras else "0")]
+    dl = "".join(f"<dt>{e(t(k, lang))}</dt><dd>{v}</dd>" for k, v in facts)
+    down = (f'<p class="card warn" id="parent-down"><strong>{e(t("suspected_down_since", lang, since=fmt_time(p.status_since, lang)))}'
+            f'</strong><br>{_incident_html(p, lang, since_shown=True)}</p>' if p.status == "suspected_down" and p.status_since else "")
+    rows = []
+    for i in history:
+        why = in_lang(i.reason_text, lang) if i.reason_text else (i.reason or "")
+        lasted = span_text(i.duration_s, lang) if i.duration_s is not None else t("ongoing", lang)
+        rows.append(f'<tr class="{"warn" if i.ended_at is None else ""}"><td>{e(fmt_time(i.started_at, lang))}</td>'
+                    f'<td>{e(fmt_time(i.ended_at, lang)) if i.ended_at else "—"}</td><td>{e(lasted)}</td>'
+                    f'<td class="num">{i.cameras_affected}</td><td>{_parent_link(i.covered_by) or "—"}</td>'
+                    f'<td>{e(why)}</td></tr>')
+    heads = "".join(f"<th>{e(t(k, lang))}</th>" for k in ("began", "ended", "lasted", "cameras_affected", "told_by",
+                                                          "reason"))
+    table = (f'<div class="scroll"><table class="grid" id="outages"><thead><tr>{heads}</tr></thead>'
+             f'<tbody>{"".join(rows)}</tbody></table></div>' if rows
+             else f'<p class="muted" id="outages">{e(t("no_outages", lang))}</p>')
+    body = f"""<section class="card">
+<h1>{e(p.title())}</h1>
+<p class="muted">{e(t("parent_page_help", lang))}</p>
+<dl class="facts" id="parent-facts">{dl}</dl>
+</section>
+{down}
+<section class="card">
+<h2>{e(t("outages_days", lang, days=days))}</h2>
+{table}
+</section>"""
+    return layout(title=p.title(), lang=lang, page="parents", who=who, body=body, path=f"/ui/parents/{quote(p.id, safe='')}")
+
+
 def _outages(seen: tuple[int, float] | None, lang: str) -> str:
     if not seen:
         return "—"
@@ -255,7 +298,7 @@ def parents_page(parents: list[m.ParentOut], lang: str, who: Principal,
                   if p.status == "suspected_down" else "—")
         cams = (f'<a href="/ui/cameras?{urlencode({"parent": p.id})}">{p.cameras}</a>' if p.cameras else "0")
         rows.append(
-            f'<tr data-parent="{e(p.id)}" class="{"warn" if p.status else ""}"><td>{e(p.id)}</td>'
+            f'<tr data-parent="{e(p.id)}" class="{"warn" if p.status else ""}"><td>{_parent_link(p.id)}</td>'
             f'<td>{e(p.name or "")}</td><td>{e(ParentKind(p.kind).label(lang))}</td><td>{e(p.host or "")}</td>'
             f'<td>{e(p.parent_id or "")}</td><td>{e(p.district or "")}</td><td class="num">{cams}</td>'
             f'<td>{e(status)}</td><td class="outages">{e(_outages(outages.get(p.id), lang))}</td></tr>')
