@@ -19,7 +19,7 @@ from camcheck.daemon.service import Daemon
 from camcheck.registry.leases import Leases
 from camcheck.registry.models import CameraRecord
 from camcheck.registry.schema import cameras, leases, parents
-from camcheck.registry.store import open_store
+from camcheck.registry.store import Store, open_store
 from camcheck.verdict import CameraState, CheckOutcome, StatusPolicy, evaluate, new_state
 from tests.api.fleet_seed import database
 from tests.daemon.helpers import Told
@@ -45,29 +45,44 @@ def _node(url: str, name: str, store: Any, **grouping: Any) -> tuple[Daemon, Tol
     return d, told
 
 
+async def _registry(url: str) -> Store:
+    """site-1 with nvr-a, nvr-b and nvr-c behind it, three cameras behind each."""
+    store = await open_store(url, migrate=True)
+    await store.upsert_parent("site-1", kind="site", name="Pier uplink")
+    for nvr, ids in NVRS.items():
+        await store.upsert_parent(nvr, kind="nvr", name=f"NVR {nvr[-1]}", parent_of="site-1")
+        await store.upsert_cameras([CameraRecord(id=c, name=c, parent_id=nvr) for c in ids])
+    return store
+
+
+async def _started(url: str, name: str, store: Store, **grouping: Any) -> tuple[Daemon, Told]:
+    """A node judging parents on `store`, its leases and topology in place."""
+    d, told = _node(url, name, store, **grouping)
+    await d.leases.sync(spread=0)  # type: ignore[union-attr]
+    await d._refresh_topology()  # noqa: SLF001 - the parents' names and upstream devices
+    return d, told
+
+
+async def _states(store: Store, by_camera: dict[str, CameraState]) -> None:
+    """The cameras' states as their checks would have committed them."""
+    async with store.engine.begin() as conn:
+        for cid, st in by_camera.items():
+            await conn.execute(sa.update(cameras).where(cameras.c.id == cid).values(
+                verdict_state=st.to_json(), consecutive_failures=st.sources["stream"].consecutive_failures))
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 async def test_a_site_tells_its_recorders_incidents_once_and_hands_back_the_one_still_down(
         kind: str, tmp_path: Path) -> None:
     with database(kind, tmp_path) as url:
-        store = await open_store(url, migrate=True)
+        store = await _registry(url)
         try:
-            await store.upsert_parent("site-1", kind="site", name="Pier uplink")
-            for nvr, ids in NVRS.items():
-                await store.upsert_parent(nvr, kind="nvr", name=f"NVR {nvr[-1]}", parent_of="site-1")
-                await store.upsert_cameras([CameraRecord(id=c, name=c, parent_id=nvr) for c in ids])
-            a, told_a = _node(url, "node-a", store)
-            b, told_b = _node(url, "node-b", store)
-            await a.leases.sync(spread=0)  # type: ignore[union-attr]
-            for d in (a, b):
-                await d._refresh_topology()  # noqa: SLF001 - the parents' names
+            a, told_a = await _started(url, "node-a", store)
+            b, told_b = await _started(url, "node-b", store)
             now = time.time()
 
             async def states(**by_camera: CameraState) -> None:
-                async with store.engine.begin() as conn:
-                    for cid, st in by_camera.items():
-                        await conn.execute(sa.update(cameras).where(cameras.c.id == cid).values(
-                            verdict_state=st.to_json(),
-                            consecutive_failures=(st.sources["stream"].consecutive_failures)))
+                await _states(store, by_camera)
 
             async def how() -> dict[str, tuple[str | None, str | None]]:
                 async with store.engine.connect() as conn:
@@ -145,21 +160,13 @@ async def test_a_site_tells_its_recorders_incidents_once_and_hands_back_the_one_
 
 async def test_a_recorder_waits_for_its_site_at_most_hold_s_then_is_its_own(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'registry.db'}"
-    store = await open_store(url, migrate=True)
+    store = await _registry(url)
     try:
-        await store.upsert_parent("site-1", kind="site")
-        for nvr, ids in NVRS.items():
-            await store.upsert_parent(nvr, kind="nvr", parent_of="site-1")
-            await store.upsert_cameras([CameraRecord(id=c, name=c, parent_id=nvr) for c in ids])
-        a, told = _node(url, "node-a", store, hold_s=1.0)
-        await a.leases.sync(spread=0)  # type: ignore[union-attr]
+        a, told = await _started(url, "node-a", store, hold_s=1.0)
         now = time.time()
         never = {c: _checked(c, (now - 300, True)) for c in NVRS["nvr-b"] + NVRS["nvr-c"]}
         down = {c: _checked(c, (now - 300, True), (now - 80, False)) for c in NVRS["nvr-a"]}
-        async with store.engine.begin() as conn:
-            for cid, st in {**never, **down}.items():
-                await conn.execute(sa.update(cameras).where(cameras.c.id == cid).values(
-                    verdict_state=st.to_json(), consecutive_failures=st.sources["stream"].consecutive_failures))
+        await _states(store, {**never, **down})
         await a._judge_parent("nvr-a")  # noqa: SLF001
         assert told.said() == []  # the siblings' cameras are asked for; nobody looked yet
         await asyncio.sleep(1.1)
@@ -175,22 +182,11 @@ async def test_without_a_wait_recorders_are_told_at_once_and_their_site_still_op
     """hold_s = 0: nothing waits for its site; the recorders' incidents are told as they open, and
     the site, judged on the timer while recorders behind it are down, opens over them."""
     url = f"sqlite:///{tmp_path / 'registry.db'}"
-    store = await open_store(url, migrate=True)
+    store = await _registry(url)
     try:
-        await store.upsert_parent("site-1", kind="site")
-        for nvr, ids in NVRS.items():
-            await store.upsert_parent(nvr, kind="nvr", parent_of="site-1")
-            await store.upsert_cameras([CameraRecord(id=c, name=c, parent_id=nvr) for c in ids])
-        a, told = _node(url, "node-a", store, hold_s=0)
-        await a.leases.sync(spread=0)  # type: ignore[union-attr]
-        await a._refresh_topology()  # noqa: SLF001
+        a, told = await _started(url, "node-a", store, hold_s=0)
         now = time.time()
-        async with store.engine.begin() as conn:
-            for ids in NVRS.values():
-                for cid in ids:
-                    st = _checked(cid, (now - 300, True), (now - 80, False))
-                    await conn.execute(sa.update(cameras).where(cameras.c.id == cid).values(
-                        verdict_state=st.to_json(), consecutive_failures=1))
+        await _states(store, {c: _checked(c, (now - 300, True), (now - 80, False)) for ids in NVRS.values() for c in ids})
         for nvr in NVRS:
             await a._judge_parent(nvr)  # noqa: SLF001
         assert told.said() == [(nvr, "broken") for nvr in NVRS]  # each at once
@@ -206,15 +202,9 @@ async def test_a_recorder_under_maintenance_is_left_out_of_its_sites_count(tmp_p
     from camcheck.verdict import MaintenanceWindow, active_window, tick
 
     url = f"sqlite:///{tmp_path / 'registry.db'}"
-    store = await open_store(url, migrate=True)
+    store = await _registry(url)
     try:
-        await store.upsert_parent("site-1", kind="site")
-        for nvr, ids in NVRS.items():
-            await store.upsert_parent(nvr, kind="nvr", parent_of="site-1")
-            await store.upsert_cameras([CameraRecord(id=c, name=c, parent_id=nvr) for c in ids])
-        a, told = _node(url, "node-a", store)
-        await a.leases.sync(spread=0)  # type: ignore[union-attr]
-        await a._refresh_topology()  # noqa: SLF001
+        a, told = await _started(url, "node-a", store)
         now = time.time()
         w = MaintenanceWindow(id="mw-1", scope="parent", target_id="nvr-c", reason="disk swap", owner="district",
                               starts_at=now - 600, expires_at=now + 3600)
@@ -222,10 +212,7 @@ async def test_a_recorder_under_maintenance_is_left_out_of_its_sites_count(tmp_p
                             active_window(c, ["nvr-c", "site-1"], [w], now - 500)).state for c in NVRS["nvr-c"]}
         assert {st.status.value for st in repaired.values()} == {"maintenance"}
         down = {c: _checked(c, (now - 300, True), (now - 80, False)) for c in NVRS["nvr-a"] + NVRS["nvr-b"]}
-        async with store.engine.begin() as conn:
-            for cid, st in {**repaired, **down}.items():
-                await conn.execute(sa.update(cameras).where(cameras.c.id == cid).values(
-                    verdict_state=st.to_json(), consecutive_failures=st.sources["stream"].consecutive_failures))
+        await _states(store, {**repaired, **down})
         await a._judge_parent("nvr-a")  # noqa: SLF001
         await a._judge_parent("nvr-b")  # noqa: SLF001
         assert told.said() == [("site-1", "broken")], told.said()
@@ -236,21 +223,12 @@ async def test_a_recorder_under_maintenance_is_left_out_of_its_sites_count(tmp_p
 
 async def test_a_waiting_recorder_whose_site_is_unregistered_is_told_as_its_own(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'registry.db'}"
-    store = await open_store(url, migrate=True)
+    store = await _registry(url)
     try:
-        await store.upsert_parent("site-1", kind="site")
-        for nvr, ids in NVRS.items():
-            await store.upsert_parent(nvr, kind="nvr", parent_of="site-1")
-            await store.upsert_cameras([CameraRecord(id=c, name=c, parent_id=nvr) for c in ids])
-        a, told = _node(url, "node-a", store)
-        await a.leases.sync(spread=0)  # type: ignore[union-attr]
+        a, told = await _started(url, "node-a", store)
         now = time.time()
-        async with store.engine.begin() as conn:
-            for ids in NVRS.values():
-                for cid in ids:
-                    st = _checked(cid, (now - 300, True), *([(now - 80, False)] if cid in NVRS["nvr-a"] else []))
-                    await conn.execute(sa.update(cameras).where(cameras.c.id == cid).values(
-                        verdict_state=st.to_json(), consecutive_failures=st.sources["stream"].consecutive_failures))
+        await _states(store, {c: _checked(c, (now - 300, True), *([(now - 80, False)] if c in NVRS["nvr-a"] else []))
+                              for ids in NVRS.values() for c in ids})
         await a._judge_parent("nvr-a")  # noqa: SLF001
         assert told.said() == []  # waiting for its site (its siblings' cameras asked for)
         await store.upsert_parent("nvr-a", kind="nvr")  # the site is taken out of the sheet meanwhile
