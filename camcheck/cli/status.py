@@ -13,7 +13,7 @@ from camcheck.cli.textwidth import ljust, width
 from camcheck.exporters.api.words import in_lang
 
 NAME = "status"
-HELP = "show the fleet's verified status, or one camera's: why, its last checks and changes"
+HELP = "show the fleet's verified status, or one camera's (why, its last checks and changes) or parent device's"
 DESCRIPTION = """\
 Read the registry database (the daemon's, as for `camcheck export`) and print:
 - without CAMERA: the count of cameras in each state, the parent devices suspected down (an NVR,
@@ -21,7 +21,9 @@ Read the registry database (the daemon's, as for `camcheck export`) and print:
   that is broken, flapping, degraded or under repair, worst first, with since when and why (the
   daemon's reason, in the checks' own words);
 - with CAMERA: its state, since when, why, findings, measured values, its last checks (which stream
-  each read, verdict, failure and findings, duration) and its last status changes.
+  each read, verdict, failure and findings, duration) and its last status changes;
+- with a parent device's id (NVR, switch, site) instead: what it is, what it is behind, whether it is
+  suspected down and why, and its outages over the last 30 days.
 --lang th prints it in Thai (states, reasons rendered from their data, findings, dates in the
 Buddhist era in Thailand's time), as the dashboard and the report do; English (the default) shows
 times in UTC. --json prints the same as one JSON object (the API's shapes, reasons in both
@@ -57,6 +59,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "parent_down": ("น่าจะขัดข้องตั้งแต่ {since}: ตรวจสอบอุปกรณ์นั้นก่อน", "suspected down since {since}: look there first"),
     "parent_covered": ("อยู่หลัง {upstream}", "behind {upstream}"),
     "until": ("ถึง", "until"),
+    "kind": ("ประเภท", "kind"),
+    "address": ("ที่อยู่ไอพี", "address"),
+    "behind_it": ("ต่อผ่าน", "behind it"),
+    "parent_up": ("ไม่ได้ขัดข้อง", "not suspected down"),
+    "outages": ("การขัดข้องใน {days} วันที่ผ่านมา (ล่าสุดก่อน):", "outages in the last {days} days, newest first:"),
+    "no_outages": ("ไม่มี", "none"),
+    "ongoing": ("ยังขัดข้องอยู่", "ongoing"),
     "checks": ("การตรวจ {n} ครั้งล่าสุด (ล่าสุดก่อน):", "last {n} checks, newest first:"),
     "changes": ("การเปลี่ยนสถานะล่าสุด (ล่าสุดก่อน):", "last changes, newest first:"),
 }
@@ -85,7 +94,8 @@ def _state_column(value: str, lang: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("camera", nargs="?", metavar="CAMERA", help="a camera id (default: the whole fleet)")
+    parser.add_argument("camera", nargs="?", metavar="CAMERA",
+                        help="a camera id, or a parent device's (default: the whole fleet)")
     parser.add_argument("--db", metavar="URL", help="registry database (as for `camcheck import`)")
     parser.add_argument("--checks", type=int, default=10, metavar="N", help="last checks shown for a camera (default 10)")
     parser.add_argument("--limit", type=int, default=50, metavar="N",
@@ -170,7 +180,12 @@ async def _camera(store: Any, args: argparse.Namespace) -> int:
 
     cam = await store.get_camera(args.camera)
     if cam is None:
-        print(f"camcheck status: no camera {args.camera!r} in the registry", file=sys.stderr)
+        from camcheck.exporters.api import queries
+
+        rows = await queries.list_parents(store, parent_id=args.camera)
+        if rows:  # a recorder, switch or site: its state and outages
+            return await _parent(store, args, views.parent(rows[0]))
+        print(f"camcheck status: no camera or parent device {args.camera!r} in the registry", file=sys.stderr)
         return 2
     state = views.state(cam, await store.maintenance_for_camera(cam.id))
     checks = [views.check(c) for c in await store.list_checks(cam.id, limit=max(0, args.checks))]
@@ -217,6 +232,59 @@ async def _camera(store: Any, args: argparse.Namespace) -> int:
 def _covered_by(p: Any) -> str:
     """The device whose incident tells this parent's ("" if its own)."""
     return (p.incident.covered_by or "") if p.incident is not None else ""
+
+
+PARENT_LABELS = ("kind", "address", "parent", "behind_it", "status", "why")
+OUTAGE_DAYS = 30
+
+
+async def _parent(store: Any, args: argparse.Namespace, p: Any) -> int:
+    """A parent device: what it is, what it is behind, whether it is suspected down and why, and its
+    outages over the last OUTAGE_DAYS days."""
+    from datetime import timedelta
+
+    from camcheck.exporters.api import views
+    from camcheck.exporters.api.reason_words import span_text
+    from camcheck.registry import incidents
+    from camcheck.registry.models import ParentKind
+
+    async with store.engine.connect() as conn:
+        rows = await incidents.list_for(conn, p.id, since=datetime.now(timezone.utc) - timedelta(days=OUTAGE_DAYS))
+    past = [views.past_incident(r["incident"]) for r in rows]
+    if args.json:
+        print(json.dumps({"parent": p.model_dump(mode="json"), "incidents": [i.model_dump(mode="json") for i in past]},
+                         ensure_ascii=False))
+        return 0
+    lang = args.lang
+    pad = 1 + max(width(_w(k, lang)) for k in PARENT_LABELS)
+
+    def line(key: str, value: str) -> None:
+        print(f"  {ljust(_w(key, lang), pad)} {value}")
+
+    print(f"{p.id}  {p.name or ''}".rstrip())
+    line("kind", ParentKind(p.kind).label(lang))
+    if p.host:
+        line("address", p.host)
+    if p.parent_id:
+        line("parent", await _parent_line(store, p.parent_id, lang))
+    line("behind_it", _w("behind", lang, n=p.cameras))
+    if p.status == "suspected_down":
+        down = _w("parent_down", lang, since=_when(p.status_since, lang))
+        if p.incident is not None and p.incident.covered_by:
+            down += "; " + _w("parent_covered", lang, upstream=await _parent_line(store, p.incident.covered_by, lang))
+        line("status", down)
+        if p.reason_text or p.reason:
+            line("why", in_lang(p.reason_text, lang) if p.reason_text else p.reason)
+    else:
+        line("status", _w("parent_up", lang))
+    print("\n" + _w("outages", lang, days=OUTAGE_DAYS))
+    if not past:
+        print("  " + _w("no_outages", lang))
+    for i in past:
+        lasted = span_text(i.duration_s, lang) if i.duration_s is not None else _w("ongoing", lang)
+        why = in_lang(i.reason_text, lang) if i.reason_text else (i.reason or "")
+        print(f"  {_when(i.started_at, lang)}  {ljust(lasted, 12)} {why}")
+    return 0
 
 
 async def _parent_line(store: Any, parent_id: str, lang: str, depth: int = 0) -> str:

@@ -105,7 +105,27 @@ def test_fleet_and_camera_status(kind: str, tmp_path: Path) -> None:
         assert sw.startswith("  SW-9 ") and nvr.endswith("[NVR ตลาด]  (behind SW-9)"), listing
         assert status("--db", url, "--lang", "fr").returncode != 0
         missing = status("--db", url, "NO-SUCH-CAMERA")
-        assert missing.returncode == 2 and "no camera 'NO-SUCH-CAMERA'" in missing.stderr
+        assert missing.returncode == 2 and "no camera or parent device 'NO-SUCH-CAMERA'" in missing.stderr
+        # a parent device's id: what it is, whether it is down and why, its outages over 30 days
+        nvr_covered = status("--db", url, "NVR-1").stdout
+        assert "; behind SW-9 (switch with nothing behind it) — suspected down since " in nvr_covered, nvr_covered
+        asyncio.run(_with_store(url, lambda store: cover_incident(store, "NVR-1", "SW-9", covered=False)))
+        nvr = status("--db", url, "NVR-1")
+        assert nvr.returncode == 0, nvr.stderr
+        lines = nvr.stdout.splitlines()
+        assert lines[0] == "NVR-1  NVR ตลาด" and "  kind       recorder (NVR)" in lines
+        assert any(x.startswith("  status     suspected down since ") for x in lines), nvr.stdout
+        assert "outages in the last 30 days, newest first:" in lines
+        outages = lines[lines.index("outages in the last 30 days, newest first:") + 1:]
+        assert [o.split("  ")[2].strip() for o in outages] == ["ongoing", "1.5 h"], outages
+        assert outages[0].endswith("Parent NVR-1 suspected down: 3 of 8 cameras behind it stopped delivering "
+                                   "within 6 min."), outages
+        th = status("--db", url, "NVR-1", "--lang", "th").stdout
+        assert "การขัดข้องใน 30 วันที่ผ่านมา (ล่าสุดก่อน):" in th and "ยังขัดข้องอยู่" in th and "1.5 ชั่วโมง" in th
+        data = json.loads(status("--db", url, "NVR-1", "--json").stdout)
+        assert data["parent"]["id"] == "NVR-1" and [i["duration_s"] for i in data["incidents"]] == [None, 5400.0]
+        sw = status("--db", url, "SW-9").stdout
+        assert "  status     not suspected down" in sw and sw.rstrip().endswith("newest first:\n  none"), sw
 
 
 async def _with_store(url: str, fn: Any) -> None:
