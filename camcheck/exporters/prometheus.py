@@ -444,6 +444,7 @@ class ParentIncidentCollector(Collector):
         covered = GaugeMetricFamily("camcheck_parent_incident_covered",
                                     "1 for a parent whose incident the incident of the device it is behind "
                                     "(`upstream_id`) tells", labels=["parent_id", "upstream_id"])
+
         def clean(v: str) -> str:
             return clean_label_value(v, self.label_value_max)
 

@@ -219,6 +219,14 @@ async def test_prune_keeps_what_explains_the_current_state(store: Store) -> None
     old_good = await store.add_evidence("C-001", EvidenceRecord(kind=EvidenceKind.LAST_GOOD, taken_at=T0, jpeg=JPEG))
     new_good = await store.add_evidence("C-001", EvidenceRecord(kind=EvidenceKind.LAST_GOOD, taken_at=T0 + timedelta(days=1), jpeg=JPEG))
     await store.audit("tester", "something", None, {"x": 1})
+    # a parent's past outages: kept like the audit log (one long over, one still open)
+    from camcheck.registry import incidents
+
+    await store.upsert_parent("NVR-1", "nvr")
+    async with store.engine.begin() as conn:
+        for start, end in ((T0, T0 + timedelta(hours=1)), (now - timedelta(days=1), None)):
+            await incidents.record(conn, "NVR-1", {"parent_id": "NVR-1", "started_at": start.timestamp(),
+                                                   "ended_at": end.timestamp() if end else None, "affected": ["C-001"]})
 
     res = await store.prune(timedelta(days=30), now=now)
     assert (res.check_results, res.transitions, res.evidence, res.audit_log) == (10, 2, 3, 0)
@@ -232,6 +240,9 @@ async def test_prune_keeps_what_explains_the_current_state(store: Store) -> None
     # audit entries carry the real time: prune them as seen from two days ahead
     res = await store.prune(timedelta(days=30), audit=timedelta(days=1), now=datetime.now(timezone.utc) + timedelta(days=2))
     assert res.audit_log >= 1 and await store.list_audit(action="something") == []
+    assert res.parent_incidents == 1  # the one over long ago; the open one stays
+    async with store.engine.connect() as conn:
+        assert [r["ended_at"] for r in await incidents.list_for(conn, "NVR-1")] == [None]
 
 
 async def test_naive_timestamps_are_refused(store: Store) -> None:
