@@ -87,7 +87,13 @@ def reports(demo_db: str, discovery_file: Path) -> dict[str, Path]:
 
 def test_xlsx_content(reports: dict[str, Path]) -> None:
     wb = openpyxl.load_workbook(reports["xlsx-th"])
-    assert wb.sheetnames == ["สรุป", "รายกล้อง", "ยังไม่เคยตรวจสอบ", "อุปกรณ์ไม่ได้ลงทะเบียน"]
+    assert wb.sheetnames == ["สรุป", "รายกล้อง", "ยังไม่เคยตรวจสอบ", "อุปกรณ์ไม่ได้ลงทะเบียน", "อุปกรณ์แม่ขัดข้อง"]
+    # the recorder down twice in 30 days (2 h so far, and 90 minutes three days before), still down
+    outages = wb["อุปกรณ์แม่ขัดข้อง"]
+    assert [c.value for c in outages[2]][:3] == ["รหัสอุปกรณ์", "ชื่อ", "ประเภท"]
+    (nvr,) = [[c.value for c in row] for row in outages.iter_rows(min_row=3)]
+    assert nvr[:6] == ["NVR-1", "NVR ตลาด", "เครื่องบันทึก", "เมือง", 8, 2] and nvr[7] == "ใช่", nvr
+    assert 3.5 <= nvr[6] <= 3.7, nvr  # hours down in all (the open one grows as the test runs)
     summary = wb["สรุป"]
     cells = {summary.cell(row=r, column=1).value: summary.cell(row=r, column=2).value for r in range(1, summary.max_row + 1)}
     assert cells["จำนวนกล้อง"] == 56 and cells["จำนวนจุดติดตั้ง"] == 32 and cells["ดูผ่านอินเทอร์เน็ตได้"] == 16
@@ -161,6 +167,9 @@ def test_html_prints_on_a4_in_chromium(reports: dict[str, Path], tmp_path: Path)
     assert f'<span class="muted reason">{thai(FROZEN_REASON)}</span>' in row
     assert 'class="muted reason"' not in html.split('data-id="GEN-0000"')[1].split("</tr>")[0]  # working
     assert "ลงชื่อ" in html and "ประธานกรรมการ" in html  # the committee's signature block
+    outages = html.split("เครื่องบันทึก สวิตช์ และจุดติดตั้งที่ขัดข้องใน 30 วันที่ผ่านมา (นานสุดก่อน): 1</h2>")[1]
+    assert re.search(r"<tr><td>NVR-1</td><td>NVR ตลาด</td><td>เครื่องบันทึก</td><td>เมือง</td><td class=\"n\">8</td>"
+                     r"<td class=\"n\">2</td><td class=\"n\">3\.[567]</td><td>ใช่</td></tr>", outages), outages[:800]
     assert "src=\"http" not in html and "href=\"http" not in html  # self-contained: nothing external to load
     for lang, words in (("th", ["รายงานผลการตรวจสอบ", "ลงชื่อ"]), ("en", ["Report on the existence", "Signature"])):
         pdf = tmp_path / f"report-{lang}.pdf"

@@ -69,6 +69,23 @@ class CameraRow:
 
 
 @dataclass
+class DeviceOutage:
+    """A recorder, switch or site that was suspected down in the report's period: how often, how long."""
+
+    id: str
+    name: str | None
+    kind: str  # ParentKind value
+    district: str | None
+    outages: int
+    down_s: float  # in all, within the period
+    down_now: bool
+    cameras: int  # cameras registered directly behind it
+
+
+OUTAGE_DAYS = 30  # the report's period for parent devices' outages
+
+
+@dataclass
 class ReportData:
     generated_at: datetime
     province: str | None
@@ -82,6 +99,7 @@ class ReportData:
     discovered_unregistered: list[DiscoveredDevice] | None  # None: no discovery data given
     discovery_source: str | None = None
     provinces: list[str] = field(default_factory=list)
+    device_outages: list[DeviceOutage] = field(default_factory=list)  # the longest down first
 
 
 def _host(value: str | None) -> str | None:
@@ -176,13 +194,40 @@ async def collect(store: Store, *, lang: str = "th", province: str | None = None
             progress("per-camera rows", done, total)
     never = [r for r in rows if r.cam.last_check_at is None]
     provinces = (await queries.facets(store, limit=200))["provinces"]  # of the whole registry, for messages
+    outages = await device_outages(store, {r.cam.parent_id for r in rows if r.cam.parent_id}, province, now)
     return ReportData(
         generated_at=now, province=province, lang=lang, fleet=fleet, summary=s,
         by_district=summary.groups(fleet, "district"), by_agency=summary.groups(fleet, "owner_agency"),
         cameras=rows, never_verified=never,
         discovered_unregistered=None if discovery is None else unregistered(discovery, [r.cam for r in rows]),
-        discovery_source=discovery_source, provinces=provinces,
+        discovery_source=discovery_source, provinces=provinces, device_outages=outages,
     )
+
+
+async def device_outages(store: Store, behind: set[str], province: str | None, now: datetime) -> list[DeviceOutage]:
+    """The parent devices suspected down in the last OUTAGE_DAYS days: for a province, those its
+    reported cameras are behind (and the devices those are behind) or registered in it."""
+    from datetime import timedelta
+
+    from camcheck.registry import incidents
+
+    devices = {p["id"]: p for p in await store.list_parents()}
+    keep = set(devices) if province is None else {pid for pid, p in devices.items() if p.get("province") == province}
+    todo = list(behind)
+    while todo:  # the reported cameras' devices and every device upstream of them
+        pid = todo.pop()
+        if pid in devices and pid not in keep:
+            keep.add(pid)
+            if devices[pid].get("parent_id"):
+                todo.append(devices[pid]["parent_id"])
+    async with store.engine.connect() as conn:
+        seen = await incidents.outages_since(conn, now - timedelta(days=OUTAGE_DAYS), now)
+    out = [DeviceOutage(id=pid, name=devices[pid].get("name"), kind=devices[pid].get("kind") or "other",
+                        district=devices[pid].get("district"), outages=n, down_s=down,
+                        down_now=devices[pid].get("status") == "suspected_down",
+                        cameras=int(devices[pid].get("cameras") or 0))
+           for pid, (n, down) in seen.items() if pid in keep and pid in devices]
+    return sorted(out, key=lambda o: (-o.down_s, o.id))
 
 
 # --- cell values shared by the writers --------------------------------------------------------------

@@ -15,6 +15,7 @@ from camcheck.exporters.api.summary import LABEL_ORDER, GroupFigures
 from camcheck.exporters.report.data import ReportData, camera_values
 from camcheck.exporters.report.words import r
 from camcheck.exporters.api.words import fmt_time, in_lang, label_text
+from camcheck.registry.models import ParentKind
 
 FONTS = Path(__file__).resolve().parents[1] / "web" / "static" / "fonts"
 _RANGES = {"thai": "U+0E01-0E5B,U+200C-200D,U+25CC", "latin": "U+0000-00FF,U+2000-206F,U+20AC,U+2122,U+2212"}
@@ -134,6 +135,20 @@ def _camera_rows(d: ReportData, lang: str, progress: Callable[[str, int, int], N
     return "".join(out)
 
 
+def _device_outages(d: ReportData, lang: str) -> str:
+    if not d.device_outages:
+        return f"<p>{e(r('none', lang))}</p>"
+    heads = "".join(f"<th{' class=n' if k in ('times_down', 'hours_down', 'cameras_behind') else ''}>{e(r(k, lang))}</th>"
+                    for k in ("device_id", "device_title", "kind", "district", "cameras_behind", "times_down",
+                              "hours_down", "down_now"))
+    rows = "".join(
+        f"<tr><td>{e(o.id)}</td><td>{e(o.name)}</td><td>{e(ParentKind(o.kind).label(lang))}</td><td>{e(o.district)}</td>"
+        f'<td class="n">{o.cameras}</td><td class="n">{o.outages}</td><td class="n">{o.down_s / 3600:.1f}</td>'
+        f"<td>{e(r('yes', lang)) if o.down_now else ''}</td></tr>" for o in d.device_outages)
+    return (f'<p class="muted">{e(r("outages_note", lang))}</p><table><thead><tr>{heads}</tr></thead>'
+            f"<tbody>{rows}</tbody></table>")
+
+
 def render_html(d: ReportData, *, progress: Callable[[str, int, int], None] | None = None) -> str:
     lang, s = d.lang, d.summary
     c = s.confirmation
@@ -160,6 +175,7 @@ def render_html(d: ReportData, *, progress: Callable[[str, int, int], None] | No
                  + "".join(f"<tr><td>{e(x.host)}</td><td>{e(x.name)}</td><td>{e(x.hardware)}</td>"
                            f"<td>{e(', '.join(x.xaddrs))}</td></tr>" for x in d.discovered_unregistered)
                  + "</tbody></table>")
+    outages = _device_outages(d, lang)
     cam_head = "".join(f"<th style='width:{w}'>{e(t)}</th>" for t, w in (
         (f'{r("id", lang)} / {r("name", lang)}', "15%"), (r("agency", lang), "12%"), (r("verified_status", lang), "12%"),
         (r("last_verified", lang), "9%"), (f'{r("resolution", lang)} ({r("registered_measured", lang)})', "11%"),
@@ -199,6 +215,7 @@ def render_html(d: ReportData, *, progress: Callable[[str, int, int], None] | No
 <h2>{e(r("avail_agency", lang))}</h2>{_groups(d.by_agency, lang, "agency")}
 <h2>{e(r("never_verified", lang))}: {len(d.never_verified)}</h2>{never}
 <h2>{e(r("unregistered", lang))}{"" if d.discovered_unregistered is None else f": {len(d.discovered_unregistered)}"}</h2>{unreg}
+<h2>{e(r("device_outages", lang))}: {len(d.device_outages)}</h2>{outages}
 </section>
 <section class="part">
 <h2>{e(r("per_camera", lang))}</h2>

@@ -18,6 +18,7 @@ from camcheck.exporters.api.summary import LABEL_ORDER, GroupFigures
 from camcheck.exporters.report.data import MISMATCH_OF, ReportData, camera_values
 from camcheck.exporters.report.words import CAMERA_COLUMNS, r
 from camcheck.exporters.api.words import fmt_time, in_lang, label_text
+from camcheck.registry.models import ParentKind
 
 BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=14)
@@ -208,16 +209,30 @@ def _unregistered(ws: Worksheet, d: ReportData, lang: str) -> None:
         ws.column_dimensions[col].width = w
 
 
+def _outages(ws: Worksheet, d: ReportData, lang: str) -> None:
+    ws.title = r("sheet_outages", lang)
+    ws["A1"] = f"{r('device_outages', lang)}: {r('outages_note', lang)}"
+    _head(ws, 2, [r(k, lang) for k in ("device_id", "device_title", "kind", "district", "cameras_behind", "times_down",
+                                       "hours_down", "down_now")])
+    for i, o in enumerate(d.device_outages, start=3):
+        _row(ws, i, [o.id, o.name, ParentKind(o.kind).label(lang), o.district, o.cameras, o.outages,
+                     round(o.down_s / 3600, 1), r("yes", lang) if o.down_now else None])
+    for col, w in zip("ABCDEFGH", (18, 32, 20, 16, 12, 12, 14, 12)):
+        ws.column_dimensions[col].width = w
+
+
 def write_xlsx(d: ReportData, path: str | os.PathLike[str], *,
                progress: Callable[[str, int, int], None] | None = None) -> None:
     wb = Workbook()
-    sheets = [wb.active, wb.create_sheet(), wb.create_sheet(), wb.create_sheet()]
+    sheets = [wb.active, wb.create_sheet(), wb.create_sheet(), wb.create_sheet(), wb.create_sheet()]
     _summary(sheets[0], d, d.lang)
     _cameras(sheets[1], d, d.lang, progress)
     _never(sheets[2], d, d.lang)
     _unregistered(sheets[3], d, d.lang)
+    _outages(sheets[4], d, d.lang)
     _print_setup(sheets[0], landscape=False)
     _print_setup(sheets[1], landscape=True, title_rows="2:2")
     _print_setup(sheets[2], landscape=False, title_rows="2:2")
     _print_setup(sheets[3], landscape=True, title_rows="2:2")
+    _print_setup(sheets[4], landscape=True, title_rows="2:2")
     wb.save(path)
