@@ -79,7 +79,7 @@ class DeviceOutage:
     outages: int
     down_s: float  # in all, within the period
     down_now: bool
-    cameras: int  # cameras registered directly behind it
+    cameras: int  # cameras registered behind it, through the devices behind it too
 
 
 OUTAGE_DAYS = 30  # the report's period for parent devices' outages
@@ -213,19 +213,28 @@ async def device_outages(store: Store, behind: set[str], province: str | None, n
 
     devices = {p["id"]: p for p in await store.list_parents()}
     keep = set(devices) if province is None else {pid for pid, p in devices.items() if p.get("province") == province}
-    todo = list(behind)
-    while todo:  # the reported cameras' devices and every device upstream of them
+    todo, walked = list(behind | keep), set()
+    while todo:  # those and every device upstream of them (a province's recorders' site)
         pid = todo.pop()
-        if pid in devices and pid not in keep:
+        if pid in devices and pid not in walked:
+            walked.add(pid)
             keep.add(pid)
             if devices[pid].get("parent_id"):
                 todo.append(devices[pid]["parent_id"])
     async with store.engine.connect() as conn:
         seen = await incidents.outages_since(conn, now - timedelta(days=OUTAGE_DAYS), now)
+    below: dict[str, list[str]] = {}
+    for pid, p in devices.items():
+        if p.get("parent_id"):
+            below.setdefault(p["parent_id"], []).append(pid)
+
+    def behind_all(pid: str, path: frozenset[str] = frozenset()) -> int:  # a site: its recorders' cameras too
+        return int(devices[pid].get("cameras") or 0) + sum(
+            behind_all(d, path | {pid}) for d in below.get(pid, []) if d not in path and d != pid)
+
     out = [DeviceOutage(id=pid, name=devices[pid].get("name"), kind=devices[pid].get("kind") or "other",
                         district=devices[pid].get("district"), outages=n, down_s=down,
-                        down_now=devices[pid].get("status") == "suspected_down",
-                        cameras=int(devices[pid].get("cameras") or 0))
+                        down_now=devices[pid].get("status") == "suspected_down", cameras=behind_all(pid))
            for pid, (n, down) in seen.items() if pid in keep and pid in devices]
     return sorted(out, key=lambda o: (-o.down_s, o.id))
 
