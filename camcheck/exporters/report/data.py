@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -207,8 +207,6 @@ async def collect(store: Store, *, lang: str = "th", province: str | None = None
 async def device_outages(store: Store, behind: set[str], province: str | None, now: datetime) -> list[DeviceOutage]:
     """The parent devices suspected down in the last OUTAGE_DAYS days: for a province, those its
     reported cameras are behind (and the devices those are behind) or registered in it."""
-    from datetime import timedelta
-
     from camcheck.registry import incidents
 
     devices = {p["id"]: p for p in await store.list_parents()}
@@ -229,8 +227,8 @@ async def device_outages(store: Store, behind: set[str], province: str | None, n
             below.setdefault(p["parent_id"], []).append(pid)
 
     def behind_all(pid: str, path: frozenset[str] = frozenset()) -> int:  # a site: its recorders' cameras too
-        return int(devices[pid].get("cameras") or 0) + sum(
-            behind_all(d, path | {pid}) for d in below.get(pid, []) if d not in path and d != pid)
+        here = path | {pid}  # a registry loop (refused on the way in) is not followed round
+        return int(devices[pid].get("cameras") or 0) + sum(behind_all(d, here) for d in below.get(pid, []) if d not in here)
 
     out = [DeviceOutage(id=pid, name=devices[pid].get("name"), kind=devices[pid].get("kind") or "other",
                         district=devices[pid].get("district"), outages=n, down_s=down,
