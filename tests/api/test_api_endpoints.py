@@ -109,6 +109,17 @@ def test_put_a_parent(client: CheckedClient, reader: CheckedClient) -> None:
     _problem(client.request("PUT", "/parents/API-NVR", json={**nvr, "kind": "router"}), 422)
     _problem(client.request("PUT", "/parents/API-NVR", json={**nvr, "colour": "blue"}), 422)
     assert reader.get("/parents/API-NVR").json() == got  # none of those changed it
+    # PATCH changes what it is given and keeps the rest, with the same checks
+    r = client.request("PATCH", "/parents/API-NVR", json={"name": "NVR ตลาด ชั้น 3"})
+    assert r.status_code == 200 and r.json() == {**got, "name": "NVR ตลาด ชั้น 3"}, r.text
+    assert "loop" in _problem(client.request("PATCH", "/parents/API-SITE", json={"parent_id": "API-NVR"}), 422)["detail"]
+    leak = client.request("PATCH", "/parents/API-NVR", json={"host": "admin:hunter2@10.9.0.5"})
+    assert "credentials" in _problem(leak, 422)["detail"] and "hunter2" not in leak.text
+    _problem(client.request("PATCH", "/parents/API-NVR", json={"colour": "blue"}), 422)
+    _problem(client.request("PATCH", "/parents/API-NVR", json=["name"]), 422)
+    _problem(client.request("PATCH", "/parents/NO-SUCH-PARENT", json={"name": "x"}), 404)
+    _problem(reader.request("PATCH", "/parents/API-NVR", json={"name": "x"}), 403)
+    assert reader.get("/parents/API-NVR").json()["name"] == "NVR ตลาด ชั้น 3"
     # PUT replaces: what is not given is cleared
     r = client.request("PUT", "/parents/API-NVR", json={"kind": "nvr"})
     assert r.status_code == 200 and (r.json()["name"], r.json()["parent_id"]) == (None, None)
@@ -125,7 +136,8 @@ def test_put_a_parent(client: CheckedClient, reader: CheckedClient) -> None:
     _problem(client.request("DELETE", "/parents/API-SITE"), 404)
     _problem(reader.get("/parents/API-NVR"), 404)
     entries = client.get("/audit?limit=500").json()["items"]
-    assert {("parent.create", "API-NVR"), ("parent.replace", "API-NVR"), ("parent.delete", "API-NVR"),
+    assert {("parent.create", "API-NVR"), ("parent.replace", "API-NVR"), ("parent.update", "API-NVR"),
+            ("parent.delete", "API-NVR"),
             ("parent.delete", "API-SITE")} <= {(a["action"], a["target"]) for a in entries}
 
 

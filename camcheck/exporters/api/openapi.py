@@ -184,6 +184,10 @@ def _paths() -> dict[str, Any]:
             "put": _op("putParent", "Create or replace a parent device or site (kind, name, address, upstream device)",
                        {"200": _json(m.ParentOut), "201": _json(m.ParentOut, "Created"), **WRITE},
                        body=json_body(m.ParentIn), tags=["fleet"]),
+            "patch": _op("patchParent", "Change some fields of a parent device (what is not given is kept)",
+                         {"200": _json(m.ParentOut), **WRITE},
+                         body={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+                         tags=["fleet"]),
             "delete": _op("deleteParent", "Delete a parent device nothing depends on (no camera or device behind it, "
                           "not suspected down)", {"204": {"description": "Deleted"}, **WRITE, **_problems(409)},
                           tags=["fleet"])},

@@ -679,13 +679,38 @@ async def parent_incidents(request: web.Request, api: Api, who: Principal) -> we
 
 async def put_parent(request: web.Request, api: Api, who: Principal) -> web.StreamResponse:
     """Create or replace a parent device or site (as `camcheck import --parents` does for a sheet)."""
-    from camcheck.registry.parent_sheet import parse_host, upstream_loops
-
     _query(request, set())
     pid = request.match_info["parent_id"]
     if not 0 < len(pid) <= 128 or not pid.isprintable():
         raise Problem(404, "parent ids are 1 to 128 printable characters")
     body = m.ParentIn.model_validate(await read_json(request, api.limits.max_json_bytes))
+    return await _save_parent(api, who, pid, body)
+
+
+async def patch_parent(request: web.Request, api: Api, who: Principal) -> web.StreamResponse:
+    """Change some fields of a parent device (what is not given is kept)."""
+    _query(request, set())
+    pid = request.match_info["parent_id"]
+    rows = await queries.list_parents(api.store, parent_id=pid)
+    if not rows:
+        raise Problem(404, "no such parent device or site")
+    data = await read_json(request, api.limits.max_json_bytes)
+    if not isinstance(data, dict):
+        raise Problem(422, "the body must be a JSON object with the fields to change")
+    unknown = sorted(set(data) - set(m.ParentIn.model_fields))
+    if unknown:
+        raise Problem(422, "unknown or read-only fields",
+                      errors=[{"field": f, "message": "not a parent field"} for f in unknown])
+    current = {f: rows[0].get(f) for f in m.ParentIn.model_fields}
+    return await _save_parent(api, who, pid, m.ParentIn.model_validate({**current, **data}), fields=sorted(data))
+
+
+async def _save_parent(api: Api, who: Principal, pid: str, body: m.ParentIn, *,
+                       fields: list[str] | None = None) -> web.StreamResponse:
+    """Store a parent as `body` says, after the checks a sheet gets (an address without credentials,
+    a registered upstream device, no loop); audited. `fields`: a PATCH's changed fields."""
+    from camcheck.registry.parent_sheet import parse_host, upstream_loops
+
     host = None
     if body.host:
         try:
@@ -706,8 +731,9 @@ async def put_parent(request: web.Request, api: Api, who: Principal) -> web.Stre
            "district": body.district, "province": body.province}
     res = await api.store.upsert_parent_rows({pid: row})
     created = bool(res.inserted)
-    await api.store.audit(who.actor, "parent.create" if created else "parent.replace", pid,
-                          {"changed": bool(res.inserted or res.updated)})
+    action = "parent.update" if fields is not None else "parent.create" if created else "parent.replace"
+    await api.store.audit(who.actor, action, pid, {"changed": bool(res.inserted or res.updated),
+                                                   **({"fields": fields} if fields is not None else {})})
     (saved,) = await queries.list_parents(api.store, parent_id=pid)
     return json_response(views.parent(saved), status=201 if created else 200)
 
@@ -755,6 +781,7 @@ ROUTES: tuple[tuple[str, str, Handler, Role | None], ...] = (
     ("GET", "/parents/{parent_id}", get_parent, "read"),
     ("GET", "/parents/{parent_id}/incidents", parent_incidents, "read"),
     ("PUT", "/parents/{parent_id}", put_parent, "write"),
+    ("PATCH", "/parents/{parent_id}", patch_parent, "write"),
     ("DELETE", "/parents/{parent_id}", delete_parent, "write"),
     ("GET", "/maintenance", list_maintenance, "read"),
     ("POST", "/maintenance", create_maintenance, "write"),
