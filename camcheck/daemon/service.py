@@ -814,8 +814,7 @@ class Daemon:
             # A window started or ended: check the cameras it covers now (entry/exit happen at once).
             targets = {known[w] for w in changed if w in known}
             affected = [cid for cid, chain in self._parent_chain.items() if cid in targets or targets & set(chain)]
-            for cid in affected:
-                await self.leases.reschedule(cid, now_utc(), priority=1)
+            await self.leases.reschedule_many(affected, now_utc(), priority=1)
             self._wake_claim.set()
 
     async def _refresh_topology(self) -> None:
@@ -936,9 +935,8 @@ class Daemon:
                 due += nested[c].to_probe(g.probe_since or time.time(), self.group_policy.min_children)
             else:
                 due.append(c)
-        for cid in due:
-            await self.leases.reschedule(cid, now_utc(), priority=1)
         if due:
+            await self.leases.reschedule_many(due, now_utc(), priority=1)
             self._wake_claim.set()
 
     async def _record_judgement(self, pid: str, g: GroupEvaluation, current: ParentIncident | None,

@@ -358,3 +358,24 @@ async def test_a_commit_replaces_the_free_standing_pictures_of_each_kind(store: 
                                    .where(evidence.c.camera_id == "C-001").order_by(evidence.c.id))).all()
     assert [(k, bytes(j), t) for k, j, t in rows] == [
         ("unchanged_since", b"attached", True), ("unchanged_since", b"run1", False), ("last_good", b"good2", False)]
+
+
+async def test_many_cameras_rescheduled_in_one_go(store: Store) -> None:
+    """A site's sample of its recorders' cameras, or a maintenance window's cameras, checked now: more
+    ids than one statement takes are split, unknown ids are not counted."""
+    import sqlalchemy as sa
+
+    from camcheck.registry.leases import Leases
+    from camcheck.registry.schema import leases as leases_table
+
+    await store.upsert_cameras([cam(i) for i in range(1, 1201)])
+    lz = Leases(store, "node-a", ttl=60)
+    await lz.sync(spread=0)
+    at = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    ids = [f"C-{i:03d}" for i in range(1, 1151)]
+    assert await lz.reschedule_many([*ids, "NO-SUCH"], at, priority=1) == 1150
+    assert await lz.reschedule_many([], at) == 0
+    assert await lz.reschedule("C-1200", at, priority=1) and not await lz.reschedule("NO-SUCH", at)
+    async with store.engine.connect() as conn:
+        due = set((await conn.execute(sa.select(leases_table.c.camera_id).where(leases_table.c.priority == 1))).scalars())
+    assert due == {*ids, "C-1200"}
