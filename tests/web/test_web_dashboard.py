@@ -175,7 +175,7 @@ def test_parents_page_lists_every_parent_down_first_and_links_their_cameras(brow
     shot(d, "parents-en")
     rows[0] = d.find_element(By.CSS_SELECTOR, '#parents-table tr[data-parent="NVR-1"]')
     assert "recorder (NVR)" in rows[0].text and "suspected down since" in rows[0].text
-    assert re.search(r"\b2, 3\.[56] h in all\b", rows[0].text), rows[0].text
+    assert re.search(r"\b2 outages, 3\.[56] h in all\b", rows[0].text), rows[0].text
     rows[0].find_element(By.LINK_TEXT, "8").click()
     wait_for(lambda: "/ui/cameras" in d.current_url and _count(d) == 8, what="the parent's 8 cameras")
     no_errors(d, "parents page")

@@ -283,7 +283,7 @@ def parent_page(p: m.ParentOut, behind: list[m.ParentOut], history: list[m.PastI
 def _outages(seen: tuple[int, float] | None, lang: str) -> str:
     if not seen:
         return "—"
-    return t("outages_n", lang, n=seen[0], span=span_text(seen[1], lang))
+    return t("outages_1" if seen[0] == 1 else "outages_n", lang, n=seen[0], span=span_text(seen[1], lang))
 
 
 def parents_page(parents: list[m.ParentOut], lang: str, who: Principal,
