@@ -28,7 +28,7 @@ import socket
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -135,6 +135,15 @@ class _Judged:
         fresh = sum(1 for at in self.cameras.values() if (at or 0.0) >= since)
         stale = sorted((at or 0.0, cid) for cid, at in self.cameras.items() if (at or 0.0) < since)
         return [cid for _, cid in stale[: max(0, sample - fresh)]]
+
+
+@dataclass
+class _Tree:
+    """A parent and what is behind it as read from the registry for one judgement."""
+
+    rows: dict[str, tuple[Any, str | None, str | None]] = field(default_factory=dict)  # id -> incident, told, upstream
+    below: dict[str, list[str]] = field(default_factory=dict)  # id -> the devices behind it
+    cameras: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)  # id -> (camera, state JSON)
 
 
 @dataclass
@@ -868,31 +877,48 @@ class Daemon:
             return await self._judge_parent_now(pid, fresh)
 
     async def _judge_parent_now(self, pid: str, fresh: dict[str, CameraState] | None) -> ParentIncident | None:
-        judged = await self._judge_tree(pid, fresh, set())
+        judged = await self._judge_tree(pid, fresh, set(), await self._load_tree(pid))
         for _ in range(MAX_UPSTREAM_HOPS):
             if judged.told != "held" or judged.upstream is None:
                 break
             # Its upstream device decides who tells it (judging it judges this one again, as its child);
             # that one's incident may wait for its own upstream in turn.
-            judged = await self._judge_tree(judged.upstream, fresh, set())
+            judged = await self._judge_tree(judged.upstream, fresh, set(), await self._load_tree(judged.upstream))
         return self._incidents.get(pid)
 
-    async def _judge_tree(self, pid: str, fresh: dict[str, CameraState] | None, seen: set[str]) -> _Judged:
+    async def _load_tree(self, pid: str) -> _Tree:
+        """The parent, the devices behind it (level by level) and their cameras, as the registry holds
+        them now: one read per level and one for the cameras, not three per device."""
+        assert self.store is not None
+        cols = (parents.c.id, parents.c.incident, parents.c.incident_told, parents.c.parent_id)
+        tree = _Tree()
+        async with self.store.engine.connect() as conn:
+            level = [pid]
+            for row in (await conn.execute(sa.select(*cols).where(parents.c.id == pid))).all():
+                tree.rows[row[0]] = (row[1], row[2], row[3])
+            while level and len(tree.rows) < MAX_DEVICES_JUDGED:
+                found = (await conn.execute(sa.select(*cols).where(parents.c.parent_id.in_(level)))).all()
+                level = []
+                for did, inc, told, up in found:
+                    tree.below.setdefault(up, []).append(did)
+                    if did not in tree.rows:
+                        tree.rows[did] = (inc, told, up)
+                        level.append(did)
+            ids = list(tree.rows) or [pid]
+            for cid, parent, js in (await conn.execute(sa.select(cameras.c.id, cameras.c.parent_id, cameras.c.verdict_state)
+                                                      .where(cameras.c.parent_id.in_(ids), cameras.c.enabled.is_(True)))).all():
+                tree.cameras.setdefault(parent, []).append((cid, js))
+        return tree
+
+    async def _judge_tree(self, pid: str, fresh: dict[str, CameraState] | None, seen: set[str], tree: _Tree) -> _Judged:
         """Judge one parent from its cameras and the devices behind it (each judged first, so a site
         sees its recorders' incidents as they stand now), open or close its incident, and settle who
-        tells the incidents of the devices behind it that wait for it."""
+        tells the incidents of the devices behind it that wait for it. `tree`: the registry's rows."""
         assert self.store is not None and self.leases is not None
         seen.add(pid)
-        async with self.store.engine.connect() as conn:
-            rows = (await conn.execute(
-                sa.select(cameras.c.id, cameras.c.verdict_state).where(cameras.c.parent_id == pid,
-                                                                       cameras.c.enabled.is_(True))
-            )).all()
-            row = (await conn.execute(sa.select(parents.c.incident, parents.c.incident_told, parents.c.parent_id)
-                                      .where(parents.c.id == pid))).one_or_none()
-            below = (await conn.execute(sa.select(parents.c.id).where(parents.c.parent_id == pid))).scalars().all()
-        stored, told, upstream = row if row is not None else (None, None, None)
-        children = {cid: (CameraState.from_json(js) if js else new_state(cid)) for cid, js in rows}
+        stored, told, upstream = tree.rows.get(pid, (None, None, None))
+        below = tree.below.get(pid, [])
+        children = {cid: (CameraState.from_json(js) if js else new_state(cid)) for cid, js in tree.cameras.get(pid, [])}
         children.update({cid: st for cid, st in (fresh or {}).items() if cid in children})
         # what its upstream counts of it: cameras in maintenance are left out, as in its own count
         looked = {cid: (s.last_check_at if (s := st.sources.get("stream")) is not None else None)
@@ -900,7 +926,7 @@ class Daemon:
         nested: dict[str, _Judged] = {}
         for d in sorted(below):
             if d not in seen and len(seen) < MAX_DEVICES_JUDGED:
-                nested[d] = await self._judge_tree(d, fresh, seen)
+                nested[d] = await self._judge_tree(d, fresh, seen, tree)
         devices = {d: j.as_child(self.group_policy.min_children) for d, j in nested.items()}
         latest = ParentIncident.model_validate(stored) if stored else None
         current = latest if latest is not None and latest.open else None
