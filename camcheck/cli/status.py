@@ -235,12 +235,11 @@ def _covered_by(p: Any) -> str:
 
 
 PARENT_LABELS = ("kind", "address", "parent", "behind_it", "status", "why")
-OUTAGE_DAYS = 30
 
 
 async def _parent(store: Any, args: argparse.Namespace, p: Any) -> int:
     """A parent device: what it is, what it is behind, whether it is suspected down and why, and its
-    outages over the last OUTAGE_DAYS days."""
+    outages lately (incidents.RECENT_DAYS)."""
     from datetime import timedelta
 
     from camcheck.exporters.api import views
@@ -249,7 +248,7 @@ async def _parent(store: Any, args: argparse.Namespace, p: Any) -> int:
     from camcheck.registry.models import ParentKind
 
     async with store.engine.connect() as conn:
-        rows = await incidents.list_for(conn, p.id, since=datetime.now(timezone.utc) - timedelta(days=OUTAGE_DAYS))
+        rows = await incidents.list_for(conn, p.id, since=datetime.now(timezone.utc) - timedelta(days=incidents.RECENT_DAYS))
     past = [views.past_incident(r["incident"]) for r in rows]
     if args.json:
         print(json.dumps({"parent": p.model_dump(mode="json"), "incidents": [i.model_dump(mode="json") for i in past]},
@@ -277,7 +276,7 @@ async def _parent(store: Any, args: argparse.Namespace, p: Any) -> int:
             line("why", in_lang(p.reason_text, lang) if p.reason_text else p.reason)
     else:
         line("status", _w("parent_up", lang))
-    print("\n" + _w("outages", lang, days=OUTAGE_DAYS))
+    print("\n" + _w("outages", lang, days=incidents.RECENT_DAYS))
     if not past:
         print("  " + _w("no_outages", lang))
     for i in past:

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from camcheck.registry.schema import parent_incidents
 
+RECENT_DAYS = 30  # "lately", wherever a device's outages are counted (parents page, status, report)
+
 
 def _utc(ts: float | None) -> datetime | None:
     return datetime.fromtimestamp(ts, tz=timezone.utc) if ts is not None else None

@@ -82,9 +82,6 @@ class DeviceOutage:
     cameras: int  # cameras registered behind it, through the devices behind it too
 
 
-OUTAGE_DAYS = 30  # the report's period for parent devices' outages
-
-
 @dataclass
 class ReportData:
     generated_at: datetime
@@ -205,7 +202,7 @@ async def collect(store: Store, *, lang: str = "th", province: str | None = None
 
 
 async def device_outages(store: Store, behind: set[str], province: str | None, now: datetime) -> list[DeviceOutage]:
-    """The parent devices suspected down in the last OUTAGE_DAYS days: for a province, those its
+    """The parent devices suspected down lately (incidents.RECENT_DAYS): for a province, those its
     reported cameras are behind (and the devices those are behind) or registered in it."""
     from camcheck.registry import incidents
 
@@ -220,7 +217,7 @@ async def device_outages(store: Store, behind: set[str], province: str | None, n
             if devices[pid].get("parent_id"):
                 todo.append(devices[pid]["parent_id"])
     async with store.engine.connect() as conn:
-        seen = await incidents.outages_since(conn, now - timedelta(days=OUTAGE_DAYS), now)
+        seen = await incidents.outages_since(conn, now - timedelta(days=incidents.RECENT_DAYS), now)
     below: dict[str, list[str]] = {}
     for pid, p in devices.items():
         if p.get("parent_id"):

@@ -15,6 +15,7 @@ from camcheck.exporters.api.summary import LABEL_ORDER, GroupFigures
 from camcheck.exporters.report.data import ReportData, camera_values
 from camcheck.exporters.report.words import r
 from camcheck.exporters.api.words import fmt_time, in_lang, label_text
+from camcheck.registry.incidents import RECENT_DAYS
 from camcheck.registry.models import ParentKind
 
 FONTS = Path(__file__).resolve().parents[1] / "web" / "static" / "fonts"
@@ -215,7 +216,7 @@ def render_html(d: ReportData, *, progress: Callable[[str, int, int], None] | No
 <h2>{e(r("avail_agency", lang))}</h2>{_groups(d.by_agency, lang, "agency")}
 <h2>{e(r("never_verified", lang))}: {len(d.never_verified)}</h2>{never}
 <h2>{e(r("unregistered", lang))}{"" if d.discovered_unregistered is None else f": {len(d.discovered_unregistered)}"}</h2>{unreg}
-<h2>{e(r("device_outages", lang))}: {len(d.device_outages)}</h2>{outages}
+<h2>{e(r("device_outages", lang).format(days=RECENT_DAYS))}: {len(d.device_outages)}</h2>{outages}
 </section>
 <section class="part">
 <h2>{e(r("per_camera", lang))}</h2>

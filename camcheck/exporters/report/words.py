@@ -17,8 +17,8 @@ R: dict[str, tuple[str, str]] = {
     "sheet_never": ("ยังไม่เคยตรวจสอบ", "Never verified"),
     "sheet_unregistered": ("อุปกรณ์ไม่ได้ลงทะเบียน", "Unregistered devices"),
     "sheet_outages": ("อุปกรณ์แม่ขัดข้อง", "Parent device outages"),
-    "device_outages": ("เครื่องบันทึก สวิตช์ และจุดติดตั้งที่ขัดข้องใน 30 วันที่ผ่านมา (นานสุดก่อน)",
-                       "Recorders, switches and sites down in the last 30 days (longest first)"),
+    "device_outages": ("เครื่องบันทึก สวิตช์ และจุดติดตั้งที่ขัดข้องใน {days} วันที่ผ่านมา (นานสุดก่อน)",
+                       "Recorders, switches and sites down in the last {days} days (longest first)"),
     "outages_note": ("กล้องที่ต่อผ่านอุปกรณ์เหล่านี้หยุดส่งภาพพร้อมกัน ตรวจพบโดย camcheck: อุปกรณ์ที่ขัดข้องบ่อยควรได้รับการซ่อมหรือเปลี่ยน",
                      "The cameras behind these stopped delivering together, as camcheck found: a device that fails "
                      "often is the one to repair or replace"),

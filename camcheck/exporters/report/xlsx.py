@@ -18,6 +18,7 @@ from camcheck.exporters.api.summary import LABEL_ORDER, GroupFigures
 from camcheck.exporters.report.data import MISMATCH_OF, ReportData, camera_values
 from camcheck.exporters.report.words import CAMERA_COLUMNS, r
 from camcheck.exporters.api.words import fmt_time, in_lang, label_text
+from camcheck.registry.incidents import RECENT_DAYS
 from camcheck.registry.models import ParentKind
 
 BOLD = Font(bold=True)
@@ -211,7 +212,7 @@ def _unregistered(ws: Worksheet, d: ReportData, lang: str) -> None:
 
 def _outages(ws: Worksheet, d: ReportData, lang: str) -> None:
     ws.title = r("sheet_outages", lang)
-    ws["A1"] = f"{r('device_outages', lang)}: {r('outages_note', lang)}"
+    ws["A1"] = f"{r('device_outages', lang).format(days=RECENT_DAYS)}: {r('outages_note', lang)}"
     _head(ws, 2, [r(k, lang) for k in ("device_id", "device_title", "kind", "district", "cameras_behind", "times_down",
                                        "hours_down", "down_now")])
     for i, o in enumerate(d.device_outages, start=3):

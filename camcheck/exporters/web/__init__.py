@@ -35,7 +35,6 @@ from camcheck.secrets import mask_text
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-OUTAGE_DAYS = 30  # the parents page counts each device's outages over this many days
 HISTORY_DAYS = 90  # a parent's page lists its outages over this many days
 RECENT_CHECKS = 20  # the camera page's check table; the API's /checks goes further back
 mimetypes.add_type("font/woff2", ".woff2")  # not in every mime.types; browsers want the right type
@@ -141,9 +140,10 @@ def add_dashboard_routes(app: web.Application, *, store: Store, settings: Dashbo
 
         rows = await queries.list_parents(store)
         async with store.engine.connect() as conn:  # how often and how long each was down lately
-            outages = await incidents.outages_since(conn, datetime.now(timezone.utc) - timedelta(days=OUTAGE_DAYS))
-        return _html(request, pages.parents_page([views.parent(r) for r in rows], lang, who, outages=outages),
-                     settings)
+            outages = await incidents.outages_since(
+                conn, datetime.now(timezone.utc) - timedelta(days=incidents.RECENT_DAYS))
+        return _html(request, pages.parents_page([views.parent(r) for r in rows], lang, who, outages=outages,
+                                                 days=incidents.RECENT_DAYS), settings)
 
     async def parent(request: web.Request, who: Principal, lang: str) -> web.StreamResponse:
         from camcheck.registry import incidents

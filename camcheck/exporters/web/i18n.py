@@ -73,7 +73,7 @@ UI: dict[str, tuple[str, str]] = {
     "parents_down_help": ("กล้องที่ต่อผ่านอุปกรณ์เหล่านี้หยุดส่งภาพพร้อมกัน: ตรวจสอบอุปกรณ์แม่ก่อนตัวกล้อง",
                           "The cameras behind these stopped delivering together: look at the device before the cameras"),
     "cameras_behind": ("ดูกล้องที่ต่อผ่าน {n} ตัว", "see the {n} cameras behind it"),
-    "outages_30d": ("ขัดข้องใน 30 วัน", "Outages, 30 days"),
+    "outages_days_head": ("ขัดข้องใน {days} วัน", "Outages, {days} days"),
     "outages_days": ("การขัดข้องใน {days} วันที่ผ่านมา (ล่าสุดก่อน)", "Outages in the last {days} days (newest first)"),
     "no_outages": ("ไม่มีการขัดข้องในช่วงนี้", "No outage in this period"),
     "began": ("เริ่ม", "Began"),

@@ -287,7 +287,7 @@ def _outages(seen: tuple[int, float] | None, lang: str) -> str:
 
 
 def parents_page(parents: list[m.ParentOut], lang: str, who: Principal,
-                 outages: dict[str, tuple[int, float]] | None = None) -> str:
+                 outages: dict[str, tuple[int, float]] | None = None, days: int = 30) -> str:
     """Every parent device, those suspected down first: what and where it is, what it is behind,
     the cameras behind it (a link to them), and its outages lately (`outages`: count and seconds)."""
     outages = outages or {}
@@ -302,8 +302,8 @@ def parents_page(parents: list[m.ParentOut], lang: str, who: Principal,
             f'<td>{e(p.name or "")}</td><td>{e(ParentKind(p.kind).label(lang))}</td><td>{e(p.host or "")}</td>'
             f'<td>{e(p.parent_id or "")}</td><td>{e(p.district or "")}</td><td class="num">{cams}</td>'
             f'<td>{e(status)}</td><td class="outages">{e(_outages(outages.get(p.id), lang))}</td></tr>')
-    heads = "".join(f"<th>{e(t(k, lang))}</th>" for k in ("parent_id", "name", "kind", "address", "upstream",
-                                                          "district", "n_cameras", "status", "outages_30d"))
+    heads = "".join(f"<th>{e(t(k, lang, days=days))}</th>" for k in ("parent_id", "name", "kind", "address", "upstream",
+                                                                     "district", "n_cameras", "status", "outages_days_head"))
     table = (f'<table class="grid" id="parents-table"><thead><tr>{heads}</tr></thead><tbody>{"".join(rows)}</tbody>'
              '</table>' if rows else f'<p class="muted">{e(t("no_parents", lang))}</p>')
     body = f"""{_parents_down(down, lang)}
