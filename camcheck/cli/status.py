@@ -159,9 +159,9 @@ async def _fleet(store: Any, args: argparse.Namespace) -> int:
     print(_w("count", lang, n=total, counts=listed) if total else _w("empty", lang))
     if down:
         print("\n" + _w("parents", lang, n=len(down)))
-        for p in sorted(down, key=_covered_by):  # a site before the recorders its incident tells
+        for p in sorted(down, key=lambda p: p.covered_by or ""):  # a site before the recorders its incident tells
             why = in_lang(p.reason_text, lang) if p.reason_text else (p.reason or "")
-            up = _covered_by(p)
+            up = p.covered_by
             print(f"  {ljust(p.id, idw)} {_w('since', lang)} {_when(p.status_since, lang)}  {_w('behind', lang, n=p.cameras)}  "
                   f"{why}" + (f"  [{p.name}]" if p.name else "") + (f"  ({_w('parent_covered', lang, upstream=up)})" if up else ""))
     if not problems:
@@ -229,11 +229,6 @@ async def _camera(store: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _covered_by(p: Any) -> str:
-    """The device whose incident tells this parent's ("" if its own)."""
-    return (p.incident.covered_by or "") if p.incident is not None else ""
-
-
 PARENT_LABELS = ("kind", "address", "parent", "behind_it", "status", "why")
 
 
@@ -268,10 +263,7 @@ async def _parent(store: Any, args: argparse.Namespace, p: Any) -> int:
         line("parent", await _parent_line(store, p.parent_id, lang))
     line("behind_it", _w("behind", lang, n=p.cameras))
     if p.status == "suspected_down":
-        down = _w("parent_down", lang, since=_when(p.status_since, lang))
-        if p.incident is not None and p.incident.covered_by:
-            down += "; " + _w("parent_covered", lang, upstream=await _parent_line(store, p.incident.covered_by, lang))
-        line("status", down)
+        line("status", await _down_text(store, p, lang))
         if p.reason_text or p.reason:
             line("why", in_lang(p.reason_text, lang) if p.reason_text else p.reason)
     else:
@@ -296,11 +288,16 @@ async def _parent_line(store: Any, parent_id: str, lang: str, depth: int = 0) ->
     p = views.parent(rows[0])
     line = p.title()
     if p.status == "suspected_down":
-        line += " — " + _w("parent_down", lang, since=_when(p.status_since, lang))
-        if p.incident is not None and p.incident.covered_by and depth < 4:  # the site it is behind is down too
-            up = await _parent_line(store, p.incident.covered_by, lang, depth + 1)
-            line += "; " + _w("parent_covered", lang, upstream=up)
+        line += " — " + await _down_text(store, p, lang, depth)
     return line
+
+
+async def _down_text(store: Any, p: Any, lang: str, depth: int = 0) -> str:
+    """Since when a parent is suspected down, and the device it is behind that is down with it."""
+    text = _w("parent_down", lang, since=_when(p.status_since, lang))
+    if p.covered_by and depth < 4:  # the site it is behind is down too (a bounded walk up)
+        text += "; " + _w("parent_covered", lang, upstream=await _parent_line(store, p.covered_by, lang, depth + 1))
+    return text
 
 
 def _when(t: datetime | None, lang: str = "en") -> str:

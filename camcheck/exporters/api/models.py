@@ -191,6 +191,11 @@ class ParentOut(_Out):
         """The parent as people know it: its id, and its name where one was registered."""
         return parent_title(self.id, self.name)
 
+    @property
+    def covered_by(self) -> str | None:
+        """The device it is behind whose own incident tells this one's open incident (its site's)."""
+        return self.incident.covered_by if self.incident is not None and self.incident.ended_at is None else None
+
 
 def parent_title(parent_id: str, name: str | None) -> str:
     return f"{parent_id} ({name})" if name else parent_id

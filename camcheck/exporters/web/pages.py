@@ -126,8 +126,8 @@ def _incident_html(p: m.ParentOut, lang: str, *, since_shown: bool = False) -> s
     language), and a link to its cameras."""
     reason = in_lang(p.reason_text, lang) if p.reason_text else (p.reason or "")
     since = fmt_time(p.status_since, lang) if p.status_since and not since_shown else ""
-    up = p.incident.covered_by if p.incident is not None and p.incident.ended_at is None else None
-    covered = f'<br><span class="covered">{e(t("covered_by_upstream", lang, parent=up))}</span>' if up else ""
+    covered = (f'<br><span class="covered">{e(t("covered_by_upstream", lang, parent=p.covered_by))}</span>'
+               if p.covered_by else "")
     # a site with recorders only has no camera of its own to link: they are listed on its page
     cams = (f'<a href="/ui/cameras?{urlencode({"parent": p.id})}">{e(t("cameras_behind", lang, n=p.cameras))}</a>'
             if p.cameras else "")
@@ -140,7 +140,7 @@ def _parents_down(down: list[m.ParentOut], lang: str) -> str:
     if not down:
         return ""
     # the devices whose incident tells the others' first (a site before the recorders behind it)
-    ordered = sorted(down, key=lambda p: p.incident is not None and p.incident.covered_by is not None)
+    ordered = sorted(down, key=lambda p: p.covered_by is not None)
     items = "".join(f'<li data-parent="{e(p.id)}"><b><a href="/ui/parents/{quote(p.id, safe="")}">{e(p.title())}</a></b> '
                     f'{_incident_html(p, lang)}</li>' for p in ordered)
     return (f'<section class="card warn" id="parents-down"><h2>{e(t("parents_down", lang))}</h2>'
